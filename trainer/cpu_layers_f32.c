@@ -1,0 +1,1 @@
+/* cpu_layers_f32.c: (being written) */

@@ -1,0 +1,1 @@
+/* cpu_layers_f64.c: (being written) */
