@@ -23,7 +23,11 @@ int vs_error_prefix(vs_error *err, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
+    /* A message longer than the buffer is cut; that is the intended behaviour. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation"
     snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+#pragma GCC diagnostic pop
     return -1;
 }
 
