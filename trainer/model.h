@@ -1,0 +1,43 @@
+/* model: Mult-VAE's shape and parameters. The encoder maps items -> hidden dims ->
+ * 2 x latent (mean, log-variance); the decoder latent -> hidden dims reversed -> items;
+ * tanh after every layer but the last of each. All parameters live in one float
+ * buffer: every weight matrix first (row-major in x out, so y = x W + b), then every
+ * bias, so the L2 penalty covers [0, n_weights) and Adam runs over the whole buffer. */
+#ifndef VS_MODEL_H
+#define VS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define VS_MAX_LAYERS (VS_MAX_HIDDEN + 1)
+
+typedef struct vs_layer {
+    int in, out;
+    size_t w, b;       /* offsets of the weight matrix and bias in the parameter buffer */
+    int tanh;          /* tanh after this layer */
+} vs_layer;
+
+typedef struct vs_model_shape {
+    int n_items, latent;
+    int n_enc, n_dec;
+    vs_layer enc[VS_MAX_LAYERS], dec[VS_MAX_LAYERS];
+    size_t n_params, n_weights;
+    int max_width;     /* widest layer output except the item layer (hidden dims, 2 x latent) */
+} vs_model_shape;
+
+void vs_model_shape_init(vs_model_shape *s, int64_t n_items, const vs_config *c);
+/* Layer l of the concatenation encoder ++ decoder. */
+const vs_layer *vs_model_layer(const vs_model_shape *s, int l, int *is_decoder, int *index);
+static inline int vs_model_n_layers(const vs_model_shape *s) { return s->n_enc + s->n_dec; }
+
+/* Xavier-uniform weights, truncated-normal (sd 0.001, redrawn beyond 2 sd) biases,
+ * drawn from the VS_RNG_INIT streams (a = layer, b = row). */
+void vs_model_init_params(const vs_model_shape *s, uint64_t seed, float *params);
+
+/* FLOPs of one training step on a batch (dense products and the sparse layer),
+ * for throughput reports. */
+double vs_model_step_flops(const vs_model_shape *s, int batch, double input_nnz);
+
+#endif
