@@ -1,1 +1,19 @@
-/* backend.c: (being written) */
+/* backend: chooses a backend by name. */
+#include "backend.h"
+
+#include <string.h>
+
+vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs_csr *train, int64_t n_items,
+                              vs_error *err) {
+    if (!strcmp(device, "cpu")) return vs_backend_cpu_create(cfg, train, n_items, err);
+    if (!strcmp(device, "cuda")) {
+        vs_errorf(err, "--device cuda: this build has no CUDA training backend yet; use --device cpu");
+        return NULL;
+    }
+    vs_errorf(err, "--device '%s': unknown device (expected cpu or cuda)", device);
+    return NULL;
+}
+
+void vs_backend_destroy(vs_backend *b) {
+    if (b) b->ops->destroy(b);
+}

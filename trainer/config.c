@@ -161,12 +161,10 @@ int vs_config_set(vs_config *c, const char *assignment, vs_error *err) {
         snprintf(wrapped, sizeof wrapped, "[%s]", value);
         value = wrapped;
     }
-    char source[96];
-    snprintf(source, sizeof source, "--set %s", key);
     cJSON *parsed = cJSON_Parse(value);
     if (!parsed) {
         if (!k) return vs_errorf(err, "--set: unknown key '%s'", key);
-        return vs_errorf(err, "%s: cannot parse value '%s'", source, eq + 1);
+        return vs_errorf(err, "--set: key '%s': cannot parse value '%s'", key, eq + 1);
     }
     cJSON *obj = cJSON_CreateObject();
     cJSON_AddItemToObject(obj, key, parsed);

@@ -1,1 +1,112 @@
-int main(void){return 0;}
+/* vaecf-train: trains one Mult-VAE trial and reports JSON lines on stdout. The
+ * orchestrator launches one per trial; people can run it by hand too. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <omp.h>
+
+#include "config.h"
+#include "dataset.h"
+#include "train.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
+
+static const char usage_text[] =
+    "usage: vaecf-train --data DATASET [--config FILE] [--set KEY=VALUE]... [--device cpu|cuda]\n"
+    "                   [--out DIR] [--resume] [--threads N]\n"
+    "\n"
+    "Trains Mult-VAE on a prepared dataset (vaesearch prepare / synth) and prints one JSON\n"
+    "object per line: start, one per epoch, and done (or stopped, or error).\n"
+    "\n"
+    "  --data DATASET      the .vsds file\n"
+    "  --config FILE       JSON object of config keys (docs/trainer.md)\n"
+    "  --set KEY=VALUE     one config key; repeatable; applied after --config\n"
+    "  --device D          cpu (default) or cuda\n"
+    "  --out DIR           where best.safetensors, state.safetensors, config.json go (default: out)\n"
+    "  --resume            continue from DIR/state.safetensors when it exists\n"
+    "  --threads N         CPU threads (default: all cores)\n"
+    "  --stop-after-epochs N   save the state and stop after N epochs, as if interrupted\n"
+    "\n"
+    "Exit status: 0 done, 1 failed, 2 bad usage or config, 3 stopped by SIGINT/SIGTERM\n"
+    "with a resumable state saved.\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+    stop_requested = 1;
+    signal(sig, SIG_DFL);   /* a second signal ends the process at once */
+}
+
+static int fail(int code, const char *msg) {
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "event", "error");
+    cJSON_AddStringToObject(ev, "message", msg);
+    char *s = cJSON_PrintUnformatted(ev);
+    printf("%s\n", s);
+    fflush(stdout);
+    free(s);
+    cJSON_Delete(ev);
+    fprintf(stderr, "vaecf-train: %s\n", msg);
+    return code;
+}
+
+int main(int argc, char **argv) {
+    static const struct option options[] = {
+        {"data", required_argument, 0, 'd'},    {"config", required_argument, 0, 'c'},
+        {"set", required_argument, 0, 's'},     {"device", required_argument, 0, 'D'},
+        {"out", required_argument, 0, 'o'},     {"resume", no_argument, 0, 'r'},
+        {"threads", required_argument, 0, 't'}, {"stop-after-epochs", required_argument, 0, 'S'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+    };
+    const char *data = NULL, *config_path = NULL;
+    char **sets = calloc((size_t)argc, sizeof(char *));
+    int n_sets = 0, threads = 0;
+    vs_train_opts o = {.device = "cpu", .out_dir = "out", .events = stdout, .stop = &stop_requested};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'c': config_path = optarg; break;
+        case 's': sets[n_sets++] = optarg; break;
+        case 'D': o.device = optarg; break;
+        case 'o': o.out_dir = optarg; break;
+        case 'r': o.resume = 1; break;
+        case 't': threads = atoi(optarg); break;
+        case 'S': o.stop_after_epochs = atoi(optarg); break;
+        case 'h': fputs(usage_text, stdout); free(sets); return EXIT_OK;
+        default: fputs(usage_text, stderr); free(sets); return EXIT_USAGE;
+        }
+    }
+    if (!data || optind < argc) {
+        free(sets);
+        return fail(EXIT_USAGE, !data ? "--data DATASET is required (see --help)" : "unexpected argument");
+    }
+    vs_error err = {{0}};
+    vs_config cfg;
+    vs_config_default(&cfg);
+    if (config_path && vs_config_load_file(&cfg, config_path, &err)) return fail(EXIT_USAGE, err.msg);
+    for (int i = 0; i < n_sets; i++)
+        if (vs_config_set(&cfg, sets[i], &err)) return fail(EXIT_USAGE, err.msg);
+    free(sets);
+    if (vs_config_validate(&cfg, &err)) return fail(EXIT_USAGE, err.msg);
+    if (strcmp(o.device, "cpu") && strcmp(o.device, "cuda"))
+        return fail(EXIT_USAGE, "--device must be cpu or cuda");
+    if (threads > 0) {
+        omp_set_num_threads(threads);
+        openblas_set_num_threads(threads);
+    }
+
+    vs_dataset ds;
+    if (vs_dataset_open(&ds, data, &err)) return fail(EXIT_USAGE, err.msg);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    int rc = vs_train_run(&ds, &cfg, &o, &err);
+    vs_dataset_close(&ds);
+    if (rc == VS_TRAIN_FAILED) return fail(EXIT_FAIL, err.msg);
+    return rc == VS_TRAIN_STOPPED ? EXIT_STOPPED : EXIT_OK;
+}

@@ -1,0 +1,52 @@
+/* backend: the interface every compute backend implements (CPU now, CUDA next).
+ * A backend owns the model's parameters and Adam moments, the training data, and
+ * the workspace; the training loop (train.c) drives it one step at a time and asks it
+ * to evaluate held-out users. Everything random is drawn inside the backend from the
+ * counter-based streams (pcg.h), so two backends given the same inputs agree. */
+#ifndef VS_BACKEND_H
+#define VS_BACKEND_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "cpu_layers.h"
+#include "dataset.h"
+#include "metrics.h"
+#include "model.h"
+#include "vs_error.h"
+
+typedef struct vs_backend vs_backend;
+
+typedef struct vs_backend_ops {
+    const char *name;
+    /* One optimisation step on the given training rows (indices into the training
+     * CSR); step is the 0-based global step (RNG streams, Adam's t = step + 1). */
+    int (*train_step)(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
+                      vs_step_losses *losses, vs_error *err);
+    /* Ranks every item for each row of fold_in (fold-in items excluded) and adds the
+     * metrics against targets (same rows) into sums. */
+    int (*evaluate)(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets, vs_metric_sums *sums,
+                    vs_error *err);
+    /* Copies parameters and (when not NULL) Adam's moments out of / into the backend. */
+    int (*get_state)(vs_backend *b, float *params, float *adam_m, float *adam_v, vs_error *err);
+    int (*set_state)(vs_backend *b, const float *params, const float *adam_m, const float *adam_v,
+                     vs_error *err);
+    void (*destroy)(vs_backend *b);
+} vs_backend_ops;
+
+struct vs_backend {
+    const vs_backend_ops *ops;
+    vs_model_shape shape;
+    vs_config cfg;
+    const vs_csr *train;
+};
+
+/* Creates the backend named device ("cpu" or "cuda") with freshly initialised
+ * parameters (vs_model_init_params with cfg->seed) and zero Adam moments. */
+vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs_csr *train, int64_t n_items,
+                              vs_error *err);
+void vs_backend_destroy(vs_backend *b);
+
+vs_backend *vs_backend_cpu_create(const vs_config *cfg, const vs_csr *train, int64_t n_items, vs_error *err);
+
+#endif
