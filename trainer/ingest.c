@@ -1,1 +1,505 @@
-/* ingest.c: (being written) */
+/* ingest: reads interaction files (MovieLens ratings.csv / ratings.dat / u.data, or
+ * plain "user item" pairs) into interned (user, item) index pairs.
+ *
+ * The reader is built for MovieLens-20M's 500 MB ratings.csv: the file is read in
+ * large blocks, lines are split by hand (no sscanf), ratings are parsed by a small
+ * decimal parser with an exact fast path, and ids are interned in an open-addressing
+ * hash table. The accepted syntax is specified in docs/prepare.md. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "ingest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- id map */
+
+static uint64_t fnv1a64(const char *s, size_t len) {
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    /* FNV's low bits mix poorly for short keys that differ in the last byte;
+     * fold the high half in since the slot is taken from the low bits. */
+    return h ^ (h >> 32);
+}
+
+static const char *idmap_str(const vs_idmap *m, int32_t i, size_t *len) {
+    *len = (size_t)(m->offsets[i + 1] - m->offsets[i]);
+    return m->bytes + m->offsets[i];
+}
+
+/* The slot holding s, or the empty slot where it would go. */
+static size_t idmap_probe(const vs_idmap *m, const char *s, size_t len, uint64_t h) {
+    size_t mask = m->n_slots - 1;
+    size_t slot = (size_t)h & mask;
+    for (;;) {
+        int32_t idx = m->slots[slot];
+        if (idx < 0) return slot;
+        size_t ilen;
+        const char *is = idmap_str(m, idx, &ilen);
+        if (ilen == len && memcmp(is, s, len) == 0) return slot;
+        slot = (slot + 1) & mask;
+    }
+}
+
+/* Doubles the table (or creates it) and reinserts every id. */
+static void idmap_grow_slots(vs_idmap *m) {
+    size_t n_slots = m->n_slots ? m->n_slots * 2 : 1024;
+    free(m->slots);
+    m->slots = vs_xmalloc(n_slots * sizeof *m->slots);
+    memset(m->slots, 0xff, n_slots * sizeof *m->slots);   /* all -1 */
+    m->n_slots = n_slots;
+    for (int64_t i = 0; i < m->n; i++) {
+        size_t len;
+        const char *s = idmap_str(m, (int32_t)i, &len);
+        size_t slot = idmap_probe(m, s, len, fnv1a64(s, len));
+        m->slots[slot] = (int32_t)i;
+    }
+}
+
+/* Appends s to the string table as id number m->n. */
+static void idmap_append(vs_idmap *m, const char *s, size_t len) {
+    if (m->n + 2 > m->offsets_cap) {
+        m->offsets_cap = m->offsets_cap ? m->offsets_cap * 2 : 1024;
+        m->offsets = vs_xrealloc(m->offsets, (size_t)m->offsets_cap * sizeof *m->offsets);
+        if (m->n == 0) m->offsets[0] = 0;
+    }
+    if (m->bytes_len + len > m->bytes_cap) {
+        size_t cap = m->bytes_cap ? m->bytes_cap : 4096;
+        while (cap < m->bytes_len + len) cap *= 2;
+        m->bytes = vs_xrealloc(m->bytes, cap);
+        m->bytes_cap = cap;
+    }
+    if (len) memcpy(m->bytes + m->bytes_len, s, len);
+    m->bytes_len += len;
+    m->offsets[m->n + 1] = m->bytes_len;
+    m->n++;
+}
+
+int32_t vs_idmap_intern(vs_idmap *m, const char *s, size_t len) {
+    /* Keep the load at or under one half so probe runs stay short. */
+    if ((size_t)(m->n + 1) * 2 > m->n_slots) idmap_grow_slots(m);
+    uint64_t h = fnv1a64(s, len);
+    size_t slot = idmap_probe(m, s, len, h);
+    if (m->slots[slot] >= 0) return m->slots[slot];
+    if (m->n >= INT32_MAX) return -1;   /* indices are int32 everywhere downstream */
+    idmap_append(m, s, len);
+    m->slots[slot] = (int32_t)(m->n - 1);
+    return (int32_t)(m->n - 1);
+}
+
+int32_t vs_idmap_find(const vs_idmap *m, const char *s, size_t len) {
+    if (m->n_slots == 0) return -1;
+    size_t slot = idmap_probe(m, s, len, fnv1a64(s, len));
+    return m->slots[slot];
+}
+
+vs_strtab vs_idmap_table(const vs_idmap *m) {
+    static const uint64_t empty_offsets[1] = {0};
+    vs_strtab t;
+    t.n = m->n;
+    t.offsets = m->n ? m->offsets : empty_offsets;
+    t.bytes = m->bytes ? m->bytes : "";
+    return t;
+}
+
+void vs_idmap_free(vs_idmap *m) {
+    free(m->offsets);
+    free(m->bytes);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---------------------------------------------------------- interactions */
+
+void vs_interactions_push(vs_interactions *x, int32_t user, int32_t item) {
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 4096;
+        x->user = vs_xrealloc(x->user, (size_t)x->cap * sizeof *x->user);
+        x->item = vs_xrealloc(x->item, (size_t)x->cap * sizeof *x->item);
+    }
+    x->user[x->n] = user;
+    x->item[x->n] = item;
+    x->n++;
+}
+
+void vs_interactions_free(vs_interactions *x) {
+    free(x->user);
+    free(x->item);
+    vs_idmap_free(&x->users);
+    vs_idmap_free(&x->items);
+    memset(x, 0, sizeof *x);
+}
+
+/* --------------------------------------------------------------- formats */
+
+static const char *const format_names[] = {"auto", "csv", "dat", "tsv", "pairs"};
+
+const char *vs_format_name(vs_format f) {
+    if ((int)f < 0 || (size_t)f >= sizeof format_names / sizeof format_names[0]) return "?";
+    return format_names[f];
+}
+
+int vs_format_parse(const char *name, vs_format *out) {
+    for (size_t i = 0; i < sizeof format_names / sizeof format_names[0]; i++) {
+        if (strcmp(name, format_names[i]) == 0) {
+            *out = (vs_format)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void vs_ingest_opts_default(vs_ingest_opts *o) {
+    o->format = VS_FORMAT_AUTO;
+    o->min_rating = 3.5;
+}
+
+/* ---------------------------------------------------------- line reader */
+
+#define READ_BLOCK (4u << 20)
+
+typedef struct line_reader {
+    int fd;
+    char *buf;
+    size_t cap, start, end;   /* unread bytes are buf[start..end) */
+    int eof;
+} line_reader;
+
+/* Fetches more bytes, keeping the unfinished line. 0 ok, -1 read error. */
+static int reader_fill(line_reader *r) {
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->end == r->cap) {   /* a line longer than the buffer */
+        r->cap *= 2;
+        r->buf = vs_xrealloc(r->buf, r->cap);
+    }
+    for (;;) {
+        ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return -1;
+        if (got == 0) r->eof = 1;
+        r->end += (size_t)got;
+        return 0;
+    }
+}
+
+/* Next line without its "\n" or "\r\n". 1: a line, 0: end of file, -1: read error. */
+static int reader_next(line_reader *r, const char **line, size_t *len) {
+    for (;;) {
+        char *p = r->start < r->end ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
+        size_t stop;
+        if (p) {
+            stop = (size_t)(p - r->buf);
+        } else if (r->eof) {
+            if (r->start == r->end) return 0;
+            stop = r->end;   /* last line without a final newline */
+        } else {
+            if (reader_fill(r) < 0) return -1;
+            continue;
+        }
+        *line = r->buf + r->start;
+        *len = stop - r->start;
+        if (*len > 0 && (*line)[*len - 1] == '\r') (*len)--;
+        r->start = p ? stop + 1 : stop;
+        return 1;
+    }
+}
+
+/* --------------------------------------------------------- line parsing */
+
+#define MAX_FIELDS 5   /* we keep up to 5 field views; more are only counted */
+
+typedef struct fields {
+    int n;
+    const char *s[MAX_FIELDS];
+    size_t len[MAX_FIELDS];
+} fields;
+
+static int is_blank_char(char c) { return c == ' ' || c == '\t'; }
+
+static void trim(const char **s, size_t *len) {
+    while (*len && is_blank_char(**s)) (*s)++, (*len)--;
+    while (*len && is_blank_char((*s)[*len - 1])) (*len)--;
+}
+
+static int is_blank_line(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (!is_blank_char(s[i])) return 0;
+    return 1;
+}
+
+/* Finds sep in s; NULL if absent. */
+static const char *find_sep(const char *s, size_t len, const char *sep, size_t seplen) {
+    if (seplen == 1) return memchr(s, sep[0], len);
+    for (size_t i = 0; i + seplen <= len; i++)
+        if (s[i] == sep[0] && memcmp(s + i, sep, seplen) == 0) return s + i;
+    return NULL;
+}
+
+/* Splits on sep, trimming spaces and tabs around each field (a tab separator
+ * trims only spaces, as tabs delimit there). */
+static void split_on(const char *s, size_t len, const char *sep, fields *f) {
+    size_t seplen = strlen(sep);
+    f->n = 0;
+    for (;;) {
+        const char *hit = find_sep(s, len, sep, seplen);
+        size_t flen = hit ? (size_t)(hit - s) : len;
+        if (f->n < MAX_FIELDS) {
+            const char *fs = s;
+            size_t fl = flen;
+            trim(&fs, &fl);
+            f->s[f->n] = fs;
+            f->len[f->n] = fl;
+        }
+        f->n++;
+        if (!hit) return;
+        s = hit + seplen;
+        len -= flen + seplen;
+    }
+}
+
+/* Splits on runs of spaces and tabs. */
+static void split_whitespace(const char *s, size_t len, fields *f) {
+    size_t i = 0;
+    f->n = 0;
+    for (;;) {
+        while (i < len && is_blank_char(s[i])) i++;
+        if (i == len) return;
+        size_t begin = i;
+        while (i < len && !is_blank_char(s[i])) i++;
+        if (f->n < MAX_FIELDS) {
+            f->s[f->n] = s + begin;
+            f->len[f->n] = i - begin;
+        }
+        f->n++;
+    }
+}
+
+static const char *format_separator(vs_format f) {
+    switch (f) {
+    case VS_FORMAT_CSV: return ",";
+    case VS_FORMAT_DAT: return "::";
+    case VS_FORMAT_TSV: return "\t";
+    default: return NULL;
+    }
+}
+
+static void split_line(vs_format fmt, const char *s, size_t len, fields *f) {
+    if (fmt == VS_FORMAT_PAIRS) {
+        /* A comma anywhere makes it a comma pair; otherwise whitespace. */
+        if (memchr(s, ',', len)) split_on(s, len, ",", f);
+        else split_whitespace(s, len, f);
+    } else {
+        split_on(s, len, format_separator(fmt), f);
+    }
+}
+
+/* AUTO: decided by the first non-blank line (docs/prepare.md). */
+static vs_format detect_format(const char *s, size_t len) {
+    fields f;
+    if (find_sep(s, len, "::", 2)) return VS_FORMAT_DAT;
+    if (memchr(s, '\t', len)) {
+        split_on(s, len, "\t", &f);
+        return f.n >= 3 ? VS_FORMAT_TSV : VS_FORMAT_PAIRS;
+    }
+    if (memchr(s, ',', len)) {
+        split_on(s, len, ",", &f);
+        return f.n >= 3 ? VS_FORMAT_CSV : VS_FORMAT_PAIRS;
+    }
+    return VS_FORMAT_PAIRS;
+}
+
+/* Powers of ten that doubles hold exactly, for the exact fast path below. */
+static const double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Parses a decimal number: [+-] digits [. digits] [(e|E) [+-] digits], at least
+ * one mantissa digit, nothing else (no "nan", "inf" or hex). 0 ok, -1 not a number.
+ * The result is correctly rounded: exactly via one multiply/divide when the mantissa
+ * has <= 15 digits and the power of ten is <= 22, else by strtod. */
+static int parse_decimal(const char *s, size_t len, double *out) {
+    size_t i = 0;
+    int negative = 0, digits = 0, frac_digits = 0, sig_digits = 0;
+    uint64_t mant = 0;
+    if (i < len && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+        if (mant || s[i] != '0') sig_digits++;
+        if (sig_digits <= 19) mant = mant * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i < len && s[i] == '.') {
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++, frac_digits++) {
+            if (mant || s[i] != '0') sig_digits++;
+            if (sig_digits <= 19) mant = mant * 10 + (uint64_t)(s[i] - '0');
+        }
+    }
+    if (digits == 0) return -1;
+    long exp10 = 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        int exp_negative = 0, exp_digits = 0;
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-')) exp_negative = s[i++] == '-';
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, exp_digits++)
+            if (exp10 < 100000) exp10 = exp10 * 10 + (s[i] - '0');
+        if (exp_digits == 0) return -1;
+        if (exp_negative) exp10 = -exp10;
+    }
+    if (i != len) return -1;
+    long scale = exp10 - frac_digits;
+    double v;
+    if (sig_digits <= 15 && scale >= -22 && scale <= 22) {
+        v = (double)mant;
+        v = scale < 0 ? v / exact_pow10[-scale] : v * exact_pow10[scale];
+    } else {
+        char tmp[128];
+        char *copy = len < sizeof tmp ? tmp : vs_xmalloc(len + 1);
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+        v = strtod(copy, NULL);
+        if (copy != tmp) free(copy);
+        negative = 0;   /* strtod saw the sign */
+    }
+    *out = negative ? -v : v;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- ingest */
+
+typedef struct ingest_state {
+    const char *path;
+    const vs_ingest_opts *opts;
+    vs_format fmt;
+    vs_interactions *out;
+    vs_ingest_stats *st;
+    int seen_data_line;      /* a non-blank line was seen (header only before it) */
+    /* MovieLens files are grouped by user: remember the last user to skip lookups. */
+    char last_user[64];
+    size_t last_user_len;
+    int32_t last_user_idx;
+} ingest_state;
+
+/* Shows a field in a message, shortened so one bad line cannot flood the terminal. */
+#define SHOWN(len) ((int)((len) > 40 ? 40 : (len)))
+
+static int intern_user(ingest_state *s, const char *id, size_t len, vs_error *err) {
+    if (s->last_user_idx >= 0 && len == s->last_user_len && memcmp(id, s->last_user, len) == 0)
+        return s->last_user_idx;
+    int32_t idx = vs_idmap_intern(&s->out->users, id, len);
+    if (idx < 0) return vs_errorf(err, "more than %d distinct user ids", INT32_MAX);
+    if (len <= sizeof s->last_user) {
+        memcpy(s->last_user, id, len);
+        s->last_user_len = len;
+        s->last_user_idx = idx;
+    }
+    return idx;
+}
+
+static int check_field_count(const ingest_state *s, const fields *f, vs_error *err) {
+    if (s->fmt == VS_FORMAT_PAIRS) {
+        if (f->n == 2) return 0;
+        return vs_errorf(err, "expected 2 fields (user item) separated by whitespace or ',', found %d",
+                         f->n);
+    }
+    if (f->n == 3 || f->n == 4) return 0;
+    const char *sep = format_separator(s->fmt);
+    return vs_errorf(err, "expected 4 fields separated by '%s' (user, item, rating, timestamp; "
+                          "the timestamp may be left out), found %d",
+                     s->fmt == VS_FORMAT_TSV ? "\\t" : sep, f->n);
+}
+
+/* Parses one non-blank line; the caller prefixes errors with path:line. */
+static int ingest_line(ingest_state *s, const char *line, size_t len, vs_error *err) {
+    fields f;
+    int first = !s->seen_data_line;
+    s->seen_data_line = 1;
+    split_line(s->fmt, line, len, &f);
+    if (check_field_count(s, &f, err) < 0) return -1;
+
+    int keep = 1;
+    if (s->fmt != VS_FORMAT_PAIRS) {
+        double rating;
+        if (parse_decimal(f.s[2], f.len[2], &rating) < 0) {
+            if (first) return 0;   /* the header line */
+            if (f.len[2] == 0) return vs_errorf(err, "empty rating");
+            return vs_errorf(err, "rating '%.*s' is not a number", SHOWN(f.len[2]), f.s[2]);
+        }
+        keep = rating > s->opts->min_rating;
+    }
+    if (f.len[0] == 0) return vs_errorf(err, "empty user id");
+    if (f.len[1] == 0) return vs_errorf(err, "empty item id");
+    s->st->records++;
+    if (!keep) return 0;
+
+    int user = intern_user(s, f.s[0], f.len[0], err);
+    if (user < 0) return -1;
+    int32_t item = vs_idmap_intern(&s->out->items, f.s[1], f.len[1]);
+    if (item < 0) return vs_errorf(err, "more than %d distinct item ids", INT32_MAX);
+    vs_interactions_push(s->out, user, item);
+    s->st->kept++;
+    return 0;
+}
+
+/* Reads every line of an open file. */
+static int ingest_lines(ingest_state *s, line_reader *r, vs_error *err) {
+    const char *line;
+    size_t len;
+    int got;
+    while ((got = reader_next(r, &line, &len)) > 0) {
+        s->st->lines++;
+        if (s->st->lines == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            line += 3;   /* a UTF-8 byte order mark, as spreadsheet exports write */
+            len -= 3;
+        }
+        if (is_blank_line(line, len)) continue;
+        if (s->fmt == VS_FORMAT_AUTO) s->fmt = detect_format(line, len);
+        if (ingest_line(s, line, len, err) < 0)
+            return vs_error_prefix(err, "%s:%lld", s->path, (long long)s->st->lines);
+    }
+    if (got < 0) return vs_errorf(err, "%s: read failed: %s", s->path, strerror(errno));
+    return 0;
+}
+
+int vs_ingest_file(const char *path, const vs_ingest_opts *o, vs_interactions *out,
+                   vs_ingest_stats *st, vs_error *err) {
+    vs_ingest_opts defaults;
+    vs_ingest_stats local_stats;
+    if (!o) {
+        vs_ingest_opts_default(&defaults);
+        o = &defaults;
+    }
+    if (!st) st = &local_stats;
+    memset(st, 0, sizeof *st);
+    memset(out, 0, sizeof *out);
+    if (isnan(o->min_rating)) return vs_errorf(err, "%s: minimum rating is not a number", path);
+
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return vs_errorf(err, "%s: %s", path, strerror(errno));
+
+    line_reader r = {.fd = fd, .cap = READ_BLOCK};
+    r.buf = vs_xmalloc(r.cap);
+    ingest_state s = {.path = path, .opts = o, .fmt = o->format, .out = out, .st = st,
+                      .last_user_idx = -1};
+    int rc = ingest_lines(&s, &r, err);
+    free(r.buf);
+    close(fd);
+
+    st->format = s.fmt;
+    if (rc == 0 && st->records == 0)
+        rc = vs_errorf(err, "%s: no interaction records (%s)", path,
+                       st->lines ? "only blank or header lines" : "empty file");
+    if (rc == 0 && st->kept == 0)
+        rc = vs_errorf(err, "%s: none of the %lld records has a rating above %g", path,
+                       (long long)st->records, o->min_rating);
+    if (rc < 0) vs_interactions_free(out);
+    return rc;
+}
