@@ -6,6 +6,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct vs_error {
     char msg[1024];
 } vs_error;
@@ -23,5 +27,9 @@ void *vs_xrealloc(void *p, size_t n);
 /* 64-byte aligned, zeroed; free with free(). */
 void *vs_xalloc_aligned(size_t n);
 char *vs_xstrdup(const char *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
