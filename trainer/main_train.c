@@ -18,7 +18,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
 
 static const char usage_text[] =
     "usage: vaecf-train --data DATASET [--config FILE] [--set KEY=VALUE]... [--device cpu|cuda]\n"
-    "                   [--out DIR] [--resume] [--threads N]\n"
+    "                   [--out DIR] [--resume] [--threads N] [--format json|text]\n"
     "\n"
     "Trains Mult-VAE on a prepared dataset (vaesearch prepare / synth) and prints one JSON\n"
     "object per line: start, one per epoch, and done (or stopped, or error).\n"
@@ -30,6 +30,7 @@ static const char usage_text[] =
     "  --out DIR           where best.safetensors, state.safetensors, config.json go (default: out)\n"
     "  --resume            continue from DIR/state.safetensors when it exists\n"
     "  --threads N         CPU threads (default: all cores)\n"
+    "  --format F          json (default): one JSON object per line; text: lines for people\n"
     "  --stop-after-epochs N   save the state and stop after N epochs, as if interrupted\n"
     "\n"
     "Exit status: 0 done, 1 failed, 2 bad usage or config, 3 stopped by SIGINT/SIGTERM\n"
@@ -61,7 +62,8 @@ int main(int argc, char **argv) {
         {"set", required_argument, 0, 's'},     {"device", required_argument, 0, 'D'},
         {"out", required_argument, 0, 'o'},     {"resume", no_argument, 0, 'r'},
         {"threads", required_argument, 0, 't'}, {"stop-after-epochs", required_argument, 0, 'S'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"format", required_argument, 0, 'f'},  {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *data = NULL, *config_path = NULL;
     char **sets = calloc((size_t)argc, sizeof(char *));
@@ -78,6 +80,13 @@ int main(int argc, char **argv) {
         case 'r': o.resume = 1; break;
         case 't': threads = atoi(optarg); break;
         case 'S': o.stop_after_epochs = atoi(optarg); break;
+        case 'f':
+            if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
+                free(sets);
+                return fail(EXIT_USAGE, "--format must be json or text");
+            }
+            o.text = !strcmp(optarg, "text");
+            break;
         case 'h': fputs(usage_text, stdout); free(sets); return EXIT_OK;
         default: fputs(usage_text, stderr); free(sets); return EXIT_USAGE;
         }

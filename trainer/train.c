@@ -36,11 +36,58 @@ void vs_epoch_permutation(int32_t *perm, int64_t n, uint64_t seed, int64_t epoch
     }
 }
 
-static void emit(FILE *f, cJSON *obj) {
-    char *s = cJSON_PrintUnformatted(obj);
-    fprintf(f, "%s\n", s);
-    fflush(f);
-    free(s);
+static double num(const cJSON *o, const char *key) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(j) ? j->valuedouble : 0;
+}
+
+static void print_metrics(FILE *f, const char *label, const cJSON *m) {
+    fprintf(f, "%s NDCG@100 %.4f  Recall@20 %.4f  Recall@50 %.4f", label, num(m, "ndcg@100"), num(m, "recall@20"),
+            num(m, "recall@50"));
+}
+
+/* The same events as one line of text each, for people at a terminal. */
+static void print_text(FILE *f, const cJSON *ev) {
+    const char *kind = cJSON_GetObjectItemCaseSensitive(ev, "event")->valuestring;
+    if (!strcmp(kind, "start")) {
+        fprintf(f, "training on %s: %.0f users, %.0f items, %.0f parameters, %.0f steps an epoch%s\n",
+                cJSON_GetObjectItemCaseSensitive(ev, "device")->valuestring, num(ev, "train_users"), num(ev, "items"),
+                num(ev, "parameters"), num(ev, "steps_per_epoch"),
+                cJSON_GetObjectItemCaseSensitive(ev, "resumed_at_step") ? " (resumed)" : "");
+        print_metrics(f, "popularity baseline: validation", cJSON_GetObjectItemCaseSensitive(ev, "popularity_val"));
+        fputc('\n', f);
+    } else if (!strcmp(kind, "epoch")) {
+        fprintf(f, "epoch %4.0f  loss %9.3f  kl %8.3f  beta %.4f  %9.0f users/s", num(ev, "epoch"), num(ev, "loss"),
+                num(ev, "kl"), num(ev, "beta"), num(ev, "users_per_s"));
+        const cJSON *val = cJSON_GetObjectItemCaseSensitive(ev, "val");
+        if (val) {
+            fputs("  ", f);
+            print_metrics(f, "val", val);
+            if (cJSON_GetObjectItemCaseSensitive(ev, "best")) fputs("  (best)", f);
+        }
+        fputc('\n', f);
+    } else if (!strcmp(kind, "done")) {
+        fprintf(f, "done: best epoch %.0f\n", num(ev, "best_epoch"));
+        print_metrics(f, "  validation", cJSON_GetObjectItemCaseSensitive(ev, "val"));
+        fputc('\n', f);
+        print_metrics(f, "  test      ", cJSON_GetObjectItemCaseSensitive(ev, "test"));
+        fprintf(f, "\n  model %s; %.0f users/s in training\n",
+                cJSON_GetObjectItemCaseSensitive(ev, "model")->valuestring, num(ev, "train_users_per_s"));
+    } else if (!strcmp(kind, "stopped")) {
+        fprintf(f, "stopped at step %.0f; state saved in %s (continue with --resume)\n", num(ev, "step"),
+                cJSON_GetObjectItemCaseSensitive(ev, "state")->valuestring);
+    }
+}
+
+static void emit(const vs_train_opts *o, cJSON *obj) {
+    if (o->text) {
+        print_text(o->events, obj);
+    } else {
+        char *s = cJSON_PrintUnformatted(obj);
+        fprintf(o->events, "%s\n", s);
+        free(s);
+    }
+    fflush(o->events);
     cJSON_Delete(obj);
 }
 
@@ -294,7 +341,7 @@ int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts
     vs_popularity_metrics(ds, &ds->val_in, &ds->val_out, &pop);
     cJSON_AddItemToObject(start, "popularity_val", metrics_json(&pop));
     cJSON_AddItemToObject(start, "config", vs_config_to_json(cfg));
-    emit(o->events, start);
+    emit(o, start);
 
     while (p.step < total_steps) {
         int64_t epoch = p.step / steps_per_epoch;
@@ -359,7 +406,7 @@ int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts
                 cJSON_AddBoolToObject(ev, "best", 1);
             }
         }
-        emit(o->events, ev);
+        emit(o, ev);
         int stop = (o->stop && *o->stop) || (o->stop_after_epochs && done_epochs == o->stop_after_epochs &&
                                              p.step < total_steps);
         if (stop || p.step == total_steps ||
@@ -384,7 +431,7 @@ int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts
     cJSON_AddNumberToObject(done, "train_users_per_s", p.train_seconds > 0 ? (double)p.train_rows / p.train_seconds : 0);
     cJSON_AddNumberToObject(done, "steps", (double)p.step);
     cJSON_AddStringToObject(done, "model", best_path);
-    emit(o->events, done);
+    emit(o, done);
     result = VS_TRAIN_DONE;
     goto out;
 
@@ -393,7 +440,7 @@ stopped: {
     cJSON_AddStringToObject(ev, "event", "stopped");
     cJSON_AddNumberToObject(ev, "step", (double)p.step);
     cJSON_AddStringToObject(ev, "state", state_path);
-    emit(o->events, ev);
+    emit(o, ev);
 }
 out:
     free(best_params);

@@ -17,7 +17,8 @@ typedef struct vs_train_opts {
     const char *device;          /* "cpu" or "cuda" */
     const char *out_dir;         /* best.safetensors, state.safetensors, config.json */
     int resume;                  /* continue from out_dir/state.safetensors when it exists */
-    FILE *events;                /* JSON lines go here (stdout) */
+    FILE *events;                /* progress goes here (stdout) */
+    int text;                    /* human-readable lines instead of JSON lines */
     volatile sig_atomic_t *stop; /* set by a signal handler: save state and return */
     int stop_after_epochs;       /* for tests: behave as if stopped after this many epochs (0: off) */
 } vs_train_opts;
