@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "dataset.h"
 
@@ -34,16 +35,8 @@ static void usage(FILE *f) {
             "missing, damaged or foreign dataset file.\n");
 }
 
-static int complain(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int complain(int status, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("vaesearch dataset: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return status;
-}
+/* Reports an error; gives status, the exit status for it. */
+#define complain(status, ...) cli_error("dataset", status, __VA_ARGS__)
 
 /* Parses a subcommand's options; returns the index of the first positional argument
  * in argv, or -1 after complaining. json may be NULL when --json is not accepted. */
@@ -176,10 +169,7 @@ static void print_info_json(const char *path, const vs_dataset_stats *st, cJSON 
     cJSON_AddNumberToObject(test, "fold_in_interactions", (double)st->test_in_interactions);
     cJSON_AddNumberToObject(test, "target_interactions", (double)st->test_out_interactions);
     cJSON_AddItemToObject(root, "metadata", meta ? meta : cJSON_CreateObject());
-    char *text = cJSON_PrintUnformatted(root);
-    printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(root);   /* meta included */
+    cli_json_print(root);   /* deletes meta with root */
 }
 
 static int dataset_info(int argc, char **argv) {
