@@ -14,6 +14,7 @@ static const struct command commands[] = {
     {"prepare", cmd_prepare, "prepare interaction data with the paper's protocol"},
     {"dataset", cmd_dataset, "inspect or export a prepared dataset (info, export)"},
     {"synth", cmd_synth, "generate a synthetic dataset (presets: small, ml20m)"},
+    {"recommend", cmd_recommend, "top items for a new user, from a trained model"},
 };
 
 int vs_wants_help(int argc, char **argv) {

@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "baseline.h"
 #include "metrics.h"
+#include "model_io.h"
 #include "pcg.h"
 #include "safetensors.h"
 
@@ -127,37 +128,6 @@ static char *config_string(const vs_config *cfg) {
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return s;
-}
-
-/* The model file: one tensor per weight and bias, named as a PyTorch user expects,
- * weights stored [in, out] (y = x W + b). */
-static int save_model(const char *path, const vs_model_shape *s, const float *params, const vs_config *cfg,
-                      int epoch, const vs_metrics *val, vs_error *err) {
-    int n = 2 * vs_model_n_layers(s);
-    vs_st_tensor *t = vs_xcalloc((size_t)n, sizeof *t);
-    char (*names)[48] = vs_xcalloc((size_t)n, 48);
-    for (int l = 0; l < vs_model_n_layers(s); l++) {
-        int dec, idx;
-        const vs_layer *L = vs_model_layer(s, l, &dec, &idx);
-        snprintf(names[2 * l], 48, "%s.%d.weight", dec ? "decoder" : "encoder", idx);
-        snprintf(names[2 * l + 1], 48, "%s.%d.bias", dec ? "decoder" : "encoder", idx);
-        t[2 * l] = (vs_st_tensor){names[2 * l], VS_F32, 2, {L->in, L->out}, params + L->w};
-        t[2 * l + 1] = (vs_st_tensor){names[2 * l + 1], VS_F32, 1, {L->out}, params + L->b};
-    }
-    char *config = config_string(cfg);
-    char epoch_s[32], items_s[32], ndcg_s[32];
-    snprintf(epoch_s, sizeof epoch_s, "%d", epoch);
-    snprintf(items_s, sizeof items_s, "%d", s->n_items);
-    snprintf(ndcg_s, sizeof ndcg_s, "%.17g", val->ndcg100);
-    const char *meta[][2] = {
-        {"format", "vaesearch-multvae"}, {"version", "1"}, {"config", config},
-        {"n_items", items_s},            {"epoch", epoch_s}, {"val_ndcg@100", ndcg_s},
-    };
-    int rc = vs_st_write(path, t, n, meta, (int)(sizeof meta / sizeof meta[0]), err);
-    free(config);
-    free(t);
-    free(names);
-    return rc;
 }
 
 static int save_state(const char *path, vs_backend *b, const float *best_params, const train_progress *p,
@@ -399,7 +369,7 @@ int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts
                 p.best_epoch = done_epochs;
                 p.best_val = val;
                 if (b->ops->get_state(b, best_params, NULL, NULL, err) ||
-                    save_model(best_path, s, best_params, cfg, done_epochs, &val, err)) {
+                    vs_model_save(best_path, s, best_params, cfg, &ds->item_ids, done_epochs, val.ndcg100, err)) {
                     cJSON_Delete(ev);
                     goto out;
                 }
