@@ -1,7 +1,8 @@
 /* bench_cpu_epoch: one training epoch of the CPU backend on the `ml20m` synthetic
  * preset (MovieLens-20M's shape), in users/s, beside the BLAS floor measured in the
  * same run: the decoder's three dense products alone (logits = h W, dW = h^T dY,
- * dh = dY W^T) for the same number of steps. The ratio epoch / floor says how much
+ * dh = dY W^T) for the same number of steps, timed in blocks alternating with the
+ * training steps. The ratio epoch / floor says how much
  * time goes to everything that is not those products.
  *
  *   bench_cpu_epoch [--preset ml20m] [--batch 500] [--steps N] [--threads N]
@@ -73,37 +74,41 @@ int main(int argc, char **argv) {
     int32_t *perm = malloc(sizeof(int32_t) * (size_t)n);
     vs_epoch_permutation(perm, n, cfg.seed, 0);
 
-    /* One warm-up step, then the timed epoch. */
-    vs_step_losses l;
-    if (b->ops->train_step(b, perm, batch, 0, 0.0, &l, &err)) die(&err);
-    int64_t users = 0;
-    double te = now();
-    for (int64_t k = 0; k < steps; k++) {
-        int rows = (int)(n - k * batch < batch ? n - k * batch : batch);
-        if (b->ops->train_step(b, perm + k * batch, rows, k + 1, vs_config_beta(&cfg, k + 1), &l, &err)) die(&err);
-        users += rows;
-    }
-    double epoch_s = now() - te;
-
-    /* The floor: the decoder output layer's three products for the same steps. */
+    /* The floor's buffers: the decoder output layer's three products. */
     int H = cfg.hidden_dims[0], n_items = (int)ds.n_items;
     float *h = calloc((size_t)batch * H, sizeof(float)), *W = calloc((size_t)H * n_items, sizeof(float));
     float *Y = calloc((size_t)batch * n_items, sizeof(float)), *dW = calloc((size_t)H * n_items, sizeof(float));
     float *dh = calloc((size_t)batch * H, sizeof(float));
     for (size_t i = 0; i < (size_t)batch * H; i++) h[i] = (float)(i % 7) * 0.01f;
     for (size_t i = 0; i < (size_t)H * n_items; i++) W[i] = (float)(i % 5) * 0.01f;
-    double tf = now();
-    for (int64_t k = 0; k < steps; k++) {
-        int rows = (int)(n - k * batch < batch ? n - k * batch : batch);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n_items, H, 1, h, H, W, n_items, 0, Y, n_items);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, n_items, rows, 1, h, H, Y, n_items, 0, dW, n_items);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, n_items, 1, Y, n_items, W, n_items, 0, dh, H);
-    }
-    double floor_s = now() - tf;
-    double flops = 0;
-    for (int64_t k = 0; k < steps; k++) {
-        int rows = (int)(n - k * batch < batch ? n - k * batch : batch);
-        flops += 3.0 * 2.0 * rows * (double)H * n_items;
+
+    /* Warm-up (first touch of every buffer, thread start-up), then the epoch and the
+     * floor in alternating blocks of steps, so that both see the same machine: on a
+     * shared machine the speed drifts over minutes. */
+    vs_step_losses l;
+    if (b->ops->train_step(b, perm, batch, 0, 0.0, &l, &err)) die(&err);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, n_items, H, 1, h, H, W, n_items, 0, Y, n_items);
+    int64_t users = 0;
+    double epoch_s = 0, floor_s = 0, flops = 0;
+    const int64_t block = 5;
+    for (int64_t k0 = 0; k0 < steps; k0 += block) {
+        int64_t k1 = k0 + block < steps ? k0 + block : steps;
+        double t = now();
+        for (int64_t k = k0; k < k1; k++) {
+            int rows = (int)(n - k * batch < batch ? n - k * batch : batch);
+            if (b->ops->train_step(b, perm + k * batch, rows, k + 1, vs_config_beta(&cfg, k + 1), &l, &err)) die(&err);
+            users += rows;
+        }
+        epoch_s += now() - t;
+        t = now();
+        for (int64_t k = k0; k < k1; k++) {
+            int rows = (int)(n - k * batch < batch ? n - k * batch : batch);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n_items, H, 1, h, H, W, n_items, 0, Y, n_items);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, n_items, rows, 1, h, H, Y, n_items, 0, dW, n_items);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, n_items, 1, Y, n_items, W, n_items, 0, dh, H);
+            flops += 3.0 * 2.0 * rows * (double)H * n_items;
+        }
+        floor_s += now() - t;
     }
     printf("epoch: %lld steps of batch %d, %lld users in %.2f s: %.0f users/s (%d threads)\n", (long long)steps, batch,
            (long long)users, epoch_s, users / epoch_s, omp_get_max_threads());

@@ -168,12 +168,10 @@ void FN(vs_softmax_xent)(int rows, int n, R *logits, const R *b, const int64_t *
         double picked = 0;
         int64_t nx = x_ptr[r + 1] - x_ptr[r];
         for (int64_t k = x_ptr[r]; k < x_ptr[r + 1]; k++) picked += y[x_idx[k]];
+        /* exp and its sum as two loops: each vectorises (libmvec's exp), the pair does not */
+        for (int i = 0; i < n; i++) y[i] = exp(y[i] - m);
         double s = 0;
-#pragma omp simd reduction(+ : s)
-        for (int i = 0; i < n; i++) {
-            y[i] = (R)exp(y[i] - m);
-            s += y[i];
-        }
+        for (int i = 0; i < n; i++) s += y[i];
         row_loss[r] = (double)nx * ((double)m + log(s)) - picked;
         R scale = (R)(grad_scale * (double)nx / s);
 #pragma omp simd
