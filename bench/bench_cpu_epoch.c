@@ -47,6 +47,7 @@ int main(int argc, char **argv) {
         else if (c == 't') threads = atoi(optarg);
         else return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* lines appear as they come, also into a file */
     if (threads > 0) omp_set_num_threads(threads), openblas_set_num_threads(threads);
     vs_error err = {{0}};
     double t0 = now();
