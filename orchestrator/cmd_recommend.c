@@ -71,6 +71,8 @@ int cmd_recommend(int argc, char **argv) {
         return 2;
     }
     const char *path = argv[optind];
+    vs_model_file m;
+    if (vs_model_load(path, &m, &err)) return complain(2, "%s", err.msg);
     char **ids = NULL;
     int n_ids = 0, cap = 0;
     for (int i = optind + 1; i < argc; i++) {
@@ -84,8 +86,6 @@ int cmd_recommend(int argc, char **argv) {
             free(copy);
         }
     }
-    vs_model_file m;
-    if (vs_model_load(path, &m, &err)) return complain(2, "%s", err.msg);
 
     vs_idmap catalogue = {0};
     for (int64_t i = 0; i < m.item_ids.n; i++)

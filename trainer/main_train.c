@@ -98,11 +98,10 @@ int main(int argc, char **argv) {
     vs_error err = {{0}};
     vs_config cfg;
     vs_config_default(&cfg);
-    if (config_path && vs_config_load_file(&cfg, config_path, &err)) return fail(EXIT_USAGE, err.msg);
-    for (int i = 0; i < n_sets; i++)
-        if (vs_config_set(&cfg, sets[i], &err)) return fail(EXIT_USAGE, err.msg);
+    int bad = config_path && vs_config_load_file(&cfg, config_path, &err);
+    for (int i = 0; i < n_sets && !bad; i++) bad = vs_config_set(&cfg, sets[i], &err) != 0;
     free(sets);
-    if (vs_config_validate(&cfg, &err)) return fail(EXIT_USAGE, err.msg);
+    if (bad || vs_config_validate(&cfg, &err)) return fail(EXIT_USAGE, err.msg);
     if (strcmp(o.device, "cpu") && strcmp(o.device, "cuda"))
         return fail(EXIT_USAGE, "--device must be cpu or cuda");
     if (threads > 0) {

@@ -22,8 +22,9 @@ int vs_recommend(const vs_model_file *m, const int32_t *items, int n, int k, int
     qsort(row, (size_t)n, sizeof(int32_t), cmp_i32);
     for (int i = 0; i < n; i++) {
         if (row[i] < 0 || row[i] >= s->n_items) {
+            int32_t bad = row[i];
             free(row);
-            return vs_errorf(err, "item index %d out of range [0, %d)", row[i], s->n_items);
+            return vs_errorf(err, "item index %d out of range [0, %d)", bad, s->n_items);
         }
         if (unique == 0 || row[unique - 1] != row[i]) row[unique++] = row[i];
     }
