@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "cli_util.h"
+#include "json_exact.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -101,7 +102,7 @@ void cli_json_add_seed(cJSON *o, const char *key, uint64_t seed) {
 }
 
 void cli_json_print(cJSON *o) {
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = vs_json_print_exact(o);
     printf("%s\n", text);
     cJSON_free(text);
     cJSON_Delete(o);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "cli_util.h"
+#include "json_exact.h"
 #include "commands.h"
 #include "dataset.h"
 
@@ -123,7 +124,7 @@ static void report_meta(report *r, const cJSON *node, const char *prefix) {
         } else if (cJSON_IsString(m) && !has_control_chars(m->valuestring)) {
             report_add(r, label, "%s", m->valuestring);
         } else {
-            char *json = cJSON_PrintUnformatted(m);
+            char *json = vs_json_print_exact(m);
             report_add(r, label, "%s", json ? json : "?");
             cJSON_free(json);
         }

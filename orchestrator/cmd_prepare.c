@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli_util.h"
+#include "json_exact.h"
 #include "commands.h"
 #include "ingest.h"
 #include "protocol.h"
@@ -131,7 +132,7 @@ static char *meta_extra_json(const prepare_args *a, vs_format used) {
     cJSON_AddStringToObject(o, "format", vs_format_name(used));
     if (used == VS_FORMAT_PAIRS) cJSON_AddNullToObject(o, "min_rating");
     else cJSON_AddNumberToObject(o, "min_rating", a->ingest.min_rating);
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = vs_json_print_exact(o);
     cJSON_Delete(o);
     return s;
 }

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli_util.h"
+#include "json_exact.h"
 #include "commands.h"
 #include "ingest.h"
 #include "protocol.h"
@@ -168,7 +169,7 @@ static char *meta_extra_json(const synth_args *a) {
     cJSON_AddStringToObject(o, "source", "synth");
     cJSON_AddStringToObject(o, "preset", a->preset);
     cJSON_AddItemToObject(o, "synth", synth_params_json(&a->synth));
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = vs_json_print_exact(o);
     cJSON_Delete(o);
     return s;
 }

@@ -8,6 +8,10 @@ int cmd_prepare(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 /* True if argv has -h or --help; commands print their usage to stdout then. */
 int vs_wants_help(int argc, char **argv);

@@ -11,6 +11,10 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"run", cmd_run, "run (or resume) a sweep from a search space file"},
+    {"top", cmd_top, "rank the best trials of a sweep"},
+    {"status", cmd_status, "a sweep's progress: trials per state, running trials"},
+    {"show", cmd_show, "one trial: parameters, curve, metrics, failure reason"},
     {"prepare", cmd_prepare, "prepare interaction data with the paper's protocol"},
     {"dataset", cmd_dataset, "inspect or export a prepared dataset (info, export)"},
     {"synth", cmd_synth, "generate a synthetic dataset (presets: small, ml20m)"},

@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include "config.h"
+#include "json_exact.h"
 #include "dataset.h"
 #include "train.h"
 
@@ -47,7 +48,7 @@ static int fail(int code, const char *msg) {
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", "error");
     cJSON_AddStringToObject(ev, "message", msg);
-    char *s = cJSON_PrintUnformatted(ev);
+    char *s = vs_json_print_exact(ev);
     printf("%s\n", s);
     fflush(stdout);
     free(s);

@@ -36,6 +36,7 @@ enum vs_rng_purpose {
     VS_RNG_SHUFFLE = 4,   /* a = epoch, b = 0 */
     VS_RNG_SPLIT = 5,     /* data preparation: a = 0 users shuffle, a = 1 per-user split */
     VS_RNG_SYNTH = 6,     /* synthetic data generation */
+    VS_RNG_SAMPLER = 7,   /* hyperparameter search: a = trial number, b = parameter or draw */
 };
 
 VS_HD uint32_t vs_pcg32_next(vs_pcg32 *g) {

@@ -9,6 +9,7 @@
  * Sized for MovieLens-20M (20M pairs): rows are built with two counting sorts
  * (by item, then stably by user), so no comparison sort runs over all pairs. */
 #include "protocol.h"
+#include "json_exact.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -307,7 +308,7 @@ static char *build_meta(cJSON *extra, const vs_protocol_opts *o, int64_t h,
     add_int(c, "train_users", ds->train.rows);
     add_int(c, "val_users", ds->val_in.rows);
     add_int(c, "test_users", ds->test_in.rows);
-    char *json = cJSON_PrintUnformatted(root);
+    char *json = vs_json_print_exact(root);
     cJSON_Delete(root);
     char *copy = vs_xstrdup(json);   /* cJSON may use its own allocator */
     cJSON_free(json);

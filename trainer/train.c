@@ -1,12 +1,16 @@
 /* train: the backend-independent training loop, checkpoints and JSON-lines events. */
 #include "train.h"
+#include "json_exact.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -84,7 +88,7 @@ static void emit(const vs_train_opts *o, cJSON *obj) {
     if (o->text) {
         print_text(o->events, obj);
     } else {
-        char *s = cJSON_PrintUnformatted(obj);
+        char *s = vs_json_print_exact(obj);
         fprintf(o->events, "%s\n", s);
         free(s);
     }
@@ -125,7 +129,7 @@ typedef struct train_progress {
 
 static char *config_string(const vs_config *cfg) {
     cJSON *j = vs_config_to_json(cfg);
-    char *s = cJSON_PrintUnformatted(j);
+    char *s = vs_json_print_exact(j);
     cJSON_Delete(j);
     return s;
 }
@@ -158,7 +162,7 @@ static int save_state(const char *path, vs_backend *b, const float *best_params,
         cJSON_AddNumberToObject(prog, "n_items", (double)ds->n_items);
         cJSON_AddNumberToObject(prog, "train_users", (double)ds->train.rows);
         cJSON_AddNumberToObject(prog, "train_interactions", (double)vs_csr_nnz(&ds->train));
-        char *progress = cJSON_PrintUnformatted(prog);
+        char *progress = vs_json_print_exact(prog);
         cJSON_Delete(prog);
         const char *meta[][2] = {{"format", "vaesearch-state"}, {"version", "1"}, {"config", config},
                                  {"progress", progress}};
@@ -255,11 +259,38 @@ static int make_dir(const char *dir, vs_error *err) {
     return 0;
 }
 
+/* One trainer per run folder: an exclusive lock on DIR/lock, released by the kernel when
+ * the process ends however it ends. A trainer still saving its state after a signal
+ * holds it; a successor waits for it (up to wait_seconds) and then resumes that state. */
+static int lock_run_dir(const char *dir, double wait_seconds, int *fd_out, vs_error *err) {
+    char path[4096];
+    path_join(path, sizeof path, dir, "lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return vs_errorf(err, "%s: %s", path, strerror(errno));
+    double deadline = now_seconds() + wait_seconds;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK || now_seconds() > deadline) {
+            char holder[32] = "";
+            ssize_t got = pread(fd, holder, sizeof holder - 1, 0);
+            holder[got > 0 ? got : 0] = 0;
+            close(fd);
+            return vs_errorf(err, "%s is in use by another vaecf-train (pid %s)", dir, holder[0] ? holder : "?");
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d", (int)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0) { /* the pid is only informative */ }
+    *fd_out = fd;
+    return 0;
+}
+
 static int write_config(const char *dir, const vs_config *cfg, vs_error *err) {
     char path[4096];
     path_join(path, sizeof path, dir, "config.json");
     cJSON *j = vs_config_to_json(cfg);
-    char *s = cJSON_Print(j);
+    char *s = vs_json_print_exact(j);
     cJSON_Delete(j);
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -275,9 +306,17 @@ static int write_config(const char *dir, const vs_config *cfg, vs_error *err) {
 int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts *o, vs_error *err) {
     if (vs_config_validate(cfg, err)) return VS_TRAIN_FAILED;
     if (ds->train.rows < 1) return vs_errorf(err, "dataset has no training users"), VS_TRAIN_FAILED;
-    if (make_dir(o->out_dir, err) || write_config(o->out_dir, cfg, err)) return VS_TRAIN_FAILED;
+    int lock_fd = -1;
+    if (make_dir(o->out_dir, err) || lock_run_dir(o->out_dir, 120.0, &lock_fd, err)) return VS_TRAIN_FAILED;
+    if (write_config(o->out_dir, cfg, err)) {
+        close(lock_fd);
+        return VS_TRAIN_FAILED;
+    }
     vs_backend *b = vs_backend_create(o->device, cfg, &ds->train, ds->n_items, err);
-    if (!b) return VS_TRAIN_FAILED;
+    if (!b) {
+        close(lock_fd);
+        return VS_TRAIN_FAILED;
+    }
 
     const vs_model_shape *s = &b->shape;
     int64_t n_train = ds->train.rows;
@@ -302,6 +341,10 @@ int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts
     cJSON *start = cJSON_CreateObject();
     cJSON_AddStringToObject(start, "event", "start");
     cJSON_AddStringToObject(start, "device", b->ops->name);
+    /* The GPUs this process was given (the orchestrator's groups), as it saw them. */
+    const char *visible = getenv("CUDA_VISIBLE_DEVICES");
+    if (visible) cJSON_AddStringToObject(start, "cuda_visible_devices", visible);
+    else cJSON_AddNullToObject(start, "cuda_visible_devices");
     cJSON_AddNumberToObject(start, "train_users", (double)n_train);
     cJSON_AddNumberToObject(start, "items", (double)ds->n_items);
     cJSON_AddNumberToObject(start, "parameters", (double)s->n_params);
@@ -416,5 +459,6 @@ out:
     free(best_params);
     free(perm);
     vs_backend_destroy(b);
+    close(lock_fd);
     return result;
 }

@@ -2,7 +2,7 @@
  * shuffled mini-batches, KL annealing, validation every eval_every epochs keeping
  * the best weights, a resumable state every checkpoint_every epochs (and when asked
  * to stop), and the test metrics of the best weights at the end. It reports progress
- * as JSON lines (docs/trainer.md). */
+ * as JSON lines (docs/trainer.md). One trainer at a time uses a run folder (a lock). */
 #ifndef VS_TRAIN_H
 #define VS_TRAIN_H
 

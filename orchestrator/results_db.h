@@ -1,0 +1,118 @@
+/* results_db: results.db, in SQLite (WAL, a busy timeout, every change in a
+ * transaction), written in Optuna's own RDB schema so that optuna-dashboard, the optuna
+ * CLI and optuna.load_study read it unchanged; vaesearch's own tables (prefix vs_) and
+ * views sit beside them. The schema is results/schema.sql, documented in
+ * docs/results-db.md. A sweep is a study; a trial's objective (the validation metric of
+ * its best epoch) is its value; the per-epoch validation metric is its intermediate
+ * value at step = epoch; the other metrics, throughput, GPUs and timings are user
+ * attributes. */
+#ifndef VS_RESULTS_DB_H
+#define VS_RESULTS_DB_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "space.h"
+#include "vs_error.h"
+
+typedef struct vs_db vs_db;
+
+/* Opens (creating the schema in a new file) path. */
+int vs_db_open(const char *path, vs_db **out, vs_error *err);
+void vs_db_close(vs_db *db);
+
+/* The study named s->name: found, or created with its direction and the space (canonical
+ * JSON) in vs_sweeps. A stored space that differs from s is refused, err saying what
+ * changed (vs_space_diff). *created tells which. */
+int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, vs_error *err);
+
+/* One live `vaesearch run` per sweep: records this process (pid, host, start, heartbeat)
+ * as the owner, unless the recorded owner is alive: same host and its pid exists and its
+ * heartbeat is younger than stale_seconds, or another host with a heartbeat younger than
+ * stale_seconds. The refusal names the pid and host. */
+int vs_db_claim_sweep(vs_db *db, int study_id, double stale_seconds, vs_error *err);
+/* Refreshes the owner's heartbeat and the trial_heartbeats of its RUNNING trials. */
+int vs_db_heartbeat(vs_db *db, int study_id, vs_error *err);
+/* Clears the owner (a clean exit). */
+int vs_db_release_sweep(vs_db *db, int study_id, vs_error *err);
+
+/* A trial as the scheduler needs it. */
+typedef struct vs_db_trial {
+    int trial_id, number;
+    char state[12];           /* RUNNING, WAITING, COMPLETE, PRUNED, FAIL (Optuna's names) */
+    double *values;           /* n_params internal values (space.h) */
+    int has_value;
+    double value;             /* COMPLETE: the objective; PRUNED: the last intermediate value */
+    int n_epochs;
+    double *curve;            /* curve[e - 1]: intermediate value at epoch e, NAN where none */
+    int retry_of;             /* number of the FAILed trial whose parameters this repeats, or -1 */
+    char *out_dir;            /* the trainer's run folder of the last attempt, or NULL */
+} vs_db_trial;
+
+/* Every trial of the study, by number. */
+int vs_db_load_trials(vs_db *db, int study_id, const vs_space *s, vs_db_trial **out, int *n, vs_error *err);
+void vs_db_free_trials(vs_db_trial *t, int n);
+
+/* Creates trial number = (largest number so far) + 1 in state WAITING with its parameters
+ * (trial_params with Optuna's distribution_json). */
+int vs_db_create_trial(vs_db *db, int study_id, const vs_space *s, const double *values, int retry_of, int *trial_id,
+                       int *number, vs_error *err);
+
+/* RUNNING: datetime_start (kept from an earlier attempt), a vs_trial_runs row (pid, host,
+ * gpus, out_dir, start), user attribute "gpus". */
+int vs_db_trial_started(vs_db *db, int trial_id, int pid, const char *gpus, const char *out_dir, vs_error *err);
+
+/* One "epoch" event of the trainer (trainer.md): a vs_epochs row; when it carries "val",
+ * val[metric] becomes the intermediate value at step = epoch. */
+int vs_db_trial_epoch(vs_db *db, int trial_id, const char *metric, const cJSON *epoch_event, vs_error *err);
+
+/* The end of an attempt, recorded in vs_trial_runs (exit status, reason, last output lines):
+ *   COMPLETE  done_event is the trainer's "done" line: value = val[metric], user attributes
+ *             val_/test_ metrics, best_epoch, train_users_per_s, seconds;
+ *   PRUNED    value = the last intermediate value;
+ *   FAIL      user attribute fail_reason = reason;
+ *   WAITING   stopped (Ctrl-C) with a resumable state: the next run continues it.
+ * datetime_complete is set for the first three. */
+int vs_db_trial_finished(vs_db *db, int trial_id, const char *state, const cJSON *done_event, const char *metric,
+                         int exit_status, const char *reason, const char *output_tail, vs_error *err);
+
+/* Sets (or replaces) a user attribute of a trial to a JSON value. */
+int vs_db_set_user_attr(vs_db *db, int trial_id, const char *key, const cJSON *value, vs_error *err);
+
+/* Trials left RUNNING by an owner that is gone become WAITING again (they continue from
+ * their trainer's last state). Returns how many through *n. */
+int vs_db_requeue_orphans(vs_db *db, int study_id, int *n, vs_error *err);
+
+/* ---- Added for the read-only commands (top, status, show) and the tests. ---- */
+
+/* The schema a new file gets: the text of results/schema.sql. */
+const char *vs_db_schema_sql(void);
+
+/* Opens an existing results.db without creating anything: a missing file, or one that is
+ * not a vaesearch results database, is an error. For commands that only read. */
+int vs_db_open_existing(const char *path, vs_db **out, vs_error *err);
+
+/* The sweep named name, or with name NULL the only sweep in the file; the error lists the
+ * sweeps when there are several, or names the one asked for when it is missing. */
+int vs_db_find_sweep(vs_db *db, const char *name, int *study_id, vs_error *err);
+
+/* The sweep as a JSON object (caller deletes): name, study_id, direction ("maximize" or
+ * "minimize"), metric, n_trials, space (the stored space, parsed), created, counts
+ * (trials per state: WAITING, RUNNING, COMPLETE, PRUNED, FAIL), and owner: null, or
+ * {pid, host, started, heartbeat, heartbeat_age_s, alive}, where alive is the kill(pid, 0)
+ * check on this host and null (unknown) for another host. NULL with err on failure. */
+cJSON *vs_db_sweep_json(vs_db *db, int study_id, vs_error *err);
+
+/* Trials as a JSON array ordered by number (caller deletes): every trial when number < 0,
+ * else just that one (an empty array when there is none). Each object has number,
+ * trial_id, state, value (a number, "inf"/"-inf", or null), datetime_start,
+ * datetime_complete, params (name -> the JSON value), user_attrs, attempts (how many),
+ * seconds (the trainer's running time over all attempts, up to now for a running one)
+ * and latest_epoch (the last epoch row, or null). With detail, also curve (every epoch
+ * row, with its intermediate value) and runs (every attempt: attempt, pid, host, gpus,
+ * out_dir, started, ended, outcome, exit_status, reason, output_tail). Epoch rows name
+ * their metrics as the trainer does: val_ndcg@100, val_recall@20, val_recall@50. */
+cJSON *vs_db_trials_json(vs_db *db, int study_id, int number, int detail, vs_error *err);
+
+#endif

@@ -1,0 +1,32 @@
+/* sampler: proposes a trial's parameters: grid, random, or TPE (the tree-structured
+ * Parzen estimator of Bergstra et al. 2011, univariate, as Optuna's TPESampler).
+ * A proposal is a pure function of (space, seed, trial number, history): randomness
+ * comes from the streams vs_stream(seed, VS_RNG_SAMPLER, number, ...) (pcg.h), and the history
+ * is the trial's reference set, which the scheduler makes the same in every run of the
+ * sweep (docs/search-space.md, "Reproducibility"). So the same space and seed give the
+ * same trials, and a resumed sweep proposes what the uninterrupted one would have. */
+#ifndef VS_SAMPLER_H
+#define VS_SAMPLER_H
+
+#include "space.h"
+#include "vs_error.h"
+
+typedef enum vs_obs_state {
+    VS_OBS_COMPLETE,   /* value is the objective */
+    VS_OBS_PRUNED,     /* value is the last reported (intermediate) objective */
+    VS_OBS_PENDING,    /* proposed or running: no value; TPE's constant liar counts it as bad */
+} vs_obs_state;
+
+typedef struct vs_trial_obs {
+    int number;
+    const double *values;   /* space->n_params internal values (space.h) */
+    vs_obs_state state;
+    double value;
+} vs_trial_obs;
+
+/* Writes space->n_params internal values for trial `number` into values. For a grid,
+ * number must be below vs_space_grid_size (each point once, in a seeded order). */
+int vs_sampler_propose(const vs_space *s, int number, const vs_trial_obs *history, int n_history, double *values,
+                       vs_error *err);
+
+#endif

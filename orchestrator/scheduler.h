@@ -1,0 +1,37 @@
+/* scheduler: `vaesearch run`'s engine. It turns a search space into trials, gives each
+ * a slot (a GPU group, or a CPU slot), runs vaecf-train for it with CUDA_VISIBLE_DEVICES
+ * set to the group, follows the trainer's JSON lines as they come (every epoch into the
+ * database at once, pruning decisions after each validated epoch), and records how each
+ * attempt ended. It resumes what an earlier run left, and stops cleanly on Ctrl-C. */
+#ifndef VS_SCHEDULER_H
+#define VS_SCHEDULER_H
+
+#include <stdio.h>
+
+#include "vs_error.h"
+
+#define VS_MAX_GPUS 64
+
+typedef struct vs_run_opts {
+    const char *space_path;
+    const char *db_path;        /* results.db */
+    const char *trainer;        /* NULL: vaecf-train beside this program, else on PATH */
+    const char *runs_dir;       /* NULL: "runs" beside the database */
+    int n_gpus;                 /* with gpus_given: the --gpus list; else detected */
+    int gpus[VS_MAX_GPUS];
+    int gpus_given;
+    int jobs;                   /* CPU slots when there is no GPU (default 1) */
+    const char *device;         /* NULL: cuda when there are GPUs, else cpu */
+    int threads;                /* CPU threads per trial (0: cores / slots) */
+    double trial_timeout;       /* seconds; overrides the space's when > 0 */
+    int live;                   /* 1: one live progress line (a terminal); 0: a line per event */
+    FILE *out;                  /* progress */
+} vs_run_opts;
+
+/* Exit statuses of `vaesearch run`. */
+enum { VS_RUN_DONE = 0, VS_RUN_FAILED = 1, VS_RUN_BAD_INPUT = 2, VS_RUN_INTERRUPTED = 3 };
+
+/* Runs (or resumes) the sweep; returns one of the statuses above, err set unless DONE. */
+int vs_scheduler_run(const vs_run_opts *o, vs_error *err);
+
+#endif

@@ -1,0 +1,1234 @@
+/* space.c: the search space of a sweep (space.h, docs/search-space.md): reading the
+ * JSON, checking every member with its JSON path named in the message, the canonical
+ * form that detects a changed space, each parameter's Optuna distribution, a trial's
+ * trainer config, and the differences between two spaces.
+ *
+ * Numbers are printed exactly (the shortest text that reads back as the same double),
+ * because the canonical form is compared as text and Optuna compares distributions. */
+#include "space.h"
+
+#include "json_exact.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "synth.h"
+
+#define MAX_SPACE_FILE (16 << 20)
+#define MAX_TRIALS 1000000
+#define MAX_CHOICES 10000
+#define MAX_EXACT_INT 9007199254740992.0 /* 2^53: integers beyond are not exact in a double */
+
+/* ------------------------------------------------------------ growing strings */
+
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+} strbuf;
+
+static void sb_putn(strbuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1) cap *= 2;
+        b->s = vs_xrealloc(b->s, cap);
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+static void sb_puts(strbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
+
+static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(strbuf *b, const char *fmt, ...) {
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof small) {
+        sb_putn(b, small, (size_t)n);
+        return;
+    }
+    char *big = vs_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_putn(b, big, (size_t)n);
+    free(big);
+}
+
+/* The text built so far, owned by the caller ("" when nothing was written). */
+static char *sb_take(strbuf *b) {
+    if (!b->s) return vs_xstrdup("");
+    char *s = b->s;
+    b->s = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+/* ------------------------------------------------------------ exact numbers */
+
+/* The shortest significant digits that read back as v (v finite, not zero): digits
+ * without a point, and the decimal exponent of the first digit (v = d.ddd x 10^exp10). */
+static void shortest_digits(double v, char digits[20], int *exp10) {
+    char text[40];
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(text, sizeof text, "%.*e", precision - 1, fabs(v));
+        if (strtod(text, NULL) == fabs(v)) break;
+    }
+    int n = 0;
+    const char *p = text;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9') digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0') n--;
+    digits[n] = 0;
+    *exp10 = atoi(p + 1);
+}
+
+/* Numbers and JSON text that read back exactly: json_exact.h. */
+static void format_exact(double v, char out[40]) { vs_json_number(v, out); }
+
+/* A float as Python's repr() writes it (json.dumps uses repr): the shortest digits,
+ * positional when the exponent is in [-5, 16), else d.ddde+XX; always a point or an exponent. */
+static void format_python_float(double v, char out[40]) {
+    if (v == 0) {
+        snprintf(out, 40, "%s", signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    char digits[20];
+    int exp10;
+    shortest_digits(v, digits, &exp10);
+    int n = (int)strlen(digits), point = exp10 + 1;   /* digits before the decimal point */
+    strbuf b = {0};
+    if (v < 0) sb_puts(&b, "-");
+    if (point > -4 && point <= 16) {
+        if (point <= 0) {
+            sb_puts(&b, "0.");
+            for (int i = 0; i < -point; i++) sb_puts(&b, "0");
+            sb_puts(&b, digits);
+        } else if (point < n) {
+            sb_putn(&b, digits, (size_t)point);
+            sb_puts(&b, ".");
+            sb_puts(&b, digits + point);
+        } else {
+            sb_puts(&b, digits);
+            for (int i = n; i < point; i++) sb_puts(&b, "0");
+            sb_puts(&b, ".0");
+        }
+    } else {
+        sb_putn(&b, digits, 1);
+        if (n > 1) {
+            sb_puts(&b, ".");
+            sb_puts(&b, digits + 1);
+        }
+        sb_printf(&b, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+    }
+    snprintf(out, 40, "%s", b.s);
+    free(b.s);
+}
+
+/* An exact decimal, mant x 10^exp, from a double's shortest text: what Python's
+ * Decimal(str(x)) holds, so step checks agree with Optuna's. */
+typedef struct decimal {
+    int64_t mant;
+    int exp;
+} decimal;
+
+static decimal to_decimal(double v) {
+    decimal d = {0, 0};
+    if (v == 0) return d;
+    char digits[20];
+    int exp10;
+    shortest_digits(v, digits, &exp10);
+    for (const char *p = digits; *p; p++) d.mant = d.mant * 10 + (*p - '0');
+    d.exp = exp10 - ((int)strlen(digits) - 1);
+    if (v < 0) d.mant = -d.mant;
+    return d;
+}
+
+__extension__ typedef __int128 wide_int;
+
+/* m x 10^shift in *out; -1 when that would not fit (shift above 21 for 17-digit m). */
+static int scale_up(int64_t m, int shift, wide_int *out) {
+    if (shift > 21) return -1;
+    wide_int w = m;
+    for (int i = 0; i < shift; i++) w *= 10;
+    *out = w;
+    return 0;
+}
+
+/* How a stepped range [low, high] divides: 0 when high - low is a whole number of steps
+ * (*points = steps + 1), 1 when not (*fixed_high = the high Optuna would take instead),
+ * -1 when the step is too fine for the numbers to be compared exactly. */
+static int stepped_range(double low, double high, double step, int64_t *points, double *fixed_high) {
+    decimal l = to_decimal(low), h = to_decimal(high), s = to_decimal(step);
+    int e = l.exp < h.exp ? l.exp : h.exp;
+    if (s.exp < e) e = s.exp;
+    wide_int wl, wh, ws;
+    if (scale_up(l.mant, l.exp - e, &wl) || scale_up(h.mant, h.exp - e, &wh) || scale_up(s.mant, s.exp - e, &ws))
+        return -1;
+    if (ws <= 0 || wh <= wl) return -1;
+    wide_int steps = (wh - wl) / ws;
+    if (steps > (wide_int)1 << 52) return -1;
+    if ((wh - wl) % ws != 0) {
+        if (fixed_high) {
+            /* (steps x step + low) in decimal, printed and read back, as Optuna's float(Decimal). */
+            wide_int top = steps * ws + wl;
+            char text[64];
+            int neg = top < 0, n = 0;
+            char rev[48];
+            wide_int t = neg ? -top : top;
+            do {
+                rev[n++] = (char)('0' + (int)(t % 10));
+                t /= 10;
+            } while (t > 0 && n < 45);
+            int k = 0;
+            if (neg) text[k++] = '-';
+            while (n > 0) text[k++] = rev[--n];
+            snprintf(text + k, sizeof text - (size_t)k, "e%d", e);
+            *fixed_high = strtod(text, NULL);
+        }
+        return 1;
+    }
+    if (points) *points = (int64_t)steps + 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ exact JSON text */
+
+static void print_json_string(strbuf *b, const char *str) {
+    char *t = vs_json_quote(str);
+    sb_puts(b, t);
+    free(t);
+}
+
+static void print_json_exact(strbuf *b, const cJSON *item) {
+    char *t = vs_json_print_exact(item);
+    sb_puts(b, t);
+    free(t);
+}
+
+static char *json_text(const cJSON *item) {
+    strbuf b = {0};
+    print_json_exact(&b, item);
+    return sb_take(&b);
+}
+
+/* A categorical choice as Optuna can hold it (None, bool, int, float, str): numbers
+ * as Python writes them; a list or object as the string of its compact JSON text. */
+static void print_optuna_choice(strbuf *b, const cJSON *choice) {
+    char num[40];
+    if (cJSON_IsNumber(choice)) {
+        double v = choice->valuedouble;
+        if (v == floor(v) && fabs(v) <= MAX_EXACT_INT) format_exact(v, num);
+        else format_python_float(v, num);
+        sb_puts(b, num);
+    } else if (cJSON_IsArray(choice) || cJSON_IsObject(choice)) {
+        char *text = json_text(choice);
+        print_json_string(b, text);
+        free(text);
+    } else {
+        print_json_exact(b, choice);
+    }
+}
+
+/* ------------------------------------------------------------ checking, with paths */
+
+typedef struct parse_ctx {
+    const char *source;     /* names the text in messages */
+    vs_error *err;
+    cJSON *trainer_keys;    /* the trainer's config with every key, in its order */
+} parse_ctx;
+
+static int fail(parse_ctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(parse_ctx *c, const char *path, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return vs_errorf(c->err, "%s: %s: %s", c->source, path, msg);
+}
+
+/* Appends s to out (size n, *used so far), cutting what does not fit: a path only labels
+ * a message. */
+static void append_cut(char *out, size_t n, size_t *used, const char *s) {
+    size_t len = strlen(s);
+    if (*used + len >= n) len = n - 1 - *used;
+    memcpy(out + *used, s, len);
+    *used += len;
+    out[*used] = 0;
+}
+
+/* parent.key, or key at the top. */
+static void join_path(char *out, size_t n, const char *parent, const char *key) {
+    size_t used = 0;
+    out[0] = 0;
+    append_cut(out, n, &used, parent);
+    if (parent[0]) append_cut(out, n, &used, ".");
+    append_cut(out, n, &used, key);
+}
+
+static const cJSON *member(const cJSON *obj, const char *key) { return cJSON_GetObjectItemCaseSensitive(obj, key); }
+
+/* Every member of obj is one of `allowed` (NULL-terminated) and appears once. `what`
+ * names the object in the message ("a median pruner takes: ..."). */
+static int check_members(parse_ctx *c, const cJSON *obj, const char *path, const char *const *allowed,
+                         const char *what) {
+    char sub[512];
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        join_path(sub, sizeof sub, path, m->string);
+        int known = 0;
+        for (const char *const *a = allowed; *a && !known; a++) known = !strcmp(*a, m->string);
+        if (!known) {
+            strbuf list = {0};
+            for (const char *const *a = allowed; *a; a++) sb_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
+            fail(c, sub, "unknown key (%s takes: %s)", what, list.s ? list.s : "nothing");
+            free(list.s);
+            return -1;
+        }
+        for (const cJSON *e = obj->child; e != m; e = e->next)
+            if (!strcmp(e->string, m->string)) return fail(c, sub, "appears twice");
+    }
+    return 0;
+}
+
+/* An optional object member; *out stays NULL when absent. */
+static int get_object(parse_ctx *c, const cJSON *obj, const char *path, const char *key, const cJSON **out) {
+    char sub[512];
+    join_path(sub, sizeof sub, path, key);
+    *out = member(obj, key);
+    if (*out && !cJSON_IsObject(*out)) return fail(c, sub, "expected a JSON object");
+    return 0;
+}
+
+static int get_int(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int64_t min, int64_t max,
+                   int64_t def, int64_t *out) {
+    char sub[512];
+    join_path(sub, sizeof sub, path, key);
+    const cJSON *m = member(obj, key);
+    if (!m) {
+        *out = def;
+        return 0;
+    }
+    double v = m->valuedouble;
+    if (!cJSON_IsNumber(m) || v != floor(v) || v < (double)min)
+        return fail(c, sub, "expected an integer >= %lld", (long long)min);
+    if (v > (double)max) return fail(c, sub, "must be at most %lld", (long long)max);
+    *out = (int64_t)v;
+    return 0;
+}
+
+static int get_int32(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int min, int max, int def,
+                     int *out) {
+    int64_t v;
+    if (get_int(c, obj, path, key, min, max, def, &v)) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* A finite number >= min (> min when min_exclusive). */
+static int get_number(parse_ctx *c, const cJSON *obj, const char *path, const char *key, double min,
+                      int min_exclusive, double def, double *out) {
+    char sub[512];
+    join_path(sub, sizeof sub, path, key);
+    const cJSON *m = member(obj, key);
+    if (!m) {
+        *out = def;
+        return 0;
+    }
+    double v = m->valuedouble;
+    if (!cJSON_IsNumber(m) || !isfinite(v) || (min_exclusive ? !(v > min) : !(v >= min)))
+        return fail(c, sub, "expected a number %s %g", min_exclusive ? ">" : ">=", min);
+    *out = v;
+    return 0;
+}
+
+/* An optional string member; *out stays def when absent. */
+static int get_string(parse_ctx *c, const cJSON *obj, const char *path, const char *key, const char *def,
+                      const char **out) {
+    char sub[512];
+    join_path(sub, sizeof sub, path, key);
+    const cJSON *m = member(obj, key);
+    *out = def;
+    if (!m) return 0;
+    if (!cJSON_IsString(m) || !m->valuestring[0]) return fail(c, sub, "expected a non-empty string");
+    *out = m->valuestring;
+    return 0;
+}
+
+/* Which of names[] s is (its index), or -1. */
+static int pick(const char *s, const char *const *names) {
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+
+/* ------------------------------------------------------------ the trainer's keys */
+
+static const cJSON *trainer_key(parse_ctx *c, const char *name) { return member(c->trainer_keys, name); }
+
+static char *trainer_key_list(parse_ctx *c) {
+    strbuf b = {0};
+    for (const cJSON *k = c->trainer_keys->child; k; k = k->next)
+        sb_printf(&b, "%s%s", k == c->trainer_keys->child ? "" : ", ", k->string);
+    return sb_take(&b);
+}
+
+/* Whether the trainer accepts value for key (vs_config_apply_json on a scratch config),
+ * its complaint moved onto path: "key 'hidden_dims[1]': expected an integer" becomes
+ * "path[1]: expected an integer". */
+static int trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, const char *path) {
+    static const char marker[] = "\x01";
+    cJSON *obj = cJSON_CreateObject();
+    cJSON_AddItemToObject(obj, key, cJSON_Duplicate(value, 1));
+    vs_config scratch;
+    vs_config_default(&scratch);
+    vs_error e;
+    int rc = vs_config_apply_json(&scratch, obj, marker, &e);
+    cJSON_Delete(obj);
+    if (rc == 0) return 0;
+    const char *msg = e.msg;
+    if (!strncmp(msg, "\x01: ", 3)) msg += 3;
+    size_t key_len = strlen(key);
+    if (!strncmp(msg, "key '", 5) && !strncmp(msg + 5, key, key_len)) {
+        const char *suffix = msg + 5 + key_len, *end = strstr(suffix, "': ");
+        if (end) {
+            char sub[600];
+            snprintf(sub, sizeof sub, "%s%.*s", path, (int)(end - suffix), suffix);
+            return fail(c, sub, "%s", end + 3);
+        }
+    }
+    return fail(c, path, "%s", msg);
+}
+
+static int trainer_accepts_number(parse_ctx *c, const char *key, double v, const char *path) {
+    cJSON *n = cJSON_CreateNumber(v);
+    int rc = trainer_accepts(c, key, n, path);
+    cJSON_Delete(n);
+    return rc;
+}
+
+/* A value inside a range the trainer must accept too: the trainer's ranges are intervals,
+ * but some keys take integers only, which a float range would break. */
+static int trainer_accepts_inside(parse_ctx *c, const vs_param *p, double v, const char *path) {
+    if (trainer_accepts_number(c, p->name, v, path) == 0) return 0;
+    int integers = strstr(c->err->msg, "expected an integer") != NULL;
+    char num[40];
+    format_exact(v, num);
+    if (integers) return fail(c, path, "'%s' takes integers in the trainer: use \"type\": \"int\"", p->name);
+    return fail(c, path, "the trainer refuses %s, a value inside the range", num);
+}
+
+/* ------------------------------------------------------------ parameters */
+
+static const char *const kind_names[] = {"uniform", "log_uniform", "int", "categorical", "constant", NULL};
+
+/* The accepted spellings of each kind ("type"), the canonical name first. */
+static int parse_kind(const char *s, vs_param_kind *out) {
+    static const struct {
+        const char *name;
+        vs_param_kind kind;
+    } aliases[] = {
+        {"uniform", VS_PARAM_UNIFORM},         {"float", VS_PARAM_UNIFORM},
+        {"log_uniform", VS_PARAM_LOG_UNIFORM}, {"loguniform", VS_PARAM_LOG_UNIFORM},
+        {"log-uniform", VS_PARAM_LOG_UNIFORM}, {"int", VS_PARAM_INT},
+        {"integer", VS_PARAM_INT},             {"categorical", VS_PARAM_CATEGORICAL},
+        {"choice", VS_PARAM_CATEGORICAL},      {"constant", VS_PARAM_CONSTANT},
+    };
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(s, aliases[i].name)) {
+            *out = aliases[i].kind;
+            return 0;
+        }
+    return -1;
+}
+
+static int get_bool(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int *out) {
+    char sub[512];
+    join_path(sub, sizeof sub, path, key);
+    const cJSON *m = member(obj, key);
+    if (!m) return 0;
+    if (!cJSON_IsBool(m)) return fail(c, sub, "expected true or false");
+    *out = cJSON_IsTrue(m);
+    return 0;
+}
+
+/* low and high: present, finite numbers, low < high (a single value is a constant). */
+static int parse_bounds(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
+    const char *keys[2] = {"low", "high"};
+    double *dst[2] = {&p->low, &p->high};
+    char sub[512];
+    for (int i = 0; i < 2; i++) {
+        join_path(sub, sizeof sub, path, keys[i]);
+        const cJSON *m = member(def, keys[i]);
+        if (!m) return fail(c, sub, "missing");
+        if (!cJSON_IsNumber(m) || !isfinite(m->valuedouble)) return fail(c, sub, "expected a number");
+        if (p->kind == VS_PARAM_INT && (m->valuedouble != floor(m->valuedouble) || fabs(m->valuedouble) > MAX_EXACT_INT))
+            return fail(c, sub, "expected an integer");
+        *dst[i] = m->valuedouble;
+    }
+    join_path(sub, sizeof sub, path, "low");
+    if (!(p->low < p->high)) return fail(c, sub, "must be < high (for a single value use a constant)");
+    return 0;
+}
+
+static int parse_float_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
+    static const char *const uniform_keys[] = {"type", "low", "high", "step", "log", NULL};
+    static const char *const log_keys[] = {"type", "low", "high", NULL};
+    int declared_log = p->kind == VS_PARAM_LOG_UNIFORM;
+    if (check_members(c, def, path, declared_log ? log_keys : uniform_keys,
+                      declared_log ? "a log_uniform parameter" : "a uniform parameter"))
+        return -1;
+    if (get_bool(c, def, path, "log", &p->log)) return -1;
+    if (p->log) p->kind = VS_PARAM_LOG_UNIFORM;   /* {"type": "uniform", "log": true} as Optuna's suggest_float */
+    p->log = 0;
+    if (parse_bounds(c, def, path, p)) return -1;
+    char sub[512];
+    if (p->kind == VS_PARAM_LOG_UNIFORM) {
+        join_path(sub, sizeof sub, path, "step");
+        if (member(def, "step")) return fail(c, sub, "not allowed with a log scale (as in Optuna)");
+        join_path(sub, sizeof sub, path, "low");
+        if (!(p->low > 0)) return fail(c, sub, "must be > 0 for a log-uniform");
+        return 0;
+    }
+    if (!member(def, "step")) return 0;
+    if (get_number(c, def, path, "step", 0, 1, 0, &p->step)) return -1;
+    int64_t points;
+    double fixed_high = 0;
+    int rc = stepped_range(p->low, p->high, p->step, &points, &fixed_high);
+    join_path(sub, sizeof sub, path, rc < 0 ? "step" : "high");
+    if (rc < 0) return fail(c, sub, "too small for the range to be divided exactly");
+    if (rc > 0) {
+        char step[40], high[40];
+        format_exact(p->step, step);
+        format_exact(fixed_high, high);
+        return fail(c, sub, "high - low must be a multiple of step %s (Optuna would lower high to %s)", step, high);
+    }
+    return 0;
+}
+
+static int parse_int_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
+    static const char *const keys[] = {"type", "low", "high", "step", "log", NULL};
+    if (check_members(c, def, path, keys, "an int parameter")) return -1;
+    if (get_bool(c, def, path, "log", &p->log)) return -1;
+    if (parse_bounds(c, def, path, p)) return -1;
+    int64_t step;
+    if (get_int(c, def, path, "step", 1, (int64_t)MAX_EXACT_INT, 1, &step)) return -1;
+    p->step = (double)step;
+    char sub[512];
+    if (p->log) {
+        join_path(sub, sizeof sub, path, "step");
+        if (step != 1) return fail(c, sub, "must be 1 with a log scale (as in Optuna)");
+        join_path(sub, sizeof sub, path, "low");
+        if (p->low < 1) return fail(c, sub, "must be >= 1 for a log scale");
+    }
+    int64_t span = (int64_t)p->high - (int64_t)p->low;
+    if (span % step != 0) {
+        join_path(sub, sizeof sub, path, "high");
+        return fail(c, sub, "high - low must be a multiple of step %lld (Optuna would lower high to %lld)",
+                    (long long)step, (long long)((int64_t)p->low + span / step * step));
+    }
+    return 0;
+}
+
+static int parse_categorical_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
+    static const char *const keys[] = {"type", "choices", NULL};
+    if (check_members(c, def, path, keys, "a categorical parameter")) return -1;
+    char sub[512], item[560];
+    join_path(sub, sizeof sub, path, "choices");
+    const cJSON *choices = member(def, "choices");
+    if (!choices) return fail(c, sub, "missing");
+    if (!cJSON_IsArray(choices)) return fail(c, sub, "expected a list of values");
+    int n = cJSON_GetArraySize(choices);
+    if (n == 0) return fail(c, sub, "must not be empty");
+    if (n > MAX_CHOICES) return fail(c, sub, "at most %d choices", MAX_CHOICES);
+    p->choices = vs_xcalloc((size_t)n, sizeof *p->choices);
+    int i = 0;
+    for (const cJSON *ch = choices->child; ch; ch = ch->next, i++) {
+        snprintf(item, sizeof item, "%s[%d]", sub, i);
+        for (int j = 0; j < i; j++)
+            if (cJSON_Compare(p->choices[j], ch, 1)) return fail(c, item, "the same as choices[%d]", j);
+        p->choices[i] = cJSON_Duplicate(ch, 1);
+        p->n_choices = i + 1;
+    }
+    return 0;
+}
+
+static int parse_constant_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
+    static const char *const keys[] = {"type", "value", NULL};
+    if (check_members(c, def, path, keys, "a constant parameter")) return -1;
+    char sub[512];
+    join_path(sub, sizeof sub, path, "value");
+    const cJSON *value = member(def, "value");
+    if (!value) return fail(c, sub, "missing");
+    p->value = cJSON_Duplicate(value, 1);
+    return 0;
+}
+
+/* Every value the parameter can take must be one the trainer accepts for its key. */
+static int check_param_for_trainer(parse_ctx *c, const char *path, const vs_param *p) {
+    char sub[560];
+    switch (p->kind) {
+    case VS_PARAM_UNIFORM:
+    case VS_PARAM_LOG_UNIFORM:
+    case VS_PARAM_INT:
+        join_path(sub, sizeof sub, path, "low");
+        if (trainer_accepts_number(c, p->name, p->low, sub)) return -1;
+        join_path(sub, sizeof sub, path, "high");
+        if (trainer_accepts_number(c, p->name, p->high, sub)) return -1;
+        if (p->kind == VS_PARAM_INT) return 0;   /* integers between two accepted ones are accepted */
+        /* A point strictly inside: the next step, or an irrational fraction of the way. */
+        double inside = p->kind == VS_PARAM_LOG_UNIFORM ? p->low * pow(p->high / p->low, 0.41421356237309515)
+                        : p->step > 0                   ? p->low + p->step
+                                                        : p->low + (p->high - p->low) * 0.41421356237309515;
+        return inside < p->high ? trainer_accepts_inside(c, p, inside, path) : 0;
+    case VS_PARAM_CATEGORICAL:
+        for (int i = 0; i < p->n_choices; i++) {
+            snprintf(sub, sizeof sub, "%s.choices[%d]", path, i);
+            if (trainer_accepts(c, p->name, p->choices[i], sub)) return -1;
+        }
+        return 0;
+    case VS_PARAM_CONSTANT:
+        join_path(sub, sizeof sub, path, "value");
+        return trainer_accepts(c, p->name, p->value, sub);
+    }
+    return 0;
+}
+
+static int parse_param(parse_ctx *c, const cJSON *def, const cJSON *fixed, vs_param *p) {
+    char path[512], sub[560];
+    join_path(path, sizeof path, "parameters", def->string);
+    if (!trainer_key(c, def->string)) {
+        char *known = trainer_key_list(c);
+        fail(c, path, "not a trainer config key (known keys: %s)", known);
+        free(known);
+        return -1;
+    }
+    if (fixed && member(fixed, def->string))
+        return fail(c, path, "also in \"fixed\": a key is either fixed or searched");
+    p->name = vs_xstrdup(def->string);
+    if (!cJSON_IsObject(def)) return fail(c, path, "expected an object with a \"type\"");
+    join_path(sub, sizeof sub, path, "type");
+    const cJSON *type = member(def, "type");
+    if (!type) return fail(c, sub, "missing (uniform, log_uniform, int, categorical or constant)");
+    if (!cJSON_IsString(type) || parse_kind(type->valuestring, &p->kind))
+        return fail(c, sub, "expected uniform, log_uniform, int, categorical or constant");
+    int rc;
+    switch (p->kind) {
+    case VS_PARAM_UNIFORM:
+    case VS_PARAM_LOG_UNIFORM: rc = parse_float_param(c, def, path, p); break;
+    case VS_PARAM_INT: rc = parse_int_param(c, def, path, p); break;
+    case VS_PARAM_CATEGORICAL: rc = parse_categorical_param(c, def, path, p); break;
+    default: rc = parse_constant_param(c, def, path, p); break;
+    }
+    return rc ? rc : check_param_for_trainer(c, path, p);
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const vs_param *)a)->name, ((const vs_param *)b)->name);
+}
+
+static int parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s) {
+    const cJSON *params = member(root, "parameters");
+    if (!params) return fail(c, "parameters", "missing (an object: trainer config key -> distribution)");
+    if (!cJSON_IsObject(params)) return fail(c, "parameters", "expected a JSON object");
+    int n = cJSON_GetArraySize(params);
+    if (n == 0) return fail(c, "parameters", "expected at least one parameter");
+    char sub[512];
+    for (const cJSON *a = params->child; a; a = a->next)
+        for (const cJSON *b = params->child; b != a; b = b->next)
+            if (!strcmp(a->string, b->string)) {
+                join_path(sub, sizeof sub, "parameters", a->string);
+                return fail(c, sub, "appears twice");
+            }
+    s->params = vs_xcalloc((size_t)n, sizeof *s->params);
+    for (const cJSON *def = params->child; def; def = def->next) {
+        if (parse_param(c, def, s->fixed, &s->params[s->n_params++])) return -1;
+    }
+    /* Name order: the file's order does not change the space, nor its trials. */
+    qsort(s->params, (size_t)s->n_params, sizeof *s->params, by_name);
+    return 0;
+}
+
+/* ------------------------------------------------------------ the other sections */
+
+static int parse_fixed(parse_ctx *c, const cJSON *root, vs_space *s) {
+    const cJSON *fixed;
+    if (get_object(c, root, "", "fixed", &fixed)) return -1;
+    char sub[512];
+    if (fixed) {
+        for (const cJSON *m = fixed->child; m; m = m->next) {
+            join_path(sub, sizeof sub, "fixed", m->string);
+            if (!trainer_key(c, m->string)) {
+                char *known = trainer_key_list(c);
+                fail(c, sub, "not a trainer config key (known keys: %s)", known);
+                free(known);
+                return -1;
+            }
+            for (const cJSON *e = fixed->child; e != m; e = e->next)
+                if (!strcmp(e->string, m->string)) return fail(c, sub, "appears twice");
+            if (trainer_accepts(c, m->string, m, sub)) return -1;
+        }
+    }
+    /* Kept in the trainer's key order, so the canonical form does not depend on the file's. */
+    s->fixed = cJSON_CreateObject();
+    for (const cJSON *k = c->trainer_keys->child; k && fixed; k = k->next) {
+        const cJSON *m = member(fixed, k->string);
+        if (m) cJSON_AddItemToObject(s->fixed, k->string, cJSON_Duplicate(m, 1));
+    }
+    return 0;
+}
+
+/* The sweep's name: also an Optuna study name and, for the scheduler, a folder name. */
+static int parse_name(parse_ctx *c, const cJSON *root, vs_space *s) {
+    const char *name;
+    if (get_string(c, root, "", "name", NULL, &name)) return -1;
+    if (!name) return fail(c, "name", "missing (the sweep's name)");
+    size_t n = strlen(name);
+    if (n > 100 || name[0] == '.' || name[0] == '-' || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+        return fail(c, "name", "use letters, digits, '.', '_' and '-' (not first), at most 100 characters");
+    s->name = vs_xstrdup(name);
+    return 0;
+}
+
+static int parse_dataset(parse_ctx *c, const cJSON *root, vs_space *s) {
+    const cJSON *d = member(root, "dataset");
+    if (!d) return fail(c, "dataset", "missing (a .vsds path, or {\"synth\": \"small\"})");
+    if (cJSON_IsString(d)) {
+        if (!d->valuestring[0]) return fail(c, "dataset", "expected a non-empty path");
+        s->dataset = vs_xstrdup(d->valuestring);
+        return 0;
+    }
+    if (!cJSON_IsObject(d)) return fail(c, "dataset", "expected a path or {\"synth\": PRESET}");
+    static const char *const keys[] = {"synth", NULL};
+    if (check_members(c, d, "dataset", keys, "dataset")) return -1;
+    const cJSON *preset = member(d, "synth");
+    if (!preset) return fail(c, "dataset.synth", "missing (a vaesearch synth preset, e.g. \"small\")");
+    if (!cJSON_IsString(preset)) return fail(c, "dataset.synth", "expected a preset name");
+    vs_synth_opts opts;
+    vs_error e;
+    if (vs_synth_preset(preset->valuestring, &opts, &e)) return fail(c, "dataset.synth", "%s", e.msg);
+    s->dataset_synth = vs_xstrdup(preset->valuestring);
+    return 0;
+}
+
+static const char *const metric_names[] = {"ndcg@100", "recall@20", "recall@50", NULL};
+static const char *const direction_names[] = {"maximize", "minimize", NULL};
+static const char *const sampler_names[] = {"grid", "random", "tpe", NULL};
+static const char *const pruner_names[] = {"none", "median", "asha", NULL};
+
+static int parse_objective(parse_ctx *c, const cJSON *root, vs_space *s) {
+    static const char *const keys[] = {"metric", "direction", NULL};
+    const cJSON *o;
+    const char *metric = "ndcg@100", *direction = "maximize";
+    if (get_object(c, root, "", "objective", &o)) return -1;
+    if (o) {
+        if (check_members(c, o, "objective", keys, "objective")) return -1;
+        if (get_string(c, o, "objective", "metric", metric, &metric)) return -1;
+        if (get_string(c, o, "objective", "direction", direction, &direction)) return -1;
+    }
+    if (pick(metric, metric_names) < 0) return fail(c, "objective.metric", "expected ndcg@100, recall@20 or recall@50");
+    if (pick(direction, direction_names) < 0) return fail(c, "objective.direction", "expected maximize or minimize");
+    s->metric = vs_xstrdup(metric);
+    s->maximize = !strcmp(direction, "maximize");
+    return 0;
+}
+
+static int parse_sampler(parse_ctx *c, const cJSON *root, vs_space *s) {
+    static const char *const plain_keys[] = {"kind", "seed", NULL};
+    static const char *const tpe_keys[] = {"kind", "seed", "startup_trials", "candidates", NULL};
+    const cJSON *o;
+    const char *kind = "tpe";
+    if (get_object(c, root, "", "sampler", &o)) return -1;
+    if (o && get_string(c, o, "sampler", "kind", kind, &kind)) return -1;
+    int k = pick(kind, sampler_names);
+    if (k < 0) return fail(c, "sampler.kind", "expected grid, random or tpe");
+    s->sampler = (vs_sampler_kind)k;
+    s->tpe_startup_trials = 10;
+    s->tpe_candidates = 24;
+    if (!o) return 0;
+    if (check_members(c, o, "sampler", k == VS_SAMPLER_TPE ? tpe_keys : plain_keys,
+                      k == VS_SAMPLER_TPE ? "a tpe sampler" : k == VS_SAMPLER_GRID ? "a grid sampler" : "a random sampler"))
+        return -1;
+    int64_t seed;
+    if (get_int(c, o, "sampler", "seed", 0, (int64_t)MAX_EXACT_INT, 0, &seed)) return -1;
+    s->seed = (uint64_t)seed;
+    if (get_int32(c, o, "sampler", "startup_trials", 0, MAX_TRIALS, 10, &s->tpe_startup_trials)) return -1;
+    return get_int32(c, o, "sampler", "candidates", 1, 100000, 24, &s->tpe_candidates);
+}
+
+static int parse_budget(parse_ctx *c, const cJSON *root, vs_space *s) {
+    static const char *const keys[] = {"trials", "max_seconds", NULL};
+    const cJSON *o;
+    if (get_object(c, root, "", "budget", &o)) return -1;
+    if (o && check_members(c, o, "budget", keys, "budget")) return -1;
+    /* With no "budget" object, o is NULL and every member takes its default. */
+    if (get_int32(c, o, "budget", "trials", 1, MAX_TRIALS, 0, &s->n_trials)) return -1;
+    if (get_number(c, o, "budget", "max_seconds", 0, 0, 0, &s->max_seconds)) return -1;
+    if (s->sampler == VS_SAMPLER_GRID) {
+        vs_error e;
+        int64_t points = vs_space_grid_size(s, &e);
+        if (points == 0) return vs_errorf(c->err, "%s: %s", c->source, e.msg);
+        if (s->n_trials == 0) {
+            if (points > MAX_TRIALS)
+                return fail(c, "budget.trials", "the grid has %lld points: say how many to run (at most %d)",
+                            (long long)points, MAX_TRIALS);
+            s->n_trials = (int)points;
+        } else if (s->n_trials > points) {
+            return fail(c, "budget.trials", "%d is more than the grid's %lld points", s->n_trials, (long long)points);
+        }
+    }
+    if (s->n_trials == 0) return fail(c, "budget.trials", "missing (how many trials to finish)");
+    return 0;
+}
+
+static int parse_resources(parse_ctx *c, const cJSON *root, vs_space *s) {
+    static const char *const keys[] = {"gpus_per_trial", "trials_per_gpu", "max_retries", "trial_timeout", "window", NULL};
+    const cJSON *o;
+    if (get_object(c, root, "", "resources", &o)) return -1;
+    s->gpus_per_trial = s->trials_per_gpu = 1;
+    if (!o) return 0;
+    if (check_members(c, o, "resources", keys, "resources")) return -1;
+    if (get_int32(c, o, "resources", "gpus_per_trial", 1, 64, 1, &s->gpus_per_trial)) return -1;
+    if (get_int32(c, o, "resources", "trials_per_gpu", 1, 64, 1, &s->trials_per_gpu)) return -1;
+    if (get_int32(c, o, "resources", "max_retries", 0, 100, 0, &s->max_retries)) return -1;
+    if (get_number(c, o, "resources", "trial_timeout", 0, 0, 0, &s->trial_timeout)) return -1;
+    return get_int32(c, o, "resources", "window", 0, 100000, 0, &s->window);
+}
+
+static int parse_pruner(parse_ctx *c, const cJSON *root, vs_space *s) {
+    static const char *const none_keys[] = {"kind", NULL};
+    static const char *const median_keys[] = {"kind", "startup_trials", "warmup_epochs", NULL};
+    static const char *const asha_keys[] = {"kind", "min_epochs", "reduction_factor", NULL};
+    static const char *const *const keys_of[] = {none_keys, median_keys, asha_keys};
+    static const char *const what_of[] = {"a none pruner", "a median pruner", "an asha pruner"};
+    const cJSON *o;
+    const char *kind = "none";
+    if (get_object(c, root, "", "pruner", &o)) return -1;
+    if (o && get_string(c, o, "pruner", "kind", kind, &kind)) return -1;
+    int k = pick(kind, pruner_names);
+    if (k < 0) return fail(c, "pruner.kind", "expected none, median or asha");
+    s->pruner = (vs_pruner_kind)k;
+    s->pruner_startup_trials = 5;
+    s->pruner_warmup_epochs = 5;
+    s->asha_min_epochs = 1;
+    s->asha_reduction_factor = 3;
+    if (!o) return 0;
+    if (check_members(c, o, "pruner", keys_of[k], what_of[k])) return -1;
+    if (get_int32(c, o, "pruner", "startup_trials", 0, MAX_TRIALS, 5, &s->pruner_startup_trials)) return -1;
+    if (get_int32(c, o, "pruner", "warmup_epochs", 0, 1000000, 5, &s->pruner_warmup_epochs)) return -1;
+    if (get_int32(c, o, "pruner", "min_epochs", 1, 1000000, 1, &s->asha_min_epochs)) return -1;
+    return get_int32(c, o, "pruner", "reduction_factor", 2, 100, 3, &s->asha_reduction_factor);
+}
+
+/* ------------------------------------------------------------ the canonical form */
+
+static void canon_key(strbuf *b, int *first, const char *key) {
+    if (!*first) sb_puts(b, ",");
+    *first = 0;
+    print_json_string(b, key);
+    sb_puts(b, ":");
+}
+
+static void canon_num(strbuf *b, int *first, const char *key, double v) {
+    char num[40];
+    canon_key(b, first, key);
+    format_exact(v, num);
+    sb_puts(b, num);
+}
+
+static void canon_str(strbuf *b, int *first, const char *key, const char *v) {
+    canon_key(b, first, key);
+    print_json_string(b, v);
+}
+
+static void canon_param(strbuf *b, const vs_param *p) {
+    int first = 1;
+    sb_puts(b, "{");
+    canon_str(b, &first, "type", kind_names[p->kind]);
+    switch (p->kind) {
+    case VS_PARAM_UNIFORM:
+    case VS_PARAM_LOG_UNIFORM:
+        canon_num(b, &first, "low", p->low);
+        canon_num(b, &first, "high", p->high);
+        if (p->step > 0) canon_num(b, &first, "step", p->step);
+        break;
+    case VS_PARAM_INT:
+        canon_num(b, &first, "low", p->low);
+        canon_num(b, &first, "high", p->high);
+        canon_num(b, &first, "step", p->step);
+        canon_key(b, &first, "log");
+        sb_puts(b, p->log ? "true" : "false");
+        break;
+    case VS_PARAM_CATEGORICAL:
+        canon_key(b, &first, "choices");
+        sb_puts(b, "[");
+        for (int i = 0; i < p->n_choices; i++) {
+            if (i) sb_puts(b, ",");
+            print_json_exact(b, p->choices[i]);
+        }
+        sb_puts(b, "]");
+        break;
+    case VS_PARAM_CONSTANT:
+        canon_key(b, &first, "value");
+        print_json_exact(b, p->value);
+        break;
+    }
+    sb_puts(b, "}");
+}
+
+/* Every key with its value or default, in a fixed order; the dataset as written. */
+static char *canonical_text(const vs_space *s, const cJSON *dataset_as_written) {
+    strbuf b = {0};
+    int top = 1, sec;
+    sb_puts(&b, "{");
+    canon_str(&b, &top, "name", s->name);
+    canon_key(&b, &top, "dataset");
+    print_json_exact(&b, dataset_as_written);
+
+    canon_key(&b, &top, "objective");
+    sec = 1;
+    sb_puts(&b, "{");
+    canon_str(&b, &sec, "metric", s->metric);
+    canon_str(&b, &sec, "direction", s->maximize ? "maximize" : "minimize");
+    sb_puts(&b, "}");
+
+    canon_key(&b, &top, "sampler");
+    sec = 1;
+    sb_puts(&b, "{");
+    canon_str(&b, &sec, "kind", sampler_names[s->sampler]);
+    canon_num(&b, &sec, "seed", (double)s->seed);
+    if (s->sampler == VS_SAMPLER_TPE) {
+        canon_num(&b, &sec, "startup_trials", s->tpe_startup_trials);
+        canon_num(&b, &sec, "candidates", s->tpe_candidates);
+    }
+    sb_puts(&b, "}");
+
+    canon_key(&b, &top, "budget");
+    sec = 1;
+    sb_puts(&b, "{");
+    canon_num(&b, &sec, "trials", s->n_trials);
+    canon_num(&b, &sec, "max_seconds", s->max_seconds);
+    sb_puts(&b, "}");
+
+    canon_key(&b, &top, "resources");
+    sec = 1;
+    sb_puts(&b, "{");
+    canon_num(&b, &sec, "gpus_per_trial", s->gpus_per_trial);
+    canon_num(&b, &sec, "trials_per_gpu", s->trials_per_gpu);
+    canon_num(&b, &sec, "max_retries", s->max_retries);
+    canon_num(&b, &sec, "trial_timeout", s->trial_timeout);
+    canon_num(&b, &sec, "window", s->window);
+    sb_puts(&b, "}");
+
+    canon_key(&b, &top, "pruner");
+    sec = 1;
+    sb_puts(&b, "{");
+    canon_str(&b, &sec, "kind", pruner_names[s->pruner]);
+    if (s->pruner == VS_PRUNER_MEDIAN) {
+        canon_num(&b, &sec, "startup_trials", s->pruner_startup_trials);
+        canon_num(&b, &sec, "warmup_epochs", s->pruner_warmup_epochs);
+    } else if (s->pruner == VS_PRUNER_ASHA) {
+        canon_num(&b, &sec, "min_epochs", s->asha_min_epochs);
+        canon_num(&b, &sec, "reduction_factor", s->asha_reduction_factor);
+    }
+    sb_puts(&b, "}");
+
+    canon_key(&b, &top, "fixed");
+    print_json_exact(&b, s->fixed);
+
+    canon_key(&b, &top, "parameters");
+    sec = 1;
+    sb_puts(&b, "{");
+    for (int i = 0; i < s->n_params; i++) {
+        canon_key(&b, &sec, s->params[i].name);
+        canon_param(&b, &s->params[i]);
+    }
+    sb_puts(&b, "}}");
+    return sb_take(&b);
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* The line of a position in text, for JSON syntax errors. */
+static int line_of(const char *text, const char *at) {
+    int line = 1;
+    for (const char *p = text; at && p < at && *p; p++) line += *p == '\n';
+    return line;
+}
+
+static int parse_root(parse_ctx *c, const cJSON *root, vs_space *s) {
+    static const char *const keys[] = {"name",      "description", "dataset", "objective", "sampler", "budget",
+                                       "resources", "pruner",      "fixed",   "parameters", NULL};
+    if (!cJSON_IsObject(root)) return vs_errorf(c->err, "%s: expected a JSON object (a search space)", c->source);
+    if (check_members(c, root, "", keys, "a search space")) return -1;
+    const char *description;
+    if (get_string(c, root, "", "description", NULL, &description)) return -1;
+    if (parse_name(c, root, s) || parse_dataset(c, root, s) || parse_objective(c, root, s) ||
+        parse_sampler(c, root, s) || parse_resources(c, root, s) || parse_pruner(c, root, s) ||
+        parse_fixed(c, root, s) || parse_parameters(c, root, s) || parse_budget(c, root, s))
+        return -1;
+    s->canonical = canonical_text(s, member(root, "dataset"));
+    return 0;
+}
+
+int vs_space_parse(const char *json, const char *source, vs_space *out, vs_error *err) {
+    memset(out, 0, sizeof *out);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
+    if (!root) {
+        int line = line_of(json, end);
+        char near[24] = "";
+        if (end && *end) snprintf(near, sizeof near, "%.20s", end);
+        for (char *p = near; *p; p++)
+            if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
+        return near[0] ? vs_errorf(err, "%s:%d: invalid JSON near '%s'", source, line, near)
+                       : vs_errorf(err, "%s:%d: invalid JSON (unexpected end)", source, line);
+    }
+    parse_ctx c = {source, err, NULL};
+    vs_config defaults;
+    vs_config_default(&defaults);
+    c.trainer_keys = vs_config_to_json(&defaults);
+    vs_space s;
+    memset(&s, 0, sizeof s);
+    int rc = parse_root(&c, root, &s);
+    cJSON_Delete(c.trainer_keys);
+    cJSON_Delete(root);
+    if (rc) {
+        vs_space_free(&s);
+        return -1;
+    }
+    s.source_path = vs_xstrdup(source);
+    *out = s;
+    return 0;
+}
+
+/* A relative dataset path is relative to the space file's folder. */
+static char *resolve_beside(const char *space_path, const char *dataset) {
+    const char *slash = strrchr(space_path, '/');
+    if (dataset[0] == '/' || !slash) return vs_xstrdup(dataset);
+    strbuf b = {0};
+    sb_putn(&b, space_path, (size_t)(slash - space_path) + 1);
+    sb_puts(&b, dataset);
+    return sb_take(&b);
+}
+
+/* The whole file as a string; -1 when unreadable or too large for a search space. */
+static int read_text(const char *path, char **out, size_t *len, vs_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return vs_errorf(err, "%s: %s", path, strerror(errno));
+    strbuf b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= MAX_SPACE_FILE) sb_putn(&b, chunk, n);
+    int read_error = ferror(f);
+    fclose(f);
+    if (read_error || b.len > MAX_SPACE_FILE) {
+        free(b.s);
+        return vs_errorf(err, "%s: %s", path, read_error ? "cannot read the file" : "larger than 16 MiB: not a search space");
+    }
+    *len = b.len;
+    *out = sb_take(&b);
+    return 0;
+}
+
+int vs_space_load(const char *path, vs_space *out, vs_error *err) {
+    memset(out, 0, sizeof *out);
+    char *text;
+    size_t n;
+    if (read_text(path, &text, &n, err)) return -1;
+    if (strlen(text) != n) {
+        int line = line_of(text, text + strlen(text));
+        free(text);
+        return vs_errorf(err, "%s:%d: invalid JSON (a NUL byte)", path, line);
+    }
+    int rc = vs_space_parse(text, path, out, err);
+    free(text);
+    if (rc) return -1;
+    if (out->dataset) {
+        char *resolved = resolve_beside(path, out->dataset);
+        free(out->dataset);
+        out->dataset = resolved;
+    }
+    return 0;
+}
+
+void vs_space_free(vs_space *s) {
+    if (!s) return;
+    free(s->name);
+    free(s->dataset);
+    free(s->dataset_synth);
+    free(s->metric);
+    cJSON_Delete(s->fixed);
+    for (int i = 0; i < s->n_params; i++) {
+        vs_param *p = &s->params[i];
+        free(p->name);
+        for (int j = 0; j < p->n_choices; j++) cJSON_Delete(p->choices[j]);
+        free(p->choices);
+        cJSON_Delete(p->value);
+    }
+    free(s->params);
+    free(s->canonical);
+    free(s->source_path);
+    memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------------ grids */
+
+/* The points of p on a grid; 0 when p is continuous; -1 when too many to count. */
+static int64_t grid_points(const vs_param *p) {
+    int64_t points = 0;
+    switch (p->kind) {
+    case VS_PARAM_CATEGORICAL: return p->n_choices;
+    case VS_PARAM_CONSTANT: return 1;
+    case VS_PARAM_INT: return ((int64_t)p->high - (int64_t)p->low) / (int64_t)p->step + 1;
+    case VS_PARAM_UNIFORM:
+        if (p->step <= 0) return 0;
+        return stepped_range(p->low, p->high, p->step, &points, NULL) == 0 ? points : -1;
+    case VS_PARAM_LOG_UNIFORM: return 0;
+    }
+    return 0;
+}
+
+int64_t vs_space_grid_size(const vs_space *s, vs_error *err) {
+    int64_t total = 1;
+    for (int i = 0; i < s->n_params; i++) {
+        const vs_param *p = &s->params[i];
+        int64_t points = grid_points(p);
+        if (points == 0) {
+            vs_errorf(err, "parameters.%s: a grid needs a categorical, int, constant, or uniform with a step", p->name);
+            return 0;
+        }
+        if (points < 0 || total > INT64_MAX / points) {
+            vs_errorf(err, "parameters.%s: the grid would have more than 2^63 points", p->name);
+            return 0;
+        }
+        total *= points;
+    }
+    return total;
+}
+
+/* ------------------------------------------------------------ trials */
+
+cJSON *vs_param_json_value(const vs_param *p, double v) {
+    switch (p->kind) {
+    case VS_PARAM_UNIFORM:
+    case VS_PARAM_LOG_UNIFORM: return isfinite(v) ? cJSON_CreateNumber(v) : NULL;
+    case VS_PARAM_INT: return isfinite(v) ? cJSON_CreateNumber(round(v)) : NULL;
+    case VS_PARAM_CATEGORICAL:
+        /* The internal value is the choice's index, as Optuna stores it. */
+        if (!(v >= 0 && v < p->n_choices) || v != floor(v)) return NULL;
+        return cJSON_Duplicate(p->choices[(int)v], 1);
+    case VS_PARAM_CONSTANT: return cJSON_Duplicate(p->value, 1);
+    }
+    return NULL;
+}
+
+char *vs_param_distribution_json(const vs_param *p) {
+    strbuf b = {0};
+    char low[40], high[40], step[40];
+    switch (p->kind) {
+    case VS_PARAM_UNIFORM:
+    case VS_PARAM_LOG_UNIFORM:
+        format_python_float(p->low, low);
+        format_python_float(p->high, high);
+        if (p->step > 0) format_python_float(p->step, step);
+        else snprintf(step, sizeof step, "null");
+        sb_printf(&b,
+                  "{\"name\": \"FloatDistribution\", \"attributes\": {\"step\": %s, \"low\": %s, \"high\": %s, "
+                  "\"log\": %s}}",
+                  step, low, high, p->kind == VS_PARAM_LOG_UNIFORM ? "true" : "false");
+        break;
+    case VS_PARAM_INT:
+        sb_printf(&b,
+                  "{\"name\": \"IntDistribution\", \"attributes\": {\"log\": %s, \"step\": %lld, \"low\": %lld, "
+                  "\"high\": %lld}}",
+                  p->log ? "true" : "false", (long long)p->step, (long long)p->low, (long long)p->high);
+        break;
+    case VS_PARAM_CATEGORICAL:
+    case VS_PARAM_CONSTANT:
+        /* A constant is a categorical of one choice: its internal value 0 is that choice. */
+        sb_puts(&b, "{\"name\": \"CategoricalDistribution\", \"attributes\": {\"choices\": [");
+        if (p->kind == VS_PARAM_CONSTANT) {
+            print_optuna_choice(&b, p->value);
+        } else {
+            for (int i = 0; i < p->n_choices; i++) {
+                if (i) sb_puts(&b, ", ");
+                print_optuna_choice(&b, p->choices[i]);
+            }
+        }
+        sb_puts(&b, "]}}");
+        break;
+    }
+    return sb_take(&b);
+}
+
+cJSON *vs_space_trial_config(const vs_space *s, const double *values) {
+    cJSON *config = cJSON_Duplicate(s->fixed, 1);
+    for (int i = 0; i < s->n_params; i++) {
+        cJSON *v = vs_param_json_value(&s->params[i], values[i]);
+        if (!v) {
+            cJSON_Delete(config);
+            return NULL;
+        }
+        cJSON_AddItemToObject(config, s->params[i].name, v);
+    }
+    return config;
+}
+
+/* ------------------------------------------------------------ differences */
+
+/* A value in a difference: strings bare (tpe -> random), others as JSON. */
+static void diff_value(strbuf *b, const cJSON *v) {
+    if (!v) sb_puts(b, "(none)");
+    else if (cJSON_IsString(v)) sb_puts(b, v->valuestring);
+    else print_json_exact(b, v);
+}
+
+static void diff_walk(strbuf *b, const char *path, const cJSON *a, const cJSON *z) {
+    if (a && z && cJSON_IsObject(a) && cJSON_IsObject(z)) {
+        char sub[512];
+        for (const cJSON *m = a->child; m; m = m->next) {
+            join_path(sub, sizeof sub, path, m->string);
+            diff_walk(b, sub, m, member(z, m->string));
+        }
+        for (const cJSON *m = z->child; m; m = m->next) {
+            if (member(a, m->string)) continue;
+            join_path(sub, sizeof sub, path, m->string);
+            diff_walk(b, sub, NULL, m);
+        }
+        return;
+    }
+    if (a && z && cJSON_Compare(a, z, 1)) return;
+    if (b->len) sb_puts(b, "; ");
+    sb_printf(b, "%s: ", path[0] ? path : "space");
+    diff_value(b, a);
+    sb_puts(b, " -> ");
+    diff_value(b, z);
+}
+
+char *vs_space_diff(const char *canonical_a, const char *canonical_b) {
+    if (!canonical_a || !canonical_b) {
+        if (canonical_a == canonical_b) return NULL;
+        return vs_xstrdup("space: one of the two spaces is missing");
+    }
+    cJSON *a = cJSON_Parse(canonical_a), *z = cJSON_Parse(canonical_b);
+    strbuf b = {0};
+    if (!a || !z) {
+        if (strcmp(canonical_a, canonical_b)) sb_puts(&b, "space: the stored space is not valid JSON");
+    } else {
+        diff_walk(&b, "", a, z);
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(z);
+    return b.len ? sb_take(&b) : NULL;
+}

@@ -1,0 +1,100 @@
+/* space: a sweep's search space, read from JSON (docs/search-space.md) and checked
+ * completely before anything runs. Every mistake is reported with the JSON path of
+ * the culprit ("space.json: parameters.lr.low: must be > 0 for a log-uniform").
+ * A parameter names a trainer config key (config.h); a trial's config is the space's
+ * fixed settings plus one value per parameter. */
+#ifndef VS_SPACE_H
+#define VS_SPACE_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "vs_error.h"
+
+typedef enum vs_param_kind {
+    VS_PARAM_UNIFORM,      /* float in [low, high], optional step */
+    VS_PARAM_LOG_UNIFORM,  /* float in [low, high], log scale, low > 0 */
+    VS_PARAM_INT,          /* integer in [low, high] with step (>= 1), optionally log */
+    VS_PARAM_CATEGORICAL,  /* one of choices (JSON values: numbers, strings, lists) */
+    VS_PARAM_CONSTANT,     /* always value */
+} vs_param_kind;
+
+typedef struct vs_param {
+    char *name;            /* the trainer config key */
+    vs_param_kind kind;
+    double low, high;      /* UNIFORM, LOG_UNIFORM, INT */
+    double step;           /* UNIFORM: 0 = continuous; INT: >= 1 */
+    int log;               /* INT with log scale (LOG_UNIFORM is always log) */
+    int n_choices;
+    cJSON **choices;       /* CATEGORICAL: owned copies */
+    cJSON *value;          /* CONSTANT: owned copy */
+} vs_param;
+
+typedef enum vs_sampler_kind { VS_SAMPLER_GRID, VS_SAMPLER_RANDOM, VS_SAMPLER_TPE } vs_sampler_kind;
+typedef enum vs_pruner_kind { VS_PRUNER_NONE, VS_PRUNER_MEDIAN, VS_PRUNER_ASHA } vs_pruner_kind;
+
+typedef struct vs_space {
+    char *name;                 /* the sweep (an Optuna study name) */
+    char *dataset;              /* path of the .vsds file; a relative path is relative to the space file's folder */
+    char *dataset_synth;        /* instead of a path, {"synth": "small"}: a generated dataset (vaesearch synth's
+                                   presets), made on first use beside the results database; NULL otherwise */
+    char *metric;               /* "ndcg@100", "recall@20" or "recall@50" (validation) */
+    int maximize;               /* direction: 1 maximize (default), 0 minimize */
+
+    vs_sampler_kind sampler;
+    uint64_t seed;
+    int tpe_startup_trials;     /* random trials before TPE models the history (default 10) */
+    int tpe_candidates;         /* candidates scored by expected improvement (default 24) */
+
+    int n_trials;               /* budget: trials to finish (COMPLETE or PRUNED); grid: at most the grid's size */
+    double max_seconds;         /* budget: wall time of `run` (0 = none) */
+
+    int gpus_per_trial;         /* default 1 */
+    int trials_per_gpu;         /* default 1 */
+    int max_retries;            /* re-queue a FAILed trial's parameters up to this many times (default 0) */
+    int window;                 /* trial n is proposed (and judged by the pruner) from trials numbered
+                                   < n - window, which must have ended; 0 = 2 x the parallel slots */
+    double trial_timeout;       /* seconds (0 = none) */
+
+    vs_pruner_kind pruner;
+    int pruner_startup_trials;  /* median: finished trials needed before pruning (default 5) */
+    int pruner_warmup_epochs;   /* median: epochs before a trial can be pruned (default 5) */
+    int asha_min_epochs;        /* asha: first rung (default 1) */
+    int asha_reduction_factor;  /* asha: keep the top 1/eta at each rung (default 3) */
+
+    cJSON *fixed;               /* trainer config keys applied to every trial (owned) */
+    int n_params;
+    vs_param *params;
+
+    char *canonical;            /* the whole space as canonical JSON, to detect a changed space */
+    char *source_path;
+} vs_space;
+
+/* Reads and validates path. On error nothing is allocated and err holds
+ * "path: json.path: what is wrong". */
+int vs_space_load(const char *path, vs_space *out, vs_error *err);
+/* The same from a JSON text; `source` names it in messages. */
+int vs_space_parse(const char *json, const char *source, vs_space *out, vs_error *err);
+void vs_space_free(vs_space *s);
+
+/* The number of points of a grid (every parameter must be CATEGORICAL, CONSTANT, INT, or
+ * UNIFORM with a step); 0 with err set when the space cannot be a grid. */
+int64_t vs_space_grid_size(const vs_space *s, vs_error *err);
+
+/* A trial's parameters are kept as one double each ("internal" values, as Optuna stores
+ * them in trial_params.param_value): the number itself for UNIFORM, LOG_UNIFORM, INT;
+ * the choice's index for CATEGORICAL; 0 for CONSTANT. */
+
+/* The JSON value of parameter p for internal value v (caller deletes). */
+cJSON *vs_param_json_value(const vs_param *p, double v);
+/* Optuna's distribution_json for p (caller frees): FloatDistribution, IntDistribution or
+ * CategoricalDistribution exactly as Optuna writes them. */
+char *vs_param_distribution_json(const vs_param *p);
+/* The trial's trainer config: fixed settings, then every parameter (caller deletes). */
+cJSON *vs_space_trial_config(const vs_space *s, const double *values);
+/* Lists how two spaces differ, as "parameters.lr.high: 0.01 -> 0.02; ..." (caller frees);
+ * NULL when they are the same. */
+char *vs_space_diff(const char *canonical_a, const char *canonical_b);
+
+#endif

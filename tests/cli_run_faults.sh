@@ -1,0 +1,84 @@
+# cli_run_faults: how `vaesearch run` handles trainers that fail, crash or hang, and how
+# it assigns GPU groups, with a stand-in trainer (tests/fake_trainer.c) so each case is
+# quick and certain: a failure is recorded as FAIL with its reason and last output
+# lines and the sweep goes on; max_retries re-queues the parameters; a timeout kills;
+# groups of GPUs given to trials at the same time never overlap, as the trainer saw
+# them in CUDA_VISIBLE_DEVICES.
+set -euo pipefail
+T="$VS_TEST_TMP"
+rm -rf "$T" && mkdir -p "$T"
+export PYTHONDONTWRITEBYTECODE=1
+
+space() {   # space NAME TRIALS RESOURCES-JSON > file
+  cat <<JSON
+{"name": "$1", "dataset": {"synth": "small"}, "sampler": {"kind": "random", "seed": 1},
+ "budget": {"trials": $2}, "resources": $3, "fixed": {"epochs": 2},
+ "parameters": {"lr": {"type": "log_uniform", "low": 0.0001, "high": 0.01}}}
+JSON
+}
+sql() { python3 -c "import sqlite3,sys; [print(*r) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])]" "$@"; }
+RUN=(--trainer "$FAKE_TRAINER" --no-progress)
+
+# Failures: odd trials report a diverged loss and exit 1; one retry each.
+space fails 4 '{"max_retries": 1}' > "$T/fail.json"
+FAKE_MODE=fail-odd "$VAESEARCH" run "$T/fail.json" --db "$T/fail.db" "${RUN[@]}" > "$T/fail.log"
+sql "$T/fail.db" "select number, state from trials order by number" | tee "$T/fail.txt"
+# 4 proposals; 1 and 3 fail, are retried as 4 and 5 (which are odd: 5 fails again, 4 does not)
+[ "$(grep -c COMPLETE "$T/fail.txt")" -ge 2 ] && [ "$(grep -c FAIL "$T/fail.txt")" -ge 2 ]
+reason=$(sql "$T/fail.db" "select value_json from trial_user_attributes a join trials t using (trial_id) where t.number = 1 and key = 'fail_reason'")
+grep -q "diverged" <<< "$reason" || { echo "no reason recorded: $reason"; exit 1; }
+tail=$(sql "$T/fail.db" "select output_tail from vs_trial_runs r join trials t using (trial_id) where t.number = 1")
+grep -q "trial 1 goes wrong" <<< "$tail" || { echo "no output tail recorded: $tail"; exit 1; }
+retried=$(sql "$T/fail.db" "select count(*) from trials t join trial_params p using (trial_id) where p.param_value = (select param_value from trial_params q join trials u using (trial_id) where u.number = 1)")
+[ "$retried" = 2 ] || { echo "trial 1's parameters ran $retried times, expected 2 (one retry)"; exit 1; }
+grep -q "retrying its parameters" "$T/fail.log"
+
+# A crash (SIGSEGV) is a failure with the signal named; the sweep still ends.
+space crash 3 '{}' > "$T/crash.json"
+FAKE_MODE=crash-odd "$VAESEARCH" run "$T/crash.json" --db "$T/crash.db" "${RUN[@]}" > "$T/crash.log"
+sql "$T/crash.db" "select value_json from trial_user_attributes a join trials t using (trial_id) where t.number = 1 and key = 'fail_reason'" | grep -q "signal 11"
+[ "$(sql "$T/crash.db" "select count(*) from trials where state = 'COMPLETE'")" = 2 ]
+
+# A trial that runs past --trial-timeout is killed and recorded as FAIL.
+space slow 1 '{}' > "$T/slow.json"
+start=$(date +%s)
+FAKE_MODE=sleep FAKE_SLEEP=60 "$VAESEARCH" run "$T/slow.json" --db "$T/slow.db" --trial-timeout 1 "${RUN[@]}" > "$T/slow.log"
+[ $(( $(date +%s) - start )) -lt 30 ] || { echo "the timeout did not stop the trial"; exit 1; }
+sql "$T/slow.db" "select state from trials" | grep -q FAIL
+grep -q "timed out" "$T/slow.log"
+
+# GPU groups: 4 GPUs, 2 a trial -> two groups; every trial saw its own group.
+space groups 6 '{"gpus_per_trial": 2, "trials_per_gpu": 1}' > "$T/groups.json"
+FAKE_MODE=sleep FAKE_SLEEP=1 FAKE_LOG="$T/groups.txt" "$VAESEARCH" run "$T/groups.json" --db "$T/groups.db" \
+  --gpus 0,1,2,3 --device cpu "${RUN[@]}" > "$T/groups.log"
+# 2 GPUs a trial, 2 trials a GPU -> 4 slots over 2 GPUs.
+space packed 8 '{"gpus_per_trial": 1, "trials_per_gpu": 2}' > "$T/packed.json"
+FAKE_MODE=sleep FAKE_SLEEP=1 FAKE_LOG="$T/packed.txt" "$VAESEARCH" run "$T/packed.json" --db "$T/packed.db" \
+  --gpus 5,7 --device cpu "${RUN[@]}" > "$T/packed.log"
+python3 - "$T/groups.txt" "$T/groups.db" 2 '0,1 2,3' "$T/packed.txt" "$T/packed.db" 2 '5 7' <<'PY'
+import sqlite3, sys, json
+args = sys.argv[1:]
+for log, dbpath, per_gpu, groups in (args[0:4], args[4:8]):
+    groups = groups.split()
+    runs = [l.split() for l in open(log)]
+    runs = [(int(n), vis, float(a), float(b)) for n, vis, a, b in runs]
+    assert runs and all(vis in groups for _, vis, _, _ in runs), runs
+    # at any moment, a GPU serves at most `per_gpu` trials (per_gpu = 1 for whole groups)
+    limit = 1 if "," in groups[0] else int(per_gpu)
+    for _, vis, a, b in runs:
+        overlapping = [r for r in runs if r[2] < b and a < r[3]]
+        for gpu in vis.split(","):
+            users = [r for r in overlapping if gpu in r[1].split(",")]
+            assert len(users) <= limit, (gpu, users)
+    # the database records what the scheduler assigned and what the trainer saw
+    db = sqlite3.connect(dbpath)
+    attrs = {}
+    for n, key, val in db.execute("select t.number, a.key, a.value_json from trial_user_attributes a join trials t using (trial_id)"):
+        attrs.setdefault(n, {})[key] = json.loads(val)
+    for n, vis, _, _ in runs:
+        assert attrs[n]["gpus"] == vis and attrs[n]["trainer_visible_devices"] == vis, (n, attrs[n], vis)
+    concurrent = max(sum(1 for r in runs if r[2] < b and a < r[3]) for _, _, a, b in runs)
+    print(f"{log}: {len(runs)} trials on groups {groups}, up to {concurrent} at once")
+    assert concurrent >= 2, "the slots were not used at the same time"
+PY
+echo "cli_run_faults: all checks passed"
