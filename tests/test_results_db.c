@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "json_exact.h"
 #include "results_db.h"
 #include "space.h"
 #include "test.h"
@@ -644,7 +645,7 @@ static int write_fixture(const char *path) {
     char expect_path[1100];
     snprintf(expect_path, sizeof expect_path, "%s.expect.json", path);
     FILE *f = fopen(expect_path, "w");
-    char *text = cJSON_Print(expect);
+    char *text = vs_json_print_exact(expect); /* cJSON_Print may drop a double's last bit */
     CHECK(f && text && fputs(text, f) >= 0 && fclose(f) == 0);
     free(text);
     cJSON_Delete(expect);
