@@ -134,6 +134,31 @@ summaries = optuna.get_all_study_summaries(url)
 assert [s.study_name for s in summaries] == [expect["study_name"]], summaries
 assert not logged, logged
 print("optuna: %d trials read back; best trial %d" % (len(trials), best.number))
+
+# optuna-dashboard's API, called in-process (no server), when it is installed.
+try:
+    import optuna_dashboard
+except ImportError:
+    print("optuna-dashboard is not installed: its check is left out")
+    sys.exit(0)
+import io
+app = optuna_dashboard.wsgi(url)
+
+def get(path):
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "localhost",
+           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+           "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO()}
+    status = []
+    body = b"".join(app(env, lambda s, headers, exc_info=None: status.append(s)))
+    assert status[0].startswith("200"), (path, status, body[:300])
+    return json.loads(body)
+
+studies = get("/api/studies")["study_summaries"]
+assert [s["study_name"] for s in studies] == [expect["study_name"]], studies
+detail = get("/api/studies/%d" % studies[0]["study_id"])
+states = [t["state"] for t in detail["trials"]]
+assert states == ["Complete", "Complete", "Pruned", "Fail", "Complete", "Waiting", "Running"], states
+print("optuna-dashboard: the study and its %d trials" % len(states))
 EOF
 
 optuna_cli() {
@@ -146,31 +171,4 @@ best=$(optuna_cli best-trial --study-name fixture --storage "sqlite:///$db" -f j
   fail "optuna best-trial: $(cat "$tmp/err")"
 [ "$(json_get 'd["number"], d["value"], d["state"]' <<<"$best")" = "$top_number 0.42 COMPLETE" ] || fail "optuna best-trial: $best"
 
-# optuna-dashboard's API, called in-process (no server)
-if python3 -c "import optuna_dashboard" 2>/dev/null; then
-  python3 - "$db" <<'EOF'
-import io, json, sys
-import optuna_dashboard
-
-app = optuna_dashboard.wsgi("sqlite:///" + sys.argv[1])
-
-def get(path):
-    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "localhost",
-           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-           "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO()}
-    status = []
-    body = b"".join(app(env, lambda s, headers, exc_info=None: status.append(s)))
-    assert status[0].startswith("200"), (path, status, body[:300])
-    return json.loads(body)
-
-studies = get("/api/studies")["study_summaries"]
-assert [s["study_name"] for s in studies] == ["fixture"], studies
-detail = get("/api/studies/%d" % studies[0]["study_id"])
-states = [t["state"] for t in detail["trials"]]
-assert states == ["Complete", "Complete", "Pruned", "Fail", "Complete", "Waiting", "Running"], states
-print("optuna-dashboard: the study and its %d trials" % len(states))
-EOF
-else
-  echo "optuna-dashboard not installed: its check is left out"
-fi
 echo "cli_results_optuna: ok"
