@@ -58,6 +58,7 @@ static int is_state(const cJSON *trial, const char *state) {
 /* "42 s", "3 min 05 s", "2 h 07 min". */
 static void format_duration(double s, char out[32]) {
     if (!isfinite(s) || s < 0) snprintf(out, 32, "?");
+    else if (s < 10) snprintf(out, 32, "%.1f s", s);
     else if (s < 60) snprintf(out, 32, "%.0f s", s);
     else if (s < 3600) snprintf(out, 32, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
     else snprintf(out, 32, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));

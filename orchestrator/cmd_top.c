@@ -313,7 +313,7 @@ static int show_top(vs_db *db, int study_id, const top_opts *o) {
         column cols[64];
         int n_cols = n ? make_columns(cols, 64, r[0].trial, objective_attr, objective) : 0;
         if (o->format == FORMAT_JSON) print_json(r, n, attr, by_objective);
-        else if (n == 0) fprintf(stderr, "vaesearch top: no COMPLETE trial has %s yet\n", attr);
+        else if (n == 0) fprintf(stderr, "vaesearch top: no COMPLETE trial with %s yet\n", strncmp(attr, "val_", 4) ? attr : attr + 4);
         else if (o->format == FORMAT_CSV) print_csv(cols, n_cols, r, n);
         else print_table(cols, n_cols, r, n);
         free(r);

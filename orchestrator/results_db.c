@@ -237,21 +237,6 @@ static int db_has_table(vs_db *db, const char *name, int *has, vs_error *err) {
     return 0;
 }
 
-/* Creates what the file lacks: everything in a new file; only vaesearch's part in a
- * database Optuna made. In one transaction, so two processes opening a new file at once
- * create it once. */
-static int db_create_schema(vs_db *db, vs_error *err) {
-    int has_studies, has_sweeps;
-    if (db_begin(db, err)) return -1;
-    int rc = db_has_table(db, "studies", &has_studies, err) || db_has_table(db, "vs_sweeps", &has_sweeps, err);
-    if (!rc && !has_studies) rc = db_exec(db, vs_db_schema_sql(), err);
-    else if (!rc && !has_sweeps) {
-        const char *ours = strstr(vs_db_schema_sql(), "-- Part 2:");
-        rc = ours ? db_exec(db, ours, err) : vs_errorf(err, "schema: no part 2");
-    }
-    return db_finish_tx(db, rc, err);
-}
-
 /* Optuna refuses a file whose alembic revision is not its own; we do the same. */
 static int db_check_revision(vs_db *db, vs_error *err) {
     sqlite3_stmt *st = db_prepare(db, err, "SELECT version_num FROM alembic_version", NULL);
@@ -270,9 +255,27 @@ static int db_check_revision(vs_db *db, vs_error *err) {
     return rc;
 }
 
-static int db_configure(vs_db *db, vs_error *err) {
-    sqlite3_busy_timeout(db->sql, DB_BUSY_TIMEOUT_MS);
-    if (db_exec(db, "PRAGMA foreign_keys = ON", err)) return -1;
+/* Creates what the file lacks: everything in a new file; only vaesearch's part in a
+ * database Optuna made. In one transaction, so two processes opening a new file at once
+ * create it once. */
+static int db_create_schema(vs_db *db, vs_error *err) {
+    int has_studies, has_sweeps;
+    if (db_begin(db, err)) return -1;
+    int64_t tables = 0;
+    int rc = db_has_table(db, "studies", &has_studies, err) || db_has_table(db, "vs_sweeps", &has_sweeps, err) ||
+             db_query_int(db, err, &tables, NULL, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", NULL);
+    if (!rc && !has_studies && tables > 0)
+        rc = vs_errorf(err, "%s: an SQLite database of something else (it has tables, but not Optuna's)", db->path);
+    else if (!rc && !has_studies) rc = db_exec(db, vs_db_schema_sql(), err);
+    else if (!rc && !has_sweeps) {
+        /* Optuna's own file: ours beside its tables, if its schema is the one we write. */
+        const char *ours = strstr(vs_db_schema_sql(), "-- Part 2:");
+        rc = db_check_revision(db, err) || (ours ? db_exec(db, ours, err) : vs_errorf(err, "schema: no part 2"));
+    }
+    return db_finish_tx(db, rc, err);
+}
+
+static int db_use_wal(vs_db *db, vs_error *err) {
     /* WAL: readers never block the writer, so status and the dashboard can read while
      * run writes. journal_mode answers with the mode it ended up in. */
     sqlite3_stmt *st = db_prepare(db, err, "PRAGMA journal_mode = WAL", NULL);
@@ -296,13 +299,16 @@ static int db_open_flags(const char *path, int flags, int create, vs_db **out, v
         vs_db_close(db);
         return -1;
     }
-    int rc = db_configure(db, err);
+    sqlite3_busy_timeout(db->sql, DB_BUSY_TIMEOUT_MS);
+    int rc = db_exec(db, "PRAGMA foreign_keys = ON", err);
+    /* The schema before WAL, so that another program's file is refused as it was. */
     if (!rc && create) rc = db_create_schema(db, err);
     if (!rc && !create) {
         int has;
         rc = db_has_table(db, "vs_sweeps", &has, err);
         if (!rc && !has) rc = vs_errorf(err, "%s: not a vaesearch results database (no vs_sweeps table)", path);
     }
+    if (!rc) rc = db_use_wal(db, err);
     if (!rc) rc = db_check_revision(db, err);
     if (rc) {
         vs_db_close(db);
@@ -977,10 +983,10 @@ static cJSON *value_json(double v) {
     return cJSON_CreateNumber(v);
 }
 
-static int sweep_owner_json(vs_db *db, cJSON *sweep, sqlite3_stmt *st) {
+static void sweep_owner_json(vs_db *db, cJSON *sweep, sqlite3_stmt *st) {
     if (sqlite3_column_type(st, 6) == SQLITE_NULL) {
         cJSON_AddNullToObject(sweep, "owner");
-        return 0;
+        return;
     }
     cJSON *o = cJSON_AddObjectToObject(sweep, "owner");
     int pid = sqlite3_column_int(st, 6);
@@ -992,7 +998,6 @@ static int sweep_owner_json(vs_db *db, cJSON *sweep, sqlite3_stmt *st) {
     cJSON_AddItemToObject(o, "heartbeat_age_s", column_number_or_null(st, 10));
     if (host && !strcmp(host, db->host)) cJSON_AddBoolToObject(o, "alive", pid_alive(pid));
     else cJSON_AddNullToObject(o, "alive");
-    return 0;
 }
 
 static int sweep_counts_json(vs_db *db, cJSON *sweep, int study_id, vs_error *err) {

@@ -84,6 +84,17 @@ int vs_db_set_user_attr(vs_db *db, int trial_id, const char *key, const cJSON *v
  * their trainer's last state). Returns how many through *n. */
 int vs_db_requeue_orphans(vs_db *db, int study_id, int *n, vs_error *err);
 
+/* Notes on the functions above, as results_db.c implements them:
+ *   - vs_db_heartbeat and vs_db_requeue_orphans refuse unless this process owns the sweep
+ *     (vs_db_claim_sweep first): a run that lost its sweep to another learns so.
+ *   - vs_db_trial_started takes a WAITING trial only; vs_db_trial_epoch,
+ *     vs_db_trial_finished refuse a trial that has ended (COMPLETE, PRUNED, FAIL).
+ *   - vs_db_trial_finished: exit_status < 0 is stored as NULL (unknown). COMPLETE with a
+ *     done_event that has no number at val[metric] is recorded as FAIL, fail_reason saying
+ *     so (Optuna refuses a COMPLETE trial without a value). A trial that ends without an
+ *     open attempt (it never started) gets one, started and ended now.
+ *   - vs_db_trial_epoch: a "val" without a number at val[metric] stores Optuna's NAN. */
+
 /* ---- Added for the read-only commands (top, status, show) and the tests. ---- */
 
 /* The schema a new file gets: the text of results/schema.sql. */

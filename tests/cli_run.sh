@@ -109,4 +109,34 @@ out=$("$VAESEARCH" run "$T/a/space.json" --db "$T/a/results.db" "${RUN[@]}" 2>&1
 rc=$?
 set -e
 [ $rc = 2 ] && grep -q "budget.trials: 10 -> 12" <<< "$out" || { echo "a changed space was not refused: rc $rc: $out"; exit 1; }
+# A bad space: one line naming the JSON path, exit 2, nothing run.
+python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s['parameters']['lr']['low']=0; json.dump(s, open(sys.argv[2],'w'))" "$T/space.json" "$T/bad.json"
+set +e
+out=$("$VAESEARCH" run "$T/bad.json" --db "$T/bad.db" "${RUN[@]}" 2>&1)
+rc=$?
+set -e
+[ $rc = 2 ] && [ "$(wc -l <<< "$out")" = 1 ] && grep -q "parameters.lr.low" <<< "$out" || { echo "bad space: rc $rc: $out"; exit 1; }
+[ ! -e "$T/bad.db" ] || [ "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from trials').fetchone()[0])" "$T/bad.db")" = 0 ]
+
+# `vaesearch top` ranks the sweep; Optuna's own reader sees the same trials and best trial.
+"$VAESEARCH" top --db "$T/k/results.db" -n 3
+"$VAESEARCH" top --db "$T/k/results.db" -n 1 --format json > "$T/top.json"
+if python3 -c "import optuna" 2>/dev/null; then
+  python3 - "$T/k/results.db" "$T/top.json" <<'PY'
+import json, sys, optuna
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+study = optuna.load_study(study_name="cli-run", storage=f"sqlite:///{sys.argv[1]}")
+top = json.load(open(sys.argv[2]))
+trials = study.trials
+assert [t.number for t in trials] == list(range(10)), [t.number for t in trials]
+assert study.best_trial.number == top[0]["number"], (study.best_trial.number, top[0])
+assert abs(study.best_value - top[0]["value"]) < 1e-12
+states = {t.state.name for t in trials}
+assert states <= {"COMPLETE", "PRUNED"}, states
+assert all(len(t.intermediate_values) >= 1 for t in trials)
+print("optuna reads the sweep: best trial", study.best_trial.number, study.best_trial.params)
+PY
+else
+  echo "optuna not importable: the Optuna check is skipped"
+fi
 echo "cli_run: all checks passed"

@@ -6,8 +6,6 @@
  * With VS_RESULTS_FIXTURE=PATH it only writes a small sweep to PATH, and what it wrote
  * to PATH.expect.json, for cli_results_optuna.sh to read back with Optuna. */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -514,25 +512,25 @@ static void check_views(const char *path) {
                  "9 2 0 3 2 2 5 8"));
 }
 
-/* Two processes creating trials at once still number them 0..n-1, each once. */
-static void check_concurrent_numbers(const char *path) {
+/* Two processes opening a new file and the same sweep, and creating trials, at once:
+ * one schema, one study, and the trials numbered 0..19, each once. */
+static void check_concurrent_numbers(const char *dir) {
     vs_error err = {{0}};
     vs_space s;
-    CHECK_OK(vs_space_parse(space_json("sweep-b", "0.01"), "space.json", &s, &err), &err);
-    vs_db *db;
-    int study_id, created;
-    CHECK_OK(vs_db_open(path, &db, &err), &err);
-    CHECK_OK(vs_db_open_sweep(db, &s, &study_id, &created, &err), &err);
-    vs_db_close(db);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/concurrent.db", dir);
+    remove_db(path);
+    CHECK_OK(vs_space_parse(space_json("sweep-c", "0.01"), "space.json", &s, &err), &err);
     fflush(NULL);
     pid_t kids[2];
     for (int k = 0; k < 2; k++) {
         kids[k] = fork();
         if (kids[k] == 0) {
-            vs_db *mine;
+            vs_db *mine = NULL;
             vs_error e;
             double v[16];
-            int id, number, bad = vs_db_open(path, &mine, &e);
+            int id, number, study_id, created;
+            int bad = vs_db_open(path, &mine, &e) || vs_db_open_sweep(mine, &s, &study_id, &created, &e);
             for (int i = 0; !bad && i < 10; i++) {
                 trial_values(&s, i, v);
                 bad = vs_db_create_trial(mine, study_id, &s, v, -1, &id, &number, &e);
@@ -546,24 +544,74 @@ static void check_concurrent_numbers(const char *path) {
         waitpid(kids[k], &status, 0);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT COUNT(*) || ' ' || COUNT(DISTINCT number) || ' ' || MIN(number) || ' ' || MAX(number) FROM trials WHERE study_id = %d",
-             study_id);
-    CHECK(raw_is(path, sql, "20 20 0 19"));
+    CHECK(raw_is(path, "SELECT COUNT(*) || ' ' || COUNT(DISTINCT number) || ' ' || MIN(number) || ' ' || MAX(number) FROM trials",
+                 "20 20 0 19"));
+    CHECK(raw_is(path, "SELECT COUNT(*) FROM studies", "1"));
+    CHECK(raw_is(path, "SELECT COUNT(*) FROM version_info", "1"));
     vs_space_free(&s);
 }
 
+/* --sweep's default: the only sweep; with two, an error naming both. */
 static void check_find_sweep(const char *path) {
     vs_error err = {{0}};
     vs_db *db;
-    int id = -1;
+    int id = -1, created;
     CHECK_OK(vs_db_open_existing(path, &db, &err), &err);
+    CHECK_OK(vs_db_find_sweep(db, NULL, &id, &err), &err);
+    CHECK(id == 1);
+    vs_space s;
+    CHECK_OK(vs_space_parse(space_json("sweep-b", "0.01"), "space.json", &s, &err), &err);
+    CHECK_OK(vs_db_open_sweep(db, &s, &id, &created, &err), &err);
+    vs_space_free(&s);
     CHECK(vs_db_find_sweep(db, NULL, &id, &err) == -1 && strstr(err.msg, "sweep-a") && strstr(err.msg, "sweep-b"));
     CHECK(vs_db_find_sweep(db, "nope", &id, &err) == -1 && strstr(err.msg, "nope") && strstr(err.msg, "sweep-a"));
     CHECK_OK(vs_db_find_sweep(db, "sweep-b", &id, &err), &err);
     CHECK(id == 2);
     vs_db_close(db);
+}
+
+/* A file Optuna made (its tables only): vaesearch adds its own, refuses a study it did
+ * not make, and refuses another Optuna schema revision without adding its tables. */
+static void check_optuna_file(const char *dir) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/optuna.db", dir);
+    remove_db(path);
+    const char *schema = vs_db_schema_sql();
+    const char *ours = strstr(schema, "-- Part 2:");
+    CHECK(ours != NULL);
+    if (!ours) return;
+    char *optuna_part = strndup(schema, (size_t)(ours - schema));
+    sqlite3 *raw = NULL;
+    sqlite3_open(path, &raw);
+    sqlite3_close(raw);
+    raw_exec(path, optuna_part);
+    free(optuna_part);
+    raw_exec(path, "INSERT INTO studies (study_name) VALUES ('by-optuna')");
+    raw_exec(path, "UPDATE alembic_version SET version_num = 'v3.0.0.d'");
+    vs_error err = {{0}};
+    vs_db *db = NULL;
+    CHECK(vs_db_open(path, &db, &err) == -1 && strstr(err.msg, "v3.0.0.d"));
+    CHECK(raw_num(path, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'vs_%'") == 0);
+    raw_exec(path, "UPDATE alembic_version SET version_num = 'v3.2.0.a'");
+    CHECK_OK(vs_db_open(path, &db, &err), &err);
+    CHECK(raw_num(path, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'vs_%'") == 5);
+    vs_space s;
+    CHECK_OK(vs_space_parse(space_json("by-optuna", "0.01"), "space.json", &s, &err), &err);
+    int study_id, created;
+    CHECK(db && vs_db_open_sweep(db, &s, &study_id, &created, &err) == -1 && strstr(err.msg, "not made by vaesearch"));
+    vs_space_free(&s);
+    vs_db_close(db);
+
+    /* Another program's database is refused and left as it was (not even WAL). */
+    snprintf(path, sizeof path, "%s/other.db", dir);
+    remove_db(path);
+    sqlite3_open(path, &raw);
+    sqlite3_close(raw);
+    raw_exec(path, "CREATE TABLE notes (x TEXT)");
+    CHECK(vs_db_open(path, &db, &err) == -1 && strstr(err.msg, "something else"));
+    CHECK(vs_db_open_existing(path, &db, &err) == -1 && strstr(err.msg, "not a vaesearch results database"));
+    CHECK(raw_is(path, "SELECT group_concat(name) FROM sqlite_master", "notes"));
+    CHECK(raw_is(path, "PRAGMA journal_mode", "delete"));
 }
 
 /* ---- the fixture for cli_results_optuna.sh ---- */
@@ -675,7 +723,8 @@ int main(void) {
     check_trials(db, path, study_id);
     vs_db_close(db);
     check_views(path);
-    check_concurrent_numbers(path);
+    check_concurrent_numbers(tmp);
     check_find_sweep(path);
+    check_optuna_file(tmp);
     return test_finish();
 }
