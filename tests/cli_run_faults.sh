@@ -65,10 +65,11 @@ for log, dbpath, per_gpu, groups in (args[0:4], args[4:8]):
     assert runs and all(vis in groups for _, vis, _, _ in runs), runs
     # at any moment, a GPU serves at most `per_gpu` trials (per_gpu = 1 for whole groups)
     limit = 1 if "," in groups[0] else int(per_gpu)
-    for _, vis, a, b in runs:
-        overlapping = [r for r in runs if r[2] < b and a < r[3]]
-        for gpu in vis.split(","):
-            users = [r for r in overlapping if gpu in r[1].split(",")]
+    # at each trial's start, the trials running at that instant, per GPU
+    for _, _, t, _ in runs:
+        now = [r for r in runs if r[2] <= t < r[3]]
+        for gpu in {g for r in now for g in r[1].split(",")}:
+            users = [r for r in now if gpu in r[1].split(",")]
             assert len(users) <= limit, (gpu, users)
     # the database records what the scheduler assigned and what the trainer saw
     db = sqlite3.connect(dbpath)
@@ -77,7 +78,7 @@ for log, dbpath, per_gpu, groups in (args[0:4], args[4:8]):
         attrs.setdefault(n, {})[key] = json.loads(val)
     for n, vis, _, _ in runs:
         assert attrs[n]["gpus"] == vis and attrs[n]["trainer_visible_devices"] == vis, (n, attrs[n], vis)
-    concurrent = max(sum(1 for r in runs if r[2] < b and a < r[3]) for _, _, a, b in runs)
+    concurrent = max(sum(1 for r in runs if r[2] <= t < r[3]) for _, _, t, _ in runs)
     print(f"{log}: {len(runs)} trials on groups {groups}, up to {concurrent} at once")
     assert concurrent >= 2, "the slots were not used at the same time"
 PY
