@@ -11,6 +11,7 @@
 #include "config.h"
 #include "cpu_layers.h"
 #include "dataset.h"
+#include "loss_scale.h"
 #include "metrics.h"
 #include "model.h"
 #include "vs_error.h"
@@ -27,6 +28,13 @@ typedef struct vs_backend_ops {
      * metrics against targets (same rows) into sums. */
     int (*evaluate)(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets, vs_metric_sums *sums,
                     vs_error *err);
+    /* Forward and backward without the update, for tests that compare backends: the
+     * losses and the whole gradient (n_params floats, model.h's layout, unscaled). */
+    int (*loss_and_grad)(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
+                         vs_step_losses *losses, float *grads, vs_error *err);
+    /* The loss scaler of fp16 training, or NULL: the training loop reports it in the epoch
+     * lines and saves it with the state. */
+    vs_loss_scaler *(*loss_scaler)(vs_backend *b);
     /* Copies parameters and (when not NULL) Adam's moments out of / into the backend. */
     int (*get_state)(vs_backend *b, float *params, float *adam_m, float *adam_v, vs_error *err);
     int (*set_state)(vs_backend *b, const float *params, const float *adam_m, const float *adam_v,

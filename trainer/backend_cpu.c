@@ -29,6 +29,21 @@ static int cpu_train_step(vs_backend *b, const int32_t *users, int rows, int64_t
     return 0;
 }
 
+static int cpu_loss_and_grad(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
+                             vs_step_losses *losses, float *grads, vs_error *err) {
+    cpu_backend *c = (cpu_backend *)b;
+    if (rows > c->ws.cap_rows) return vs_errorf(err, "cpu backend: batch of %d rows exceeds %d", rows, c->ws.cap_rows);
+    vs_batch_build_f32(&c->ws, &b->shape, b->train, users, rows, step, b->cfg.seed, b->cfg.keep_prob, 1);
+    *losses = vs_model_loss_grad_f32(&c->ws, &b->shape, c->params, c->grads, beta, b->cfg.lambda);
+    memcpy(grads, c->grads, b->shape.n_params * sizeof(float));
+    return 0;
+}
+
+static vs_loss_scaler *cpu_loss_scaler(vs_backend *b) {
+    (void)b;
+    return NULL;   /* fp32 only */
+}
+
 static int cpu_evaluate(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets, vs_metric_sums *sums,
                         vs_error *err) {
     cpu_backend *c = (cpu_backend *)b;
@@ -95,12 +110,19 @@ static const vs_backend_ops cpu_ops = {
     .name = "cpu",
     .train_step = cpu_train_step,
     .evaluate = cpu_evaluate,
+    .loss_and_grad = cpu_loss_and_grad,
+    .loss_scaler = cpu_loss_scaler,
     .get_state = cpu_get_state,
     .set_state = cpu_set_state,
     .destroy = cpu_destroy,
 };
 
 vs_backend *vs_backend_cpu_create(const vs_config *cfg, const vs_csr *train, int64_t n_items, vs_error *err) {
+    if (cfg->precision != VS_FP32) {
+        vs_errorf(err, "precision %s: the CPU backend computes in fp32 (use --device cuda, or precision fp32)",
+                  vs_precision_name(cfg->precision));
+        return NULL;
+    }
     cpu_backend *c = vs_xcalloc(1, sizeof *c);
     c->base.ops = &cpu_ops;
     c->base.cfg = *cfg;
@@ -119,6 +141,5 @@ vs_backend *vs_backend_cpu_create(const vs_config *cfg, const vs_csr *train, int
     c->user_sums = vs_xcalloc((size_t)cap, sizeof *c->user_sums);
     c->rows_buf = vs_xcalloc((size_t)cap, sizeof(int32_t));
     c->topk = vs_xcalloc((size_t)omp_get_max_threads() * VS_METRICS_TOPK, sizeof(int32_t));
-    (void)err;
     return &c->base;
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { KEY_DOUBLE, KEY_INT, KEY_INT64, KEY_U64, KEY_INT_LIST } key_type;
+typedef enum { KEY_DOUBLE, KEY_INT, KEY_INT64, KEY_U64, KEY_INT_LIST, KEY_PRECISION } key_type;
 
 typedef struct {
     const char *name;
@@ -37,7 +37,18 @@ static const key_spec keys[] = {
     {"eval_every", KEY_INT, OFF(eval_every), 1, 1000000, 0, 0},
     {"checkpoint_every", KEY_INT, OFF(checkpoint_every), 0, 1000000, 0, 0},
     {"eval_batch_size", KEY_INT, OFF(eval_batch_size), 1, 1 << 20, 0, 0},
+    {"precision", KEY_PRECISION, OFF(precision), 0, 0, 0, 0},
+    {"loss_scale", KEY_DOUBLE, OFF(loss_scale), 0, 3.4e38, 1, 0},
+    {"loss_scale_growth_interval", KEY_INT, OFF(loss_scale_growth_interval), 1, 1 << 30, 0, 0},
+    {"loss_scale_growth", KEY_DOUBLE, OFF(loss_scale_growth), 1, 1e6, 0, 0},
+    {"loss_scale_backoff", KEY_DOUBLE, OFF(loss_scale_backoff), 0, 1, 1, 1},
 };
+
+static const char *const precision_names[] = {"fp32", "tf32", "fp16", "bf16"};
+
+const char *vs_precision_name(vs_precision p) {
+    return (unsigned)p < 4 ? precision_names[p] : "?";
+}
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 void vs_config_default(vs_config *c) {
@@ -59,6 +70,11 @@ void vs_config_default(vs_config *c) {
     c->eval_every = 1;
     c->checkpoint_every = 10;
     c->eval_batch_size = 2000;
+    c->precision = VS_FP32;
+    c->loss_scale = 65536.0;
+    c->loss_scale_growth_interval = 2000;
+    c->loss_scale_growth = 2.0;
+    c->loss_scale_backoff = 0.5;
 }
 
 static const key_spec *find_key(const char *name) {
@@ -102,6 +118,14 @@ static int apply_number(vs_config *c, const key_spec *k, const cJSON *item, cons
 }
 
 static int apply_key(vs_config *c, const key_spec *k, const cJSON *item, const char *source, vs_error *err) {
+    if (k->type == KEY_PRECISION) {
+        for (int i = 0; cJSON_IsString(item) && i < 4; i++)
+            if (!strcmp(item->valuestring, precision_names[i])) {
+                c->precision = (vs_precision)i;
+                return 0;
+            }
+        return vs_errorf(err, "%s: key '%s': expected \"fp32\", \"tf32\", \"fp16\" or \"bf16\"", source, k->name);
+    }
     if (k->type != KEY_INT_LIST) return apply_number(c, k, item, source, err);
     if (!cJSON_IsArray(item))
         return vs_errorf(err, "%s: key '%s': expected a list of integers, e.g. [600]", source, k->name);
@@ -162,6 +186,7 @@ int vs_config_set(vs_config *c, const char *assignment, vs_error *err) {
         value = wrapped;
     }
     cJSON *parsed = cJSON_Parse(value);
+    if (!parsed && k && k->type == KEY_PRECISION) parsed = cJSON_CreateString(value);   /* --set precision=bf16 */
     if (!parsed) {
         if (!k) return vs_errorf(err, "--set: unknown key '%s'", key);
         return vs_errorf(err, "--set: key '%s': cannot parse value '%s'", key, eq + 1);
@@ -218,6 +243,7 @@ cJSON *vs_config_to_json(const vs_config *c) {
         case KEY_INT64: cJSON_AddNumberToObject(o, k->name, (double)*(const int64_t *)p); break;
         case KEY_U64: cJSON_AddNumberToObject(o, k->name, (double)*(const uint64_t *)p); break;
         case KEY_INT_LIST: cJSON_AddItemToObject(o, k->name, cJSON_CreateIntArray(c->hidden_dims, c->n_hidden)); break;
+        case KEY_PRECISION: cJSON_AddStringToObject(o, k->name, vs_precision_name(c->precision)); break;
         }
     }
     return o;

@@ -13,6 +13,10 @@
 
 #define VS_MAX_HIDDEN 6
 
+/* Arithmetic of the dense products and activations; the master weights and Adam's
+ * moments are float in every mode. The CPU backend computes in fp32 only. */
+typedef enum vs_precision { VS_FP32 = 0, VS_TF32, VS_FP16, VS_BF16 } vs_precision;
+
 typedef struct vs_config {
     double lr, beta1, beta2, adam_eps;
     int batch_size, epochs;
@@ -27,7 +31,17 @@ typedef struct vs_config {
     int eval_every;              /* validate every N epochs (and after the last) */
     int checkpoint_every;        /* save the resumable state every N epochs (0: only at the end) */
     int eval_batch_size;         /* users scored at once in evaluation */
+    vs_precision precision;      /* fp32 (default), tf32, fp16, bf16 */
+    /* Dynamic loss scaling (fp16): the loss is multiplied by the scale before the
+     * backward pass; a step whose gradients hold an inf or NaN is skipped and the scale
+     * multiplied by loss_scale_backoff; after loss_scale_growth_interval finite steps in
+     * a row it is multiplied by loss_scale_growth. */
+    double loss_scale;
+    int loss_scale_growth_interval;
+    double loss_scale_growth, loss_scale_backoff;
 } vs_config;
+
+const char *vs_precision_name(vs_precision p);
 
 void vs_config_default(vs_config *c);
 /* Applies the members of a JSON object; `source` names it in errors (a path or "--set"). */

@@ -162,6 +162,12 @@ static int save_state(const char *path, vs_backend *b, const float *best_params,
         cJSON_AddNumberToObject(prog, "n_items", (double)ds->n_items);
         cJSON_AddNumberToObject(prog, "train_users", (double)ds->train.rows);
         cJSON_AddNumberToObject(prog, "train_interactions", (double)vs_csr_nnz(&ds->train));
+        const vs_loss_scaler *scaler = b->ops->loss_scaler(b);
+        if (scaler) {
+            cJSON_AddNumberToObject(prog, "loss_scale", scaler->scale);
+            cJSON_AddNumberToObject(prog, "loss_scale_good_steps", scaler->good_steps);
+            cJSON_AddNumberToObject(prog, "skipped_steps", (double)scaler->skipped_steps);
+        }
         char *progress = vs_json_print_exact(prog);
         cJSON_Delete(prog);
         const char *meta[][2] = {{"format", "vaesearch-state"}, {"version", "1"}, {"config", config},
@@ -245,6 +251,12 @@ static int load_state(const char *path, vs_backend *b, float *best_params, train
     p->epoch_rows = (int64_t)json_number(prog, "epoch_rows");
     p->train_seconds = json_number(prog, "train_seconds");
     p->train_rows = (int64_t)json_number(prog, "train_rows");
+    vs_loss_scaler *scaler = b->ops->loss_scaler(b);
+    if (scaler && !isnan(json_number(prog, "loss_scale"))) {
+        scaler->scale = json_number(prog, "loss_scale");
+        scaler->good_steps = (int)json_number(prog, "loss_scale_good_steps");
+        scaler->skipped_steps = (int64_t)json_number(prog, "skipped_steps");
+    }
     rc = 0;
 done:
     cJSON_Delete(prog);
@@ -396,6 +408,11 @@ int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts
         cJSON_AddNumberToObject(ev, "kl", p.epoch_kl / (double)p.epoch_rows);
         cJSON_AddNumberToObject(ev, "beta", vs_config_beta(cfg, p.step - 1));
         cJSON_AddNumberToObject(ev, "users_per_s", (double)p.epoch_rows / dt);
+        const vs_loss_scaler *scaler = b->ops->loss_scaler(b);
+        if (scaler) {
+            cJSON_AddNumberToObject(ev, "loss_scale", scaler->scale);
+            cJSON_AddNumberToObject(ev, "skipped_steps", (double)scaler->skipped_steps);
+        }
         cJSON_AddNumberToObject(ev, "seconds", dt);
         p.epoch_neg_ll = p.epoch_kl = p.epoch_loss = p.epoch_seconds = 0;
         p.epoch_rows = 0;
