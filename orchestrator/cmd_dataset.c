@@ -18,6 +18,7 @@
 #include "json_exact.h"
 #include "commands.h"
 #include "dataset.h"
+#include "strbuf.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -81,16 +82,13 @@ static void report_add(report *r, const char *label, const char *fmt, ...) {
         r->labels = vs_xrealloc(r->labels, (size_t)r->cap * sizeof *r->labels);
         r->values = vs_xrealloc(r->values, (size_t)r->cap * sizeof *r->values);
     }
+    vs_strbuf value = {0};
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *value = vs_xmalloc((size_t)len + 1);
-    va_start(ap, fmt);
-    vsnprintf(value, (size_t)len + 1, fmt, ap);
+    vs_sb_vprintf(&value, fmt, ap);
     va_end(ap);
     r->labels[r->n] = vs_xstrdup(label);
-    r->values[r->n++] = value;
+    r->values[r->n++] = vs_sb_take(&value);
 }
 
 static void report_print_free(report *r) {

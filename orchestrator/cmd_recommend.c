@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "model_io.h"
 #include "recommend.h"
+#include "strbuf.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -39,15 +40,11 @@ static void add_ids(char *text, char ***ids, int *n, int *cap) {
 }
 
 static char *read_stdin(void) {
-    size_t len = 0, cap = 4096;
-    char *buf = vs_xmalloc(cap);
+    vs_strbuf b = {0};
+    char chunk[4096];
     size_t got;
-    while ((got = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
-        len += got;
-        if (cap - len < 2) buf = vs_xrealloc(buf, cap *= 2);
-    }
-    buf[len] = 0;
-    return buf;
+    while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0) vs_sb_putn(&b, chunk, got);
+    return vs_sb_take(&b);
 }
 
 int cmd_recommend(int argc, char **argv) {

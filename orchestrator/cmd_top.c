@@ -1,7 +1,6 @@
 /* cmd_top: `vaesearch top`: a sweep's best COMPLETE trials by a metric, with their
  * parameters, metrics and speed, as an aligned table, CSV or JSON. It only reads
  * results.db, so it runs beside a live `vaesearch run`. */
-#define _GNU_SOURCE /* getopt_long */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,7 +12,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "json_exact.h"
-#include "results_db.h"
+#include "results_cli.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -38,7 +37,9 @@ static void usage(FILE *f) {
 
 #define complain(status, ...) cli_error("top", status, __VA_ARGS__)
 
+/* --format's choices, in the order of enum format. */
 enum format { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON };
+static const char *const formats[] = {"table", "csv", "json", NULL};
 
 /* The metrics a trial may be ranked by: the user attribute each is stored as. */
 static const char *const metric_attrs[] = {"val_ndcg@100",  "val_recall@20",  "val_recall@50",
@@ -67,15 +68,8 @@ static int by_key(const void *pa, const void *pb) {
     return cJSON_GetObjectItem(a->trial, "number")->valueint - cJSON_GetObjectItem(b->trial, "number")->valueint;
 }
 
-static double number_of(const cJSON *v) {
-    if (cJSON_IsNumber(v)) return v->valuedouble;
-    if (cJSON_IsString(v) && !strcmp(v->valuestring, "inf")) return INFINITY;
-    if (cJSON_IsString(v) && !strcmp(v->valuestring, "-inf")) return -INFINITY;
-    return NAN;
-}
-
 static double attr_of(const cJSON *trial, const char *key) {
-    return number_of(cJSON_GetObjectItem(cJSON_GetObjectItem(trial, "user_attrs"), key));
+    return results_number(cJSON_GetObjectItem(cJSON_GetObjectItem(trial, "user_attrs"), key));
 }
 
 /* ---- the columns ---- */
@@ -130,7 +124,7 @@ static char *cell_text(const column *c, const cJSON *trial, int exact) {
         }
         return v ? vs_json_print_exact(v) : vs_xstrdup("");
     }
-    double x = c->is_value ? number_of(cJSON_GetObjectItem(trial, "value"))
+    double x = c->is_value ? results_number(cJSON_GetObjectItem(trial, "value"))
                : c->attr   ? attr_of(trial, c->attr)
                            : cJSON_GetObjectItem(trial, "number")->valuedouble;
     if (isnan(x)) return vs_xstrdup("");
@@ -211,7 +205,7 @@ static void print_json(const ranked *r, int n, const char *rank_attr, int by_obj
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rank", i + 1);
         cJSON_AddNumberToObject(o, "number", cJSON_GetObjectItem(t, "number")->valuedouble);
-        add_value(o, "value", number_of(cJSON_GetObjectItem(t, "value")));
+        add_value(o, "value", results_number(cJSON_GetObjectItem(t, "value")));
         if (!by_objective) {
             cJSON_AddStringToObject(o, "metric", rank_attr);
             add_value(o, "metric_value", r[i].key);
@@ -224,50 +218,25 @@ static void print_json(const ranked *r, int n, const char *rank_attr, int by_obj
         }
         add_value(o, "best_epoch", attr_of(t, "best_epoch"));
         add_value(o, "users_per_s", attr_of(t, "train_users_per_s"));
-        add_value(o, "seconds", number_of(cJSON_GetObjectItem(t, "seconds")));
+        add_value(o, "seconds", results_number(cJSON_GetObjectItem(t, "seconds")));
         cJSON_AddItemToArray(list, o);
     }
-    char *text = vs_json_print_exact(list);
-    printf("%s\n", text);
-    free(text);
-    cJSON_Delete(list);
+    cli_json_print(list);
 }
 
 /* ---- the command ---- */
 
 typedef struct top_opts {
-    const char *db_path, *sweep, *metric;
+    const char *metric;
     int n;
-    enum format format;
 } top_opts;
 
-static int parse_format(const char *s, enum format *f) {
-    if (!strcmp(s, "table")) *f = FORMAT_TABLE;
-    else if (!strcmp(s, "csv")) *f = FORMAT_CSV;
-    else if (!strcmp(s, "json")) *f = FORMAT_JSON;
-    else return -1;
-    return 0;
-}
-
-static int parse_args(int argc, char **argv, top_opts *o) {
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},     {"sweep", required_argument, NULL, 's'},
-                                         {"metric", required_argument, NULL, 'm'}, {"format", required_argument, NULL, 'f'},
-                                         {NULL, 0, NULL, 0}};
+/* -n and --metric; results_cli takes the rest. */
+static int take_option(int opt, const char *value, void *ctx) {
+    top_opts *o = ctx;
     vs_error err = {{0}};
-    int c;
-    optind = 0; /* GNU getopt: start over on this sub-argv */
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":n:", opts, NULL)) != -1) {
-        if (c == 'd') o->db_path = optarg;
-        else if (c == 's') o->sweep = optarg;
-        else if (c == 'm') o->metric = optarg;
-        else if (c == 'n') {
-            if (cli_parse_int("-n", optarg, 1, 1000000, &o->n, &err)) return complain(2, "%s", err.msg);
-        } else if (c == 'f') {
-            if (parse_format(optarg, &o->format)) return complain(2, "--format: '%s' is not table, csv or json", optarg);
-        } else return cli_option_error("top", c, argv);
-    }
-    if (optind < argc) return complain(2, "unexpected argument '%s'; see 'vaesearch top --help'", argv[optind]);
+    if (opt == 'm') o->metric = value;
+    else if (opt == 'n' && cli_parse_int("-n", value, 1, 1000000, &o->n, &err)) return complain(2, "%s", err.msg);
     return 0;
 }
 
@@ -278,7 +247,7 @@ static int rank_trials(const cJSON *trials, const char *attr, int by_objective, 
     cJSON_ArrayForEach(t, trials) {
         const cJSON *state = cJSON_GetObjectItem(t, "state");
         if (!cJSON_IsString(state) || strcmp(state->valuestring, "COMPLETE")) continue;
-        double key = by_objective ? number_of(cJSON_GetObjectItem(t, "value")) : attr_of(t, attr);
+        double key = by_objective ? results_number(cJSON_GetObjectItem(t, "value")) : attr_of(t, attr);
         if (isnan(key)) continue;
         r[n].trial = t;
         r[n++].key = key;
@@ -287,40 +256,29 @@ static int rank_trials(const cJSON *trials, const char *attr, int by_objective, 
     return n;
 }
 
-static int show_top(vs_db *db, int study_id, const top_opts *o) {
-    vs_error err = {{0}};
-    cJSON *sweep = vs_db_sweep_json(db, study_id, &err);
-    cJSON *trials = sweep ? vs_db_trials_json(db, study_id, -1, 0, &err) : NULL;
-    if (!trials) {
-        cJSON_Delete(sweep);
-        return complain(1, "%s", err.msg);
-    }
+/* Ranks the sweep's COMPLETE trials by o->metric and prints the best o->n. */
+static int show_top(const cJSON *sweep, const cJSON *trials, const top_opts *o, enum format format) {
     const cJSON *m = cJSON_GetObjectItem(sweep, "metric");
     const char *objective = cJSON_IsString(m) ? m->valuestring : "ndcg@100";
     const char *objective_attr = metric_attr(objective);
     const char *attr = o->metric ? metric_attr(o->metric) : objective_attr;
-    int status = 0;
-    if (!attr || !objective_attr) {
-        status = complain(2, "--metric: '%s' is not ndcg@100, recall@20, recall@50, test_ndcg@100, test_recall@20 or "
-                             "test_recall@50", o->metric ? o->metric : objective);
-    } else {
-        int by_objective = !strcmp(attr, objective_attr);
-        const cJSON *dir = cJSON_GetObjectItem(sweep, "direction");
-        sort_descending = !by_objective || !cJSON_IsString(dir) || strcmp(dir->valuestring, "minimize");
-        ranked *r = vs_xcalloc((size_t)cJSON_GetArraySize(trials) + 1, sizeof *r);
-        int n = rank_trials(trials, attr, by_objective, r);
-        if (n > o->n) n = o->n;
-        column cols[64];
-        int n_cols = n ? make_columns(cols, 64, r[0].trial, objective_attr, objective) : 0;
-        if (o->format == FORMAT_JSON) print_json(r, n, attr, by_objective);
-        else if (n == 0) fprintf(stderr, "vaesearch top: no COMPLETE trial with %s yet\n", strncmp(attr, "val_", 4) ? attr : attr + 4);
-        else if (o->format == FORMAT_CSV) print_csv(cols, n_cols, r, n);
-        else print_table(cols, n_cols, r, n);
-        free(r);
-    }
-    cJSON_Delete(trials);
-    cJSON_Delete(sweep);
-    return status;
+    if (!attr || !objective_attr)
+        return complain(2, "--metric: '%s' is not ndcg@100, recall@20, recall@50, test_ndcg@100, test_recall@20 or "
+                           "test_recall@50", o->metric ? o->metric : objective);
+    int by_objective = !strcmp(attr, objective_attr);
+    const cJSON *dir = cJSON_GetObjectItem(sweep, "direction");
+    sort_descending = !by_objective || !cJSON_IsString(dir) || strcmp(dir->valuestring, "minimize");
+    ranked *r = vs_xcalloc((size_t)cJSON_GetArraySize(trials) + 1, sizeof *r);
+    int n = rank_trials(trials, attr, by_objective, r);
+    if (n > o->n) n = o->n;
+    column cols[64];
+    int n_cols = n ? make_columns(cols, 64, r[0].trial, objective_attr, objective) : 0;
+    if (format == FORMAT_JSON) print_json(r, n, attr, by_objective);
+    else if (n == 0) fprintf(stderr, "vaesearch top: no COMPLETE trial with %s yet\n", strncmp(attr, "val_", 4) ? attr : attr + 4);
+    else if (format == FORMAT_CSV) print_csv(cols, n_cols, r, n);
+    else print_table(cols, n_cols, r, n);
+    free(r);
+    return 0;
 }
 
 int cmd_top(int argc, char **argv) {
@@ -328,17 +286,15 @@ int cmd_top(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    top_opts o = {"results.db", NULL, NULL, 10, FORMAT_TABLE};
-    int rc = parse_args(argc, argv, &o);
-    if (rc) return rc;
-    vs_error err = {{0}};
-    vs_db *db = NULL;
-    int study_id;
-    if (vs_db_open_existing(o.db_path, &db, &err) || vs_db_find_sweep(db, o.sweep, &study_id, &err)) {
-        vs_db_close(db);
-        return complain(2, "%s", err.msg);
-    }
-    rc = show_top(db, study_id, &o);
-    vs_db_close(db);
+    static const struct option top_long[] = {{"metric", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0}};
+    top_opts top = {NULL, 10};
+    results_cli o = {.verb = "top", .formats = formats, .own_short = "n:", .own_long = top_long,
+                     .take_own = take_option, .own_ctx = &top};
+    cJSON *sweep, *trials;
+    int rc = results_cli_parse(&o, argc, argv);
+    if (rc || (rc = results_cli_load(&o, -1, 0, &sweep, &trials))) return rc;
+    rc = show_top(sweep, trials, &top, (enum format)o.format);
+    cJSON_Delete(trials);
+    cJSON_Delete(sweep);
     return rc;
 }

@@ -31,6 +31,7 @@
 #include "results_db.h"
 #include "sampler.h"
 #include "space.h"
+#include "strbuf.h"
 #include "synth.h"
 #ifdef VS_HAVE_CUDA
 #include "cuda/rng_cuda.h"
@@ -62,17 +63,12 @@ static double now_seconds(void) {
 
 /* ---- a running trainer ---- */
 
-typedef struct line_buf {
-    char *data;
-    size_t len, cap;
-} line_buf;
-
 typedef struct child {
     int used;
     int trial_id, number, slot;
     pid_t pid;
     int fd_out, fd_err;
-    line_buf out, err;
+    vs_strbuf out, err;   /* the line being read from each pipe */
     char *tail[TAIL_LINES];
     int tail_count;
     double started, kill_at;
@@ -301,6 +297,42 @@ static int propose(sweep *w, vs_error *err) {
     return reload(w, err) ? -1 : 1;
 }
 
+/* Pruning, as Optuna's pruners judge: the trial's best value so far against the curves
+ * of the COMPLETE trials of its reference set. */
+static int prune_verdict(sweep *w, int number, int epoch, double best) {
+    if (w->space.pruner == VS_PRUNER_NONE || w->stopping) return 0;
+    vs_curve *refs = vs_xcalloc((size_t)(w->n_trials ? w->n_trials : 1), sizeof *refs);
+    int n = 0;
+    for (int i = 0; i < w->n_trials; i++) {
+        const vs_db_trial *t = &w->trials[i];
+        if (t->number < number - w->window && !strcmp(t->state, "COMPLETE") && t->n_epochs > 0)
+            refs[n++] = (vs_curve){t->n_epochs, t->curve};
+    }
+    int prune = vs_pruner_should_prune(&w->space, epoch, best, refs, n);
+    free(refs);
+    return prune;
+}
+
+static double better_of(const sweep *w, double best, double v) {
+    if (isnan(v)) return best;
+    if (isnan(best)) return v;
+    return w->space.maximize ? (v > best ? v : best) : (v < best ? v : best);
+}
+
+/* A trial that comes back (after a kill or a Ctrl-C) with epochs already recorded is
+ * judged on them first: the decision a killed run made but could not record is made
+ * again, the same way. Returns the epoch to prune at, or 0. */
+static int replay_pruning(sweep *w, const vs_db_trial *t) {
+    double best = NAN;
+    for (int e = 1; e <= t->n_epochs; e++) {
+        double v = t->curve[e - 1];
+        if (isnan(v)) continue;
+        best = better_of(w, best, v);
+        if (prune_verdict(w, t->number, e, best)) return e;
+    }
+    return 0;
+}
+
 /* ---- launching ---- */
 
 static int write_trial_config(sweep *w, const vs_db_trial *t, const char *path, vs_error *err) {
@@ -382,6 +414,7 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     c->fd_err = errp[0];
     c->started = now_seconds();
     c->last_value = c->best_value = NAN;
+    for (int e = 0; e < t->n_epochs; e++) c->best_value = better_of(w, c->best_value, t->curve[e]);
     w->started_here++;
     if (vs_db_trial_started(w->db, t->trial_id, (int)pid, gpus ? gpus : "", dir, err)) return -1;
     char *p = params_text(w, t->values), where[300];
@@ -411,6 +444,18 @@ static int fill_slots(sweep *w, vs_error *err) {
                 if (!strcmp(w->trials[i].state, "WAITING") && !running_child(w, w->trials[i].trial_id)) pick = &w->trials[i];
         }
         if (!pick) return 0;
+        int pruned_at = pick->n_epochs ? replay_pruning(w, pick) : 0;
+        if (pruned_at) {
+            char reason[128];
+            snprintf(reason, sizeof reason, "pruned after epoch %d (recorded before the sweep stopped)", pruned_at);
+            int number = pick->number;
+            if (vs_db_trial_finished(w->db, pick->trial_id, "PRUNED", NULL, w->space.metric, -1, reason, NULL, err) ||
+                reload(w, err))
+                return -1;
+            say(w, "trial %d: PRUNED: %s", number, reason);
+            slot--;   /* this slot is still free */
+            continue;
+        }
         if (launch(w, pick, slot, err)) return -1;
         snprintf(pick->state, sizeof pick->state, "RUNNING");
     }
@@ -429,35 +474,17 @@ static void remember_line(child *c, const char *line) {
 }
 
 static char *tail_text(const child *c) {
-    size_t n = 1;
-    for (int i = 0; i < c->tail_count; i++) n += strlen(c->tail[i]) + 1;
-    char *s = vs_xcalloc(1, n);
+    vs_strbuf b = {0};
     for (int i = 0; i < c->tail_count; i++) {
-        strcat(s, c->tail[i]);
-        strcat(s, "\n");
+        vs_sb_puts(&b, c->tail[i]);
+        vs_sb_puts(&b, "\n");
     }
-    return s;
+    return vs_sb_take(&b);
 }
 
 static double json_num(const cJSON *o, const char *key) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(j) ? j->valuedouble : NAN;
-}
-
-/* Pruning, as Optuna's pruners judge: the trial's best value so far against the curves
- * of the COMPLETE trials of its reference set. */
-static int should_prune(sweep *w, child *c, int epoch, double value) {
-    if (w->space.pruner == VS_PRUNER_NONE || w->stopping) return 0;
-    vs_curve *refs = vs_xcalloc((size_t)(w->n_trials ? w->n_trials : 1), sizeof *refs);
-    int n = 0;
-    for (int i = 0; i < w->n_trials; i++) {
-        const vs_db_trial *t = &w->trials[i];
-        if (t->number < c->number - w->window && !strcmp(t->state, "COMPLETE") && t->n_epochs > 0)
-            refs[n++] = (vs_curve){t->n_epochs, t->curve};
-    }
-    int prune = vs_pruner_should_prune(&w->space, epoch, value, refs, n);
-    free(refs);
-    return prune;
 }
 
 static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
@@ -477,10 +504,9 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
         if (rc == 0 && val) {
             double v = json_num(val, w->space.metric);
             c->last_value = v;
-            if (!isnan(v) && (isnan(c->best_value) || (w->space.maximize ? v > c->best_value : v < c->best_value)))
-                c->best_value = v;
+            c->best_value = better_of(w, c->best_value, v);
             if (!w->o->live) say(w, "trial %d: epoch %d, %s %.4f", c->number, epoch, w->space.metric, v);
-            if (!c->prune && should_prune(w, c, epoch, isnan(v) ? v : c->best_value)) {
+            if (!c->prune && prune_verdict(w, c->number, epoch, isnan(v) ? v : c->best_value)) {
                 c->prune = 1;
                 snprintf(c->prune_reason, sizeof c->prune_reason, "pruned after epoch %d (%s %.4f)", epoch,
                          w->space.metric, v);
@@ -499,8 +525,16 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     return rc;
 }
 
+/* A whole line read from the trainer, b, goes to the output tail and, from stdout, to
+ * handle_event; b is then emptied for the next. */
+static void take_line(sweep *w, child *c, vs_strbuf *b, int events, vs_error *err, int *failed) {
+    remember_line(c, b->s);
+    if (events && handle_event(w, c, b->s, err)) *failed = 1;
+    vs_sb_reset(b);
+}
+
 /* Reads what is there; returns 1 at end of file. Lines of stdout are events. */
-static int drain(sweep *w, child *c, int *fd, line_buf *b, int events, vs_error *err, int *failed) {
+static int drain(sweep *w, child *c, int *fd, vs_strbuf *b, int events, vs_error *err, int *failed) {
     char chunk[65536];
     for (;;) {
         ssize_t got = read(*fd, chunk, sizeof chunk);
@@ -510,58 +544,45 @@ static int drain(sweep *w, child *c, int *fd, line_buf *b, int events, vs_error 
             got = 0;
         }
         if (got == 0) {
-            if (b->len) {   /* a last line without its newline */
-                b->data[b->len] = 0;
-                remember_line(c, b->data);
-                if (events && handle_event(w, c, b->data, err)) *failed = 1;
-                b->len = 0;
-            }
+            if (b->len) take_line(w, c, b, events, err, failed);   /* a last line without its newline */
             close(*fd);
             *fd = -1;
             return 1;
         }
-        for (ssize_t i = 0; i < got; i++) {
-            if (b->len + 2 > b->cap) b->data = vs_xrealloc(b->data, b->cap = b->cap ? 2 * b->cap : 4096);
-            if (chunk[i] != '\n') {
-                b->data[b->len++] = chunk[i];
-                continue;
-            }
-            b->data[b->len] = 0;
-            remember_line(c, b->data);
-            if (events && handle_event(w, c, b->data, err)) *failed = 1;
-            b->len = 0;
+        /* A line is whole at its newline; the part after the last one waits in b. */
+        for (const char *p = chunk, *stop = chunk + got; p < stop;) {
+            const char *newline = memchr(p, '\n', (size_t)(stop - p));
+            vs_sb_putn(b, p, (size_t)((newline ? newline : stop) - p));
+            if (!newline) break;
+            p = newline + 1;
+            take_line(w, c, b, events, err, failed);
         }
     }
 }
 
-static int attempts_of(const sweep *w, const vs_db_trial *t) {
-    /* The root of a retry chain, then how many trials repeat it. */
-    int root = t->number;
+/* The first trial of number's retry chain: retry_of followed back to a trial that is
+ * no retry (guarded against a cycle in a damaged database). */
+static int retry_root(const sweep *w, int number) {
     for (int guard = 0; guard < w->n_trials; guard++) {
         const vs_db_trial *r = NULL;
         for (int i = 0; i < w->n_trials; i++)
-            if (w->trials[i].number == root) r = &w->trials[i];
+            if (w->trials[i].number == number) r = &w->trials[i];
         if (!r || r->retry_of < 0) break;
-        root = r->retry_of;
+        number = r->retry_of;
     }
-    int count = 0;
-    for (int i = 0; i < w->n_trials; i++) {
-        int x = w->trials[i].number;
-        for (int guard = 0; guard < w->n_trials; guard++) {
-            const vs_db_trial *r = NULL;
-            for (int j = 0; j < w->n_trials; j++)
-                if (w->trials[j].number == x) r = &w->trials[j];
-            if (!r || r->retry_of < 0) break;
-            x = r->retry_of;
-        }
-        count += x == root;
-    }
+    return number;
+}
+
+/* How many trials share t's retry chain. */
+static int attempts_of(const sweep *w, const vs_db_trial *t) {
+    int root = retry_root(w, t->number), count = 0;
+    for (int i = 0; i < w->n_trials; i++) count += retry_root(w, w->trials[i].number) == root;
     return count;
 }
 
 static void child_free(child *c) {
-    free(c->out.data);
-    free(c->err.data);
+    vs_sb_free(&c->out);
+    vs_sb_free(&c->err);
     for (int i = 0; i < c->tail_count; i++) free(c->tail[i]);
     cJSON_Delete(c->done);
     free(c->error);

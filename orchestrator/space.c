@@ -8,6 +8,7 @@
 #include "space.h"
 
 #include "json_exact.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,56 +24,6 @@
 #define MAX_TRIALS 1000000
 #define MAX_CHOICES 10000
 #define MAX_EXACT_INT 9007199254740992.0 /* 2^53: integers beyond are not exact in a double */
-
-/* ------------------------------------------------------------ growing strings */
-
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-} strbuf;
-
-static void sb_putn(strbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->s = vs_xrealloc(b->s, cap);
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-
-static void sb_puts(strbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...) {
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof small) {
-        sb_putn(b, small, (size_t)n);
-        return;
-    }
-    char *big = vs_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_putn(b, big, (size_t)n);
-    free(big);
-}
-
-/* The text built so far, owned by the caller ("" when nothing was written). */
-static char *sb_take(strbuf *b) {
-    if (!b->s) return vs_xstrdup("");
-    char *s = b->s;
-    b->s = NULL;
-    b->len = b->cap = 0;
-    return s;
-}
 
 /* ------------------------------------------------------------ exact numbers */
 
@@ -107,32 +58,32 @@ static void format_python_float(double v, char out[40]) {
     int exp10;
     shortest_digits(v, digits, &exp10);
     int n = (int)strlen(digits), point = exp10 + 1;   /* digits before the decimal point */
-    strbuf b = {0};
-    if (v < 0) sb_puts(&b, "-");
+    vs_strbuf b = {0};
+    if (v < 0) vs_sb_puts(&b, "-");
     if (point > -4 && point <= 16) {
         if (point <= 0) {
-            sb_puts(&b, "0.");
-            for (int i = 0; i < -point; i++) sb_puts(&b, "0");
-            sb_puts(&b, digits);
+            vs_sb_puts(&b, "0.");
+            for (int i = 0; i < -point; i++) vs_sb_puts(&b, "0");
+            vs_sb_puts(&b, digits);
         } else if (point < n) {
-            sb_putn(&b, digits, (size_t)point);
-            sb_puts(&b, ".");
-            sb_puts(&b, digits + point);
+            vs_sb_putn(&b, digits, (size_t)point);
+            vs_sb_puts(&b, ".");
+            vs_sb_puts(&b, digits + point);
         } else {
-            sb_puts(&b, digits);
-            for (int i = n; i < point; i++) sb_puts(&b, "0");
-            sb_puts(&b, ".0");
+            vs_sb_puts(&b, digits);
+            for (int i = n; i < point; i++) vs_sb_puts(&b, "0");
+            vs_sb_puts(&b, ".0");
         }
     } else {
-        sb_putn(&b, digits, 1);
+        vs_sb_putn(&b, digits, 1);
         if (n > 1) {
-            sb_puts(&b, ".");
-            sb_puts(&b, digits + 1);
+            vs_sb_puts(&b, ".");
+            vs_sb_puts(&b, digits + 1);
         }
-        sb_printf(&b, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+        vs_sb_printf(&b, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
     }
     snprintf(out, 40, "%s", b.s);
-    free(b.s);
+    vs_sb_free(&b);
 }
 
 /* An exact decimal, mant x 10^exp, from a double's shortest text: what Python's
@@ -204,35 +155,29 @@ static int stepped_range(double low, double high, double step, int64_t *points, 
 
 /* ------------------------------------------------------------ exact JSON text */
 
-static void print_json_string(strbuf *b, const char *str) {
+static void print_json_string(vs_strbuf *b, const char *str) {
     char *t = vs_json_quote(str);
-    sb_puts(b, t);
+    vs_sb_puts(b, t);
     free(t);
 }
 
-static void print_json_exact(strbuf *b, const cJSON *item) {
+static void print_json_exact(vs_strbuf *b, const cJSON *item) {
     char *t = vs_json_print_exact(item);
-    sb_puts(b, t);
+    vs_sb_puts(b, t);
     free(t);
-}
-
-static char *json_text(const cJSON *item) {
-    strbuf b = {0};
-    print_json_exact(&b, item);
-    return sb_take(&b);
 }
 
 /* A categorical choice as Optuna can hold it (None, bool, int, float, str): numbers
  * as Python writes them; a list or object as the string of its compact JSON text. */
-static void print_optuna_choice(strbuf *b, const cJSON *choice) {
+static void print_optuna_choice(vs_strbuf *b, const cJSON *choice) {
     char num[40];
     if (cJSON_IsNumber(choice)) {
         double v = choice->valuedouble;
         if (v == floor(v) && fabs(v) <= MAX_EXACT_INT) format_exact(v, num);
         else format_python_float(v, num);
-        sb_puts(b, num);
+        vs_sb_puts(b, num);
     } else if (cJSON_IsArray(choice) || cJSON_IsObject(choice)) {
-        char *text = json_text(choice);
+        char *text = vs_json_print_exact(choice);
         print_json_string(b, text);
         free(text);
     } else {
@@ -289,10 +234,10 @@ static int check_members(parse_ctx *c, const cJSON *obj, const char *path, const
         int known = 0;
         for (const char *const *a = allowed; *a && !known; a++) known = !strcmp(*a, m->string);
         if (!known) {
-            strbuf list = {0};
-            for (const char *const *a = allowed; *a; a++) sb_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
+            vs_strbuf list = {0};
+            for (const char *const *a = allowed; *a; a++) vs_sb_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
             fail(c, sub, "unknown key (%s takes: %s)", what, list.s ? list.s : "nothing");
-            free(list.s);
+            vs_sb_free(&list);
             return -1;
         }
         for (const cJSON *e = obj->child; e != m; e = e->next)
@@ -377,10 +322,10 @@ static int pick(const char *s, const char *const *names) {
 static const cJSON *trainer_key(parse_ctx *c, const char *name) { return member(c->trainer_keys, name); }
 
 static char *trainer_key_list(parse_ctx *c) {
-    strbuf b = {0};
+    vs_strbuf b = {0};
     for (const cJSON *k = c->trainer_keys->child; k; k = k->next)
-        sb_printf(&b, "%s%s", k == c->trainer_keys->child ? "" : ", ", k->string);
-    return sb_take(&b);
+        vs_sb_printf(&b, "%s%s", k == c->trainer_keys->child ? "" : ", ", k->string);
+    return vs_sb_take(&b);
 }
 
 /* Whether the trainer accepts value for key (vs_config_apply_json on a scratch config),
@@ -743,15 +688,25 @@ static int parse_objective(parse_ctx *c, const cJSON *root, vs_space *s) {
     return 0;
 }
 
+/* A section whose "kind" says which members it takes (sampler, pruner): the object at
+ * key, NULL when absent, and the kind as an index into names; def when not given. */
+static int get_kind_section(parse_ctx *c, const cJSON *root, const char *key, const char *const *names,
+                            const char *def, const char *expected, const cJSON **o, int *kind) {
+    const char *name = def;
+    char path[64];
+    if (get_object(c, root, "", key, o)) return -1;
+    if (*o && get_string(c, *o, key, "kind", def, &name)) return -1;
+    join_path(path, sizeof path, key, "kind");
+    if ((*kind = pick(name, names)) < 0) return fail(c, path, "expected %s", expected);
+    return 0;
+}
+
 static int parse_sampler(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const plain_keys[] = {"kind", "seed", NULL};
     static const char *const tpe_keys[] = {"kind", "seed", "startup_trials", "candidates", NULL};
     const cJSON *o;
-    const char *kind = "tpe";
-    if (get_object(c, root, "", "sampler", &o)) return -1;
-    if (o && get_string(c, o, "sampler", "kind", kind, &kind)) return -1;
-    int k = pick(kind, sampler_names);
-    if (k < 0) return fail(c, "sampler.kind", "expected grid, random or tpe");
+    int k;
+    if (get_kind_section(c, root, "sampler", sampler_names, "tpe", "grid, random or tpe", &o, &k)) return -1;
     s->sampler = (vs_sampler_kind)k;
     s->tpe_startup_trials = 10;
     s->tpe_candidates = 24;
@@ -812,11 +767,8 @@ static int parse_pruner(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const *const keys_of[] = {none_keys, median_keys, asha_keys};
     static const char *const what_of[] = {"a none pruner", "a median pruner", "an asha pruner"};
     const cJSON *o;
-    const char *kind = "none";
-    if (get_object(c, root, "", "pruner", &o)) return -1;
-    if (o && get_string(c, o, "pruner", "kind", kind, &kind)) return -1;
-    int k = pick(kind, pruner_names);
-    if (k < 0) return fail(c, "pruner.kind", "expected none, median or asha");
+    int k;
+    if (get_kind_section(c, root, "pruner", pruner_names, "none", "none, median or asha", &o, &k)) return -1;
     s->pruner = (vs_pruner_kind)k;
     s->pruner_startup_trials = 5;
     s->pruner_warmup_epochs = 5;
@@ -832,28 +784,36 @@ static int parse_pruner(parse_ctx *c, const cJSON *root, vs_space *s) {
 
 /* ------------------------------------------------------------ the canonical form */
 
-static void canon_key(strbuf *b, int *first, const char *key) {
-    if (!*first) sb_puts(b, ",");
+static void canon_key(vs_strbuf *b, int *first, const char *key) {
+    if (!*first) vs_sb_puts(b, ",");
     *first = 0;
     print_json_string(b, key);
-    sb_puts(b, ":");
+    vs_sb_puts(b, ":");
 }
 
-static void canon_num(strbuf *b, int *first, const char *key, double v) {
+static void canon_num(vs_strbuf *b, int *first, const char *key, double v) {
     char num[40];
     canon_key(b, first, key);
     format_exact(v, num);
-    sb_puts(b, num);
+    vs_sb_puts(b, num);
 }
 
-static void canon_str(strbuf *b, int *first, const char *key, const char *v) {
+static void canon_str(vs_strbuf *b, int *first, const char *key, const char *v) {
     canon_key(b, first, key);
     print_json_string(b, v);
 }
 
-static void canon_param(strbuf *b, const vs_param *p) {
+/* Starts member key as an object: its own members follow with *inner as their
+ * first-member flag, and a "}" closes it. */
+static void canon_open(vs_strbuf *b, int *first, const char *key, int *inner) {
+    canon_key(b, first, key);
+    vs_sb_puts(b, "{");
+    *inner = 1;
+}
+
+static void canon_param(vs_strbuf *b, const vs_param *p) {
     int first = 1;
-    sb_puts(b, "{");
+    vs_sb_puts(b, "{");
     canon_str(b, &first, "type", kind_names[p->kind]);
     switch (p->kind) {
     case VS_PARAM_UNIFORM:
@@ -867,72 +827,62 @@ static void canon_param(strbuf *b, const vs_param *p) {
         canon_num(b, &first, "high", p->high);
         canon_num(b, &first, "step", p->step);
         canon_key(b, &first, "log");
-        sb_puts(b, p->log ? "true" : "false");
+        vs_sb_puts(b, p->log ? "true" : "false");
         break;
     case VS_PARAM_CATEGORICAL:
         canon_key(b, &first, "choices");
-        sb_puts(b, "[");
+        vs_sb_puts(b, "[");
         for (int i = 0; i < p->n_choices; i++) {
-            if (i) sb_puts(b, ",");
+            if (i) vs_sb_puts(b, ",");
             print_json_exact(b, p->choices[i]);
         }
-        sb_puts(b, "]");
+        vs_sb_puts(b, "]");
         break;
     case VS_PARAM_CONSTANT:
         canon_key(b, &first, "value");
         print_json_exact(b, p->value);
         break;
     }
-    sb_puts(b, "}");
+    vs_sb_puts(b, "}");
 }
 
 /* Every key with its value or default, in a fixed order; the dataset as written. */
 static char *canonical_text(const vs_space *s, const cJSON *dataset_as_written) {
-    strbuf b = {0};
+    vs_strbuf b = {0};
     int top = 1, sec;
-    sb_puts(&b, "{");
+    vs_sb_puts(&b, "{");
     canon_str(&b, &top, "name", s->name);
     canon_key(&b, &top, "dataset");
     print_json_exact(&b, dataset_as_written);
 
-    canon_key(&b, &top, "objective");
-    sec = 1;
-    sb_puts(&b, "{");
+    canon_open(&b, &top, "objective", &sec);
     canon_str(&b, &sec, "metric", s->metric);
     canon_str(&b, &sec, "direction", s->maximize ? "maximize" : "minimize");
-    sb_puts(&b, "}");
+    vs_sb_puts(&b, "}");
 
-    canon_key(&b, &top, "sampler");
-    sec = 1;
-    sb_puts(&b, "{");
+    canon_open(&b, &top, "sampler", &sec);
     canon_str(&b, &sec, "kind", sampler_names[s->sampler]);
     canon_num(&b, &sec, "seed", (double)s->seed);
     if (s->sampler == VS_SAMPLER_TPE) {
         canon_num(&b, &sec, "startup_trials", s->tpe_startup_trials);
         canon_num(&b, &sec, "candidates", s->tpe_candidates);
     }
-    sb_puts(&b, "}");
+    vs_sb_puts(&b, "}");
 
-    canon_key(&b, &top, "budget");
-    sec = 1;
-    sb_puts(&b, "{");
+    canon_open(&b, &top, "budget", &sec);
     canon_num(&b, &sec, "trials", s->n_trials);
     canon_num(&b, &sec, "max_seconds", s->max_seconds);
-    sb_puts(&b, "}");
+    vs_sb_puts(&b, "}");
 
-    canon_key(&b, &top, "resources");
-    sec = 1;
-    sb_puts(&b, "{");
+    canon_open(&b, &top, "resources", &sec);
     canon_num(&b, &sec, "gpus_per_trial", s->gpus_per_trial);
     canon_num(&b, &sec, "trials_per_gpu", s->trials_per_gpu);
     canon_num(&b, &sec, "max_retries", s->max_retries);
     canon_num(&b, &sec, "trial_timeout", s->trial_timeout);
     canon_num(&b, &sec, "window", s->window);
-    sb_puts(&b, "}");
+    vs_sb_puts(&b, "}");
 
-    canon_key(&b, &top, "pruner");
-    sec = 1;
-    sb_puts(&b, "{");
+    canon_open(&b, &top, "pruner", &sec);
     canon_str(&b, &sec, "kind", pruner_names[s->pruner]);
     if (s->pruner == VS_PRUNER_MEDIAN) {
         canon_num(&b, &sec, "startup_trials", s->pruner_startup_trials);
@@ -941,20 +891,18 @@ static char *canonical_text(const vs_space *s, const cJSON *dataset_as_written) 
         canon_num(&b, &sec, "min_epochs", s->asha_min_epochs);
         canon_num(&b, &sec, "reduction_factor", s->asha_reduction_factor);
     }
-    sb_puts(&b, "}");
+    vs_sb_puts(&b, "}");
 
     canon_key(&b, &top, "fixed");
     print_json_exact(&b, s->fixed);
 
-    canon_key(&b, &top, "parameters");
-    sec = 1;
-    sb_puts(&b, "{");
+    canon_open(&b, &top, "parameters", &sec);
     for (int i = 0; i < s->n_params; i++) {
         canon_key(&b, &sec, s->params[i].name);
         canon_param(&b, &s->params[i]);
     }
-    sb_puts(&b, "}}");
-    return sb_take(&b);
+    vs_sb_puts(&b, "}}");
+    return vs_sb_take(&b);
 }
 
 /* ------------------------------------------------------------ reading */
@@ -1016,28 +964,28 @@ int vs_space_parse(const char *json, const char *source, vs_space *out, vs_error
 static char *resolve_beside(const char *space_path, const char *dataset) {
     const char *slash = strrchr(space_path, '/');
     if (dataset[0] == '/' || !slash) return vs_xstrdup(dataset);
-    strbuf b = {0};
-    sb_putn(&b, space_path, (size_t)(slash - space_path) + 1);
-    sb_puts(&b, dataset);
-    return sb_take(&b);
+    vs_strbuf b = {0};
+    vs_sb_putn(&b, space_path, (size_t)(slash - space_path) + 1);
+    vs_sb_puts(&b, dataset);
+    return vs_sb_take(&b);
 }
 
 /* The whole file as a string; -1 when unreadable or too large for a search space. */
 static int read_text(const char *path, char **out, size_t *len, vs_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return vs_errorf(err, "%s: %s", path, strerror(errno));
-    strbuf b = {0};
+    vs_strbuf b = {0};
     char chunk[8192];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= MAX_SPACE_FILE) sb_putn(&b, chunk, n);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= MAX_SPACE_FILE) vs_sb_putn(&b, chunk, n);
     int read_error = ferror(f);
     fclose(f);
     if (read_error || b.len > MAX_SPACE_FILE) {
-        free(b.s);
+        vs_sb_free(&b);
         return vs_errorf(err, "%s: %s", path, read_error ? "cannot read the file" : "larger than 16 MiB: not a search space");
     }
     *len = b.len;
-    *out = sb_take(&b);
+    *out = vs_sb_take(&b);
     return 0;
 }
 
@@ -1134,7 +1082,7 @@ cJSON *vs_param_json_value(const vs_param *p, double v) {
 }
 
 char *vs_param_distribution_json(const vs_param *p) {
-    strbuf b = {0};
+    vs_strbuf b = {0};
     char low[40], high[40], step[40];
     switch (p->kind) {
     case VS_PARAM_UNIFORM:
@@ -1143,13 +1091,13 @@ char *vs_param_distribution_json(const vs_param *p) {
         format_python_float(p->high, high);
         if (p->step > 0) format_python_float(p->step, step);
         else snprintf(step, sizeof step, "null");
-        sb_printf(&b,
+        vs_sb_printf(&b,
                   "{\"name\": \"FloatDistribution\", \"attributes\": {\"step\": %s, \"low\": %s, \"high\": %s, "
                   "\"log\": %s}}",
                   step, low, high, p->kind == VS_PARAM_LOG_UNIFORM ? "true" : "false");
         break;
     case VS_PARAM_INT:
-        sb_printf(&b,
+        vs_sb_printf(&b,
                   "{\"name\": \"IntDistribution\", \"attributes\": {\"log\": %s, \"step\": %lld, \"low\": %lld, "
                   "\"high\": %lld}}",
                   p->log ? "true" : "false", (long long)p->step, (long long)p->low, (long long)p->high);
@@ -1157,19 +1105,19 @@ char *vs_param_distribution_json(const vs_param *p) {
     case VS_PARAM_CATEGORICAL:
     case VS_PARAM_CONSTANT:
         /* A constant is a categorical of one choice: its internal value 0 is that choice. */
-        sb_puts(&b, "{\"name\": \"CategoricalDistribution\", \"attributes\": {\"choices\": [");
+        vs_sb_puts(&b, "{\"name\": \"CategoricalDistribution\", \"attributes\": {\"choices\": [");
         if (p->kind == VS_PARAM_CONSTANT) {
             print_optuna_choice(&b, p->value);
         } else {
             for (int i = 0; i < p->n_choices; i++) {
-                if (i) sb_puts(&b, ", ");
+                if (i) vs_sb_puts(&b, ", ");
                 print_optuna_choice(&b, p->choices[i]);
             }
         }
-        sb_puts(&b, "]}}");
+        vs_sb_puts(&b, "]}}");
         break;
     }
-    return sb_take(&b);
+    return vs_sb_take(&b);
 }
 
 cJSON *vs_space_trial_config(const vs_space *s, const double *values) {
@@ -1188,13 +1136,13 @@ cJSON *vs_space_trial_config(const vs_space *s, const double *values) {
 /* ------------------------------------------------------------ differences */
 
 /* A value in a difference: strings bare (tpe -> random), others as JSON. */
-static void diff_value(strbuf *b, const cJSON *v) {
-    if (!v) sb_puts(b, "(none)");
-    else if (cJSON_IsString(v)) sb_puts(b, v->valuestring);
+static void diff_value(vs_strbuf *b, const cJSON *v) {
+    if (!v) vs_sb_puts(b, "(none)");
+    else if (cJSON_IsString(v)) vs_sb_puts(b, v->valuestring);
     else print_json_exact(b, v);
 }
 
-static void diff_walk(strbuf *b, const char *path, const cJSON *a, const cJSON *z) {
+static void diff_walk(vs_strbuf *b, const char *path, const cJSON *a, const cJSON *z) {
     if (a && z && cJSON_IsObject(a) && cJSON_IsObject(z)) {
         char sub[512];
         for (const cJSON *m = a->child; m; m = m->next) {
@@ -1209,10 +1157,10 @@ static void diff_walk(strbuf *b, const char *path, const cJSON *a, const cJSON *
         return;
     }
     if (a && z && cJSON_Compare(a, z, 1)) return;
-    if (b->len) sb_puts(b, "; ");
-    sb_printf(b, "%s: ", path[0] ? path : "space");
+    if (b->len) vs_sb_puts(b, "; ");
+    vs_sb_printf(b, "%s: ", path[0] ? path : "space");
     diff_value(b, a);
-    sb_puts(b, " -> ");
+    vs_sb_puts(b, " -> ");
     diff_value(b, z);
 }
 
@@ -1222,13 +1170,13 @@ char *vs_space_diff(const char *canonical_a, const char *canonical_b) {
         return vs_xstrdup("space: one of the two spaces is missing");
     }
     cJSON *a = cJSON_Parse(canonical_a), *z = cJSON_Parse(canonical_b);
-    strbuf b = {0};
+    vs_strbuf b = {0};
     if (!a || !z) {
-        if (strcmp(canonical_a, canonical_b)) sb_puts(&b, "space: the stored space is not valid JSON");
+        if (strcmp(canonical_a, canonical_b)) vs_sb_puts(&b, "space: the stored space is not valid JSON");
     } else {
         diff_walk(&b, "", a, z);
     }
     cJSON_Delete(a);
     cJSON_Delete(z);
-    return b.len ? sb_take(&b) : NULL;
+    return b.len ? vs_sb_take(&b) : NULL;
 }

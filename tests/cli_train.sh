@@ -41,7 +41,11 @@ set -e
 grep -q '"event":"stopped"' "$T/c1.jsonl"
 "$VAECF_TRAIN" "${ARGS[@]}" --out "$T/c" --resume > "$T/c2.jsonl"
 grep -q '"resumed_at_step"' "$T/c2.jsonl"
-[ "$(grep -c '"event":"epoch"' "$T/c2.jsonl")" = 8 ]
+# the 4 epochs done before come again, marked replayed, then the 8 new ones
+[ "$(grep '"event":"epoch"' "$T/c2.jsonl" | grep -c '"replayed":true')" = 4 ]
+[ "$(grep '"event":"epoch"' "$T/c2.jsonl" | grep -vc '"replayed":true')" = 8 ]
+diff <(grep '"event":"epoch"' "$T/c1.jsonl" | cut -d, -f1-7) \
+     <(grep '"replayed":true' "$T/c2.jsonl" | cut -d, -f1-7) || { echo "replayed epochs differ"; exit 1; }
 [ "$(metrics "$T/a.jsonl")" = "$(metrics "$T/c2.jsonl")" ] || { echo "resumed run differs"; exit 1; }
 cmp "$T/a/best.safetensors" "$T/c/best.safetensors"
 

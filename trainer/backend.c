@@ -3,12 +3,21 @@
 
 #include <string.h>
 
+#ifdef VS_HAVE_CUDA
+#include "cuda/backend_cuda.h"
+#endif
+
 vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs_csr *train, int64_t n_items,
                               vs_error *err) {
     if (!strcmp(device, "cpu")) return vs_backend_cpu_create(cfg, train, n_items, err);
     if (!strcmp(device, "cuda")) {
-        vs_errorf(err, "--device cuda: this build has no CUDA training backend yet; use --device cpu");
+#ifdef VS_HAVE_CUDA
+        return vs_backend_cuda_create(cfg, train, n_items, err);
+#else
+        vs_errorf(err, "--device cuda: this build has no CUDA backend (configure with -DVAESEARCH_CUDA=ON on a "
+                       "machine with the CUDA toolkit); use --device cpu");
         return NULL;
+#endif
     }
     vs_errorf(err, "--device '%s': unknown device (expected cpu or cuda)", device);
     return NULL;

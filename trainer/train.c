@@ -62,6 +62,7 @@ static void print_text(FILE *f, const cJSON *ev) {
         print_metrics(f, "popularity baseline: validation", cJSON_GetObjectItemCaseSensitive(ev, "popularity_val"));
         fputc('\n', f);
     } else if (!strcmp(kind, "epoch")) {
+        if (cJSON_GetObjectItemCaseSensitive(ev, "replayed")) fputs("(before) ", f);
         fprintf(f, "epoch %4.0f  loss %9.3f  kl %8.3f  beta %.4f  %9.0f users/s", num(ev, "epoch"), num(ev, "loss"),
                 num(ev, "kl"), num(ev, "beta"), num(ev, "users_per_s"));
         const cJSON *val = cJSON_GetObjectItemCaseSensitive(ev, "val");
@@ -125,6 +126,7 @@ typedef struct train_progress {
     int64_t epoch_rows;
     double train_seconds;       /* all epochs so far */
     int64_t train_rows;
+    cJSON *history;             /* the epoch lines so far, printed again on resume */
 } train_progress;
 
 static char *config_string(const vs_config *cfg) {
@@ -159,6 +161,7 @@ static int save_state(const char *path, vs_backend *b, const float *best_params,
         cJSON_AddNumberToObject(prog, "epoch_rows", (double)p->epoch_rows);
         cJSON_AddNumberToObject(prog, "train_seconds", p->train_seconds);
         cJSON_AddNumberToObject(prog, "train_rows", (double)p->train_rows);
+        cJSON_AddItemToObject(prog, "history", cJSON_Duplicate(p->history, 1));
         cJSON_AddNumberToObject(prog, "n_items", (double)ds->n_items);
         cJSON_AddNumberToObject(prog, "train_users", (double)ds->train.rows);
         cJSON_AddNumberToObject(prog, "train_interactions", (double)vs_csr_nnz(&ds->train));
@@ -236,7 +239,9 @@ static int load_state(const char *path, vs_backend *b, float *best_params, train
     }
     if (b->ops->set_state(b, data[0], data[1], data[2], err)) goto done;
     memcpy(best_params, data[3], n * sizeof(float));
+    cJSON *keep_history = p->history;
     memset(p, 0, sizeof *p);
+    p->history = keep_history;
     p->step = (int64_t)json_number(prog, "step");
     p->best_epoch = (int)json_number(prog, "best_epoch");
     const cJSON *bv = cJSON_GetObjectItemCaseSensitive(prog, "best_val");
@@ -251,6 +256,9 @@ static int load_state(const char *path, vs_backend *b, float *best_params, train
     p->epoch_rows = (int64_t)json_number(prog, "epoch_rows");
     p->train_seconds = json_number(prog, "train_seconds");
     p->train_rows = (int64_t)json_number(prog, "train_rows");
+    const cJSON *history = cJSON_GetObjectItemCaseSensitive(prog, "history");
+    cJSON_Delete(p->history);
+    p->history = cJSON_IsArray(history) ? cJSON_Duplicate(history, 1) : cJSON_CreateArray();
     vs_loss_scaler *scaler = b->ops->loss_scaler(b);
     if (scaler && !isnan(json_number(prog, "loss_scale"))) {
         scaler->scale = json_number(prog, "loss_scale");
@@ -340,6 +348,7 @@ int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts
     path_join(state_path, sizeof state_path, o->out_dir, STATE_FILE);
     path_join(best_path, sizeof best_path, o->out_dir, BEST_FILE);
     train_progress p = {0};
+    p.history = cJSON_CreateArray();
     int result = VS_TRAIN_FAILED;
     int resumed = 0;
     struct stat st_buf;
@@ -367,6 +376,13 @@ int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts
     cJSON_AddItemToObject(start, "popularity_val", metrics_json(&pop));
     cJSON_AddItemToObject(start, "config", vs_config_to_json(cfg));
     emit(o, start);
+    /* A resumed run prints the epochs done before again, so that a reader that missed
+     * some (its orchestrator was killed) still gets the whole curve. */
+    for (const cJSON *h = p.history->child; h; h = h->next) {
+        cJSON *again = cJSON_Duplicate(h, 1);
+        cJSON_AddBoolToObject(again, "replayed", 1);
+        emit(o, again);
+    }
 
     while (p.step < total_steps) {
         int64_t epoch = p.step / steps_per_epoch;
@@ -436,6 +452,7 @@ int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts
                 cJSON_AddBoolToObject(ev, "best", 1);
             }
         }
+        cJSON_AddItemToArray(p.history, cJSON_Duplicate(ev, 1));
         emit(o, ev);
         int stop = (o->stop && *o->stop) || (o->stop_after_epochs && done_epochs == o->stop_after_epochs &&
                                              p.step < total_steps);
@@ -473,6 +490,7 @@ stopped: {
     emit(o, ev);
 }
 out:
+    cJSON_Delete(p.history);
     free(best_params);
     free(perm);
     vs_backend_destroy(b);

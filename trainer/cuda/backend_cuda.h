@@ -1,0 +1,39 @@
+/* backend_cuda: the CUDA training backend (docs/cuda.md), and two C entry points into
+ * its kernels for the tests and the benchmark. Only in builds with VS_HAVE_CUDA. */
+#ifndef VS_BACKEND_CUDA_H
+#define VS_BACKEND_CUDA_H
+
+#include <stdint.h>
+
+/* backend.h and the headers it includes are C without linkage guards: included from
+ * CUDA C++ they must be inside extern "C". */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "backend.h"
+
+/* The backend on the current CUDA device (the first visible one unless the process
+ * chose another). Refuses, naming the sizes, when the GPU's free memory cannot hold
+ * the model, its optimiser state, the training data and the activations. */
+vs_backend *vs_backend_cuda_create(const vs_config *cfg, const vs_csr *train, int64_t n_items, vs_error *err);
+
+/* The evaluation's ranking and metrics on the GPU for given scores (rows x n_items,
+ * host memory): fold-in rows 0..rows-1 excluded, metrics against targets rows
+ * 0..rows-1 added into *out (in row order, as the CPU merges them). topk_out, when not
+ * NULL, receives rows x VS_METRICS_TOPK item indices, best first, -1 past the end. */
+int vs_cuda_metrics_from_scores(const float *scores_host, int rows, int n_items, const vs_csr *fold_in,
+                                const vs_csr *targets, vs_metric_sums *out, int32_t *topk_out, vs_error *err);
+
+/* For the benchmark: times the dense products of one training step (every layer but the
+ * sparse first one: forward, weight gradient and input gradient) at `rows` rows in
+ * precision p with the backend's own cuBLAS calls, averaged over reps steps after one
+ * warm-up. Gives the seconds per step and the FLOPs they perform. */
+int vs_cuda_time_dense_products(const vs_model_shape *s, vs_precision p, int rows, int reps,
+                                double *seconds_per_step, double *flops_per_step, vs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
