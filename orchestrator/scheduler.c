@@ -601,7 +601,9 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
         snprintf(reason, sizeof reason, "%s", c->prune_reason);
     } else if (code == 0 && c->done) {
         state = "COMPLETE";
-    } else if (c->stopping && code == 3) {
+    } else if (c->stopping && (code == 3 || sig)) {
+        /* asked to stop: saved (exit 3), or ended by the signal before it could save
+         * (still starting, or past the grace period): either way it resumes */
         state = "WAITING";
         snprintf(reason, sizeof reason, "stopped by the sweep; resumes from its saved state");
     } else {

@@ -110,10 +110,11 @@ int main(int argc, char **argv) {
         openblas_set_num_threads(threads);
     }
 
-    vs_dataset ds;
-    if (vs_dataset_open(&ds, data, &err)) return fail(EXIT_USAGE, err.msg);
+    /* From here on a stop request is remembered, even while the dataset loads. */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    vs_dataset ds;
+    if (vs_dataset_open(&ds, data, &err)) return fail(EXIT_USAGE, err.msg);
     int rc = vs_train_run(&ds, &cfg, &o, &err);
     vs_dataset_close(&ds);
     if (rc == VS_TRAIN_FAILED) return fail(EXIT_FAIL, err.msg);
