@@ -15,24 +15,6 @@
 
 #include "cuda_check.h"
 
-/* A cuBLAS call that fails becomes a vs_error naming the call, the file and the line. */
-#define CUBLAS_TRY(err, call)                                                                         \
-    do {                                                                                              \
-        cublasStatus_t cublas_status_ = (call);                                                       \
-        if (cublas_status_ != CUBLAS_STATUS_SUCCESS)                                                  \
-            return vs_errorf((err), "%s:%d: %s: %s", __FILE__, __LINE__, #call,                       \
-                             cublasGetStatusString(cublas_status_));                                  \
-    } while (0)
-
-/* After a kernel launch: a bad configuration is reported here, by the kernel's name;
- * a fault while it runs surfaces at the next synchronising call, which names itself. */
-#define KERNEL_TRY(err, name)                                                                         \
-    do {                                                                                              \
-        cudaError_t launch_status_ = cudaGetLastError();                                              \
-        if (launch_status_ != cudaSuccess)                                                            \
-            return vs_errorf((err), "%s:%d: kernel %s: %s", __FILE__, __LINE__, (name),               \
-                             cudaGetErrorString(launch_status_));                                     \
-    } while (0)
 
 /* The 16-bit copies kept for the tensor-core products: none in fp32/tf32. */
 enum vs_half_kind { VS_HALF_NONE = 0, VS_HALF_FP16 = 1, VS_HALF_BF16 = 2 };
