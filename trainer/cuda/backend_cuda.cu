@@ -670,7 +670,10 @@ static int time_products(cublasHandle_t h, const vs_model_shape *s, vs_precision
     int rc = -1;
     float ms = 0;
     for (int rep = -1; rep < reps; rep++) {   /* rep -1 is the warm-up */
-        if (rep == 0 && cudaEventRecord(start) != cudaSuccess) goto done;
+        if (rep == 0 && cudaEventRecord(start) != cudaSuccess) {
+            vs_errorf(err, "%s:%d: cudaEventRecord: %s", __FILE__, __LINE__, cudaGetErrorString(cudaGetLastError()));
+            goto done;
+        }
         for (int l = 1; l < vs_model_n_layers(s); l++) {
             const vs_layer *L = vs_model_layer(s, l, NULL, NULL);
             vs_dmat xm = {(float *)x, x}, wm = {(float *)W, W}, dym = {(float *)x, x};
@@ -695,6 +698,9 @@ done:
 
 extern "C" int vs_cuda_time_dense_products(const vs_model_shape *s, vs_precision p, int rows, int reps,
                                            double *seconds_per_step, double *flops_per_step, vs_error *err) {
+    /* reps >= 1: the start event is recorded by the first timed repetition */
+    if (rows < 1 || reps < 1)
+        return vs_errorf(err, "vs_cuda_time_dense_products: %d rows, %d repetitions (expected >= 1 each)", rows, reps);
     size_t max_in = 1, max_out = 1, max_w = 1;
     double flops = 0;
     for (int l = 1; l < vs_model_n_layers(s); l++) {

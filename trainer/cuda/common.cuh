@@ -1,7 +1,7 @@
-/* common.cuh: what the CUDA backend's kernel files share: error checks for cuBLAS
- * calls and kernel launches (beside cuda_check.h's CUDA_TRY), the 16-bit storage kinds
- * of the mixed-precision modes, grid sizing for grid-stride loops, and block-wide
- * reductions. Included only by .cu files. */
+/* common.cuh: what the CUDA backend's kernel files share: the error checks (CUDA_TRY,
+ * CUBLAS_TRY, KERNEL_TRY, from cuda_check.h), the 16-bit storage kinds of the
+ * mixed-precision modes, grid sizing for grid-stride loops, and block-wide reductions.
+ * Included only by .cu files. */
 #ifndef VS_CUDA_COMMON_CUH
 #define VS_CUDA_COMMON_CUH
 
