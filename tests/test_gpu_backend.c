@@ -17,6 +17,7 @@
 #include "protocol.h"
 #include "synth.h"
 #include "test.h"
+#include "test_gpu.h"
 #include "train.h"
 #ifdef VS_HAVE_CUDA
 #include "cuda/backend_cuda.h"
@@ -329,14 +330,8 @@ static void check_forced_overflow(void) {
 #endif
 
 int main(void) {
-#ifndef VS_HAVE_CUDA
-    printf("skipped: built without CUDA\n");
-    return 77;
-#else
-    if (vs_cuda_device_count() < 1) {
-        printf("skipped: no CUDA device\n");
-        return 77;
-    }
+    if (test_gpu_missing()) return 77;
+#ifdef VS_HAVE_CUDA
     make_dataset();
     printf("data: %lld train users, %lld items, %lld validation users\n", (long long)ds.train.rows,
            (long long)ds.n_items, (long long)ds.val_in.rows);

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "pcg.h"
 #include "test.h"
+#include "test_gpu.h"
 #ifdef VS_HAVE_CUDA
 #include "cuda/backend_cuda.h"
 #include "cuda/rng_cuda.h"
@@ -123,14 +124,8 @@ static void check_case(const case_data *c, const char *name) {
 #endif
 
 int main(void) {
-#ifndef VS_HAVE_CUDA
-    printf("skipped: built without CUDA\n");
-    return 77;
-#else
-    if (vs_cuda_device_count() < 1) {
-        printf("skipped: no CUDA device\n");
-        return 77;
-    }
+    if (test_gpu_missing()) return 77;
+#ifdef VS_HAVE_CUDA
     static const struct {
         const char *name;
         int rows, items, style;

@@ -6,19 +6,14 @@
 #include "cpu_layers.h"
 #include "pcg.h"
 #include "test.h"
+#include "test_gpu.h"
 #ifdef VS_HAVE_CUDA
 #include "cuda/rng_cuda.h"
 #endif
 
 int main(void) {
-#ifndef VS_HAVE_CUDA
-    printf("skipped: built without CUDA\n");
-    return 77;
-#else
-    if (vs_cuda_device_count() < 1) {
-        printf("skipped: no CUDA device\n");
-        return 77;
-    }
+    if (test_gpu_missing()) return 77;
+#ifdef VS_HAVE_CUDA
     enum { ROWS = 64, ITEMS = 5000, LATENT = 200 };
     int64_t ptr[ROWS + 1];
     int32_t *idx = malloc(sizeof(int32_t) * ROWS * ITEMS), users[ROWS];
