@@ -277,16 +277,28 @@ static int db_create_schema(vs_db *db, vs_error *err) {
 
 static int db_use_wal(vs_db *db, vs_error *err) {
     /* WAL: readers never block the writer, so status and the dashboard can read while
-     * run writes. journal_mode answers with the mode it ended up in. */
-    sqlite3_stmt *st = db_prepare(db, err, "PRAGMA journal_mode = WAL", NULL);
-    if (!st) return -1;
-    int r = db_step(db, st, err);
-    const char *mode = r == 1 ? (const char *)sqlite3_column_text(st, 0) : NULL;
-    int rc = r < 0 ? -1 : 0;
-    if (!rc && (!mode || strcmp(mode, "wal")))
-        rc = vs_errorf(err, "%s: cannot use WAL mode (journal_mode is %s)", db->path, mode ? mode : "unknown");
-    sqlite3_finalize(st);
-    return rc;
+     * run writes. journal_mode answers with the mode it ended up in. Switching a new
+     * file to WAL needs it to itself, and SQLite answers "busy" at once, without its busy
+     * handler, when another process opens the same new file at that moment: so wait and
+     * try again, up to the busy timeout. Once set, the mode stays in the file. */
+    for (int waited_ms = 0;; waited_ms += 10) {
+        sqlite3_stmt *st = db_prepare(db, err, "PRAGMA journal_mode = WAL", NULL);
+        if (!st) return -1;
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(st, 0);
+            int rc = mode && !strcmp(mode, "wal")
+                         ? 0
+                         : vs_errorf(err, "%s: cannot use WAL mode (journal_mode is %s)", db->path, mode ? mode : "unknown");
+            sqlite3_finalize(st);
+            return rc;
+        }
+        sqlite3_finalize(st);
+        if ((r != SQLITE_BUSY && r != SQLITE_LOCKED) || waited_ms >= DB_BUSY_TIMEOUT_MS)
+            return db_sql_error(db, "PRAGMA journal_mode = WAL", err);
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
 }
 
 static int db_open_flags(const char *path, int flags, int create, vs_db **out, vs_error *err) {
