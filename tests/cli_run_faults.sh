@@ -47,6 +47,32 @@ FAKE_MODE=sleep FAKE_SLEEP=60 "$VAESEARCH" run "$T/slow.json" --db "$T/slow.db" 
 sql "$T/slow.db" "select state from trials" | grep -q FAIL
 grep -q "timed out" "$T/slow.log"
 
+# budget.max_seconds: the running trial is stopped (WAITING) and a later run takes it up.
+cat > "$T/timed.json" <<JSON
+{"name": "timed", "dataset": {"synth": "small"}, "sampler": {"kind": "random", "seed": 1},
+ "budget": {"trials": 2, "max_seconds": 1}, "fixed": {"epochs": 2},
+ "parameters": {"lr": {"type": "log_uniform", "low": 0.0001, "high": 0.01}}}
+JSON
+FAKE_MODE=sleep FAKE_SLEEP=20 "$VAESEARCH" run "$T/timed.json" --db "$T/timed.db" "${RUN[@]}" > "$T/timed.log"
+grep -q "max_seconds reached" "$T/timed.log"
+[ "$(sql "$T/timed.db" "select state from trials where number = 0")" = WAITING ]
+"$VAESEARCH" run "$T/timed.json" --db "$T/timed.db" "${RUN[@]}" > "$T/timed2.log"
+[ "$(sql "$T/timed.db" "select count(*) from trials where state = 'COMPLETE'")" = 2 ]
+
+# Ctrl-C twice: stop at once (exit 3), the trial (slow to stop) is left RUNNING; the next
+# run re-queues it.
+FAKE_MODE=sleep FAKE_SLEEP=20 FAKE_IGNORE_TERM=1 "$VAESEARCH" run "$T/slow.json" --db "$T/twice.db" "${RUN[@]}" > "$T/twice.log" &
+pid=$!
+for _ in $(seq 200); do grep -q "started" "$T/twice.log" 2>/dev/null && break; sleep 0.05; done
+kill -INT $pid; sleep 0.2; kill -INT $pid
+set +e
+wait $pid
+rc=$?
+set -e
+[ $rc = 3 ] && grep -q "stopped at once" "$T/twice.log" || { echo "Ctrl-C twice: rc $rc"; cat "$T/twice.log"; exit 1; }
+"$VAESEARCH" run "$T/slow.json" --db "$T/twice.db" "${RUN[@]}" > "$T/twice2.log"
+grep -q "1 re-queued" "$T/twice2.log" && [ "$(sql "$T/twice.db" "select state from trials")" = COMPLETE ]
+
 # GPU groups: 4 GPUs, 2 a trial -> two groups; every trial saw its own group.
 space groups 6 '{"gpus_per_trial": 2, "trials_per_gpu": 1}' > "$T/groups.json"
 FAKE_MODE=sleep FAKE_SLEEP=1 FAKE_LOG="$T/groups.txt" "$VAESEARCH" run "$T/groups.json" --db "$T/groups.db" \

@@ -6,7 +6,8 @@
  *            val ndcg@100 = 0.1 + 0.01 * N * epoch / E, then done
  *   fail-odd odd trials write to stderr and report a diverged loss, exit 1
  *   crash-odd odd trials kill themselves with SIGSEGV after one epoch
- *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs
+ *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs; with FAKE_IGNORE_TERM
+ *            set it ignores SIGTERM, as a trainer slow to stop would
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to. */
 #include <signal.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@ int main(int argc, char **argv) {
     printf("{\"event\":\"start\",\"device\":\"cpu\",\"cuda_visible_devices\":%s%s%s}\n", visible ? "\"" : "",
            visible ? visible : "null", visible ? "\"" : "");
     fflush(stdout);
+    if (getenv("FAKE_IGNORE_TERM")) signal(SIGTERM, SIG_IGN);
     if (!strcmp(mode, "sleep")) sleep(getenv("FAKE_SLEEP") ? (unsigned)atoi(getenv("FAKE_SLEEP")) : 30);
     if (!strcmp(mode, "fail-odd") && number % 2) {
         fprintf(stderr, "fake trainer: trial %d goes wrong\n", number);
