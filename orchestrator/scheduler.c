@@ -95,7 +95,6 @@ typedef struct sweep {
     int64_t budget;
     int stopping, time_up;
     double t0, last_heartbeat, last_live;
-    int started_here, ended_here;
 } sweep;
 
 static void say(sweep *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -415,7 +414,6 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     c->started = now_seconds();
     c->last_value = c->best_value = NAN;
     for (int e = 0; e < t->n_epochs; e++) c->best_value = better_of(w, c->best_value, t->curve[e]);
-    w->started_here++;
     if (vs_db_trial_started(w->db, t->trial_id, (int)pid, gpus ? gpus : "", dir, err)) return -1;
     char *p = params_text(w, t->values), where[300];
     if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
@@ -493,6 +491,7 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
     int rc = 0;
     if (!cJSON_IsString(kind)) {
+        /* not an event: nothing to record */
     } else if (!strcmp(kind->valuestring, "start")) {
         const cJSON *vis = cJSON_GetObjectItemCaseSensitive(ev, "cuda_visible_devices");
         if (vis) rc = vs_db_set_user_attr(w->db, c->trial_id, "trainer_visible_devices", vis, err);
@@ -619,7 +618,6 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
                                   reason[0] ? reason : NULL, !strcmp(state, "FAIL") ? tail : NULL, err);
     free(tail);
     if (rc) return -1;
-    w->ended_here++;
     if (!strcmp(state, "COMPLETE")) {
         const cJSON *val = cJSON_GetObjectItemCaseSensitive(c->done, "val");
         say(w, "trial %d: COMPLETE, %s %.4f (best epoch %.0f, %.0f s)", c->number, w->space.metric,
@@ -664,22 +662,33 @@ static int active_children(const sweep *w) {
     return n;
 }
 
+/* Trials per state, and the best COMPLETE trial (NULL when none). */
+typedef struct tally {
+    int complete, pruned, failed, waiting;
+    const vs_db_trial *best;
+} tally;
+
+static tally count_trials(const sweep *w) {
+    tally t = {0};
+    for (int i = 0; i < w->n_trials; i++) {
+        const vs_db_trial *x = &w->trials[i];
+        t.complete += !strcmp(x->state, "COMPLETE");
+        t.pruned += !strcmp(x->state, "PRUNED");
+        t.failed += !strcmp(x->state, "FAIL");
+        t.waiting += !strcmp(x->state, "WAITING");
+        if (!strcmp(x->state, "COMPLETE") && x->has_value &&
+            (!t.best || (w->space.maximize ? x->value > t.best->value : x->value < t.best->value)))
+            t.best = x;
+    }
+    return t;
+}
+
 static void live_line(sweep *w) {
     if (!w->o->live) return;
     double now = now_seconds();
     if (now - w->last_live < 0.5) return;
     w->last_live = now;
-    int complete = 0, pruned = 0, failed = 0, best = -1;
-    double best_value = NAN;
-    for (int i = 0; i < w->n_trials; i++) {
-        const vs_db_trial *t = &w->trials[i];
-        complete += !strcmp(t->state, "COMPLETE");
-        pruned += !strcmp(t->state, "PRUNED");
-        failed += !strcmp(t->state, "FAIL");
-        if (!strcmp(t->state, "COMPLETE") && t->has_value &&
-            (best < 0 || (w->space.maximize ? t->value > best_value : t->value < best_value)))
-            best = t->number, best_value = t->value;
-    }
+    tally t = count_trials(w);
     char running[256] = "";
     size_t used = 0;
     for (int i = 0; i < w->n_slots && used < 200; i++) {
@@ -688,9 +697,9 @@ static void live_line(sweep *w) {
             used += (size_t)snprintf(running + used, sizeof running - used, " #%d@%d", c->number, c->last_epoch);
     }
     int secs = (int)(now - w->t0);
-    fprintf(w->o->out, "\r\033[K%s: %d/%lld done (%d pruned, %d failed), running%s", w->space.name, complete + pruned,
-            (long long)w->budget, pruned, failed, used ? running : " none");
-    if (best >= 0) fprintf(w->o->out, ", best #%d %.4f", best, best_value);
+    fprintf(w->o->out, "\r\033[K%s: %d/%lld done (%d pruned, %d failed), running%s", w->space.name,
+            t.complete + t.pruned, (long long)w->budget, t.pruned, t.failed, used ? running : " none");
+    if (t.best) fprintf(w->o->out, ", best #%d %.4f", t.best->number, t.best->value);
     fprintf(w->o->out, ", %d:%02d:%02d", secs / 3600, secs / 60 % 60, secs % 60);
     fflush(w->o->out);
 }
@@ -713,8 +722,7 @@ static int loop(sweep *w, vs_error *err) {
         if (!w->stopping && fill_slots(w, err)) return VS_RUN_FAILED;
         if (active_children(w) == 0) {
             if (w->stopping) return w->time_up ? VS_RUN_DONE : VS_RUN_INTERRUPTED;
-            int waiting = 0;
-            for (int i = 0; i < w->n_trials; i++) waiting += !strcmp(w->trials[i].state, "WAITING");
+            int waiting = count_trials(w).waiting;
             if (!waiting && base_trials(w) >= w->budget) return VS_RUN_DONE;
             /* Nothing runs, yet trials remain: only a bug could get here; do not spin. */
             vs_errorf(err, "internal: no trial can start (%d waiting, %lld of %lld proposed)", waiting,
@@ -772,24 +780,12 @@ static int loop(sweep *w, vs_error *err) {
 }
 
 static void summary(sweep *w) {
-    int counts[5] = {0}, best = -1;
-    const char *names[5] = {"COMPLETE", "PRUNED", "FAIL", "WAITING", "RUNNING"};
-    double best_value = NAN;
-    for (int i = 0; i < w->n_trials; i++) {
-        const vs_db_trial *t = &w->trials[i];
-        for (int k = 0; k < 5; k++) counts[k] += !strcmp(t->state, names[k]);
-        if (!strcmp(t->state, "COMPLETE") && t->has_value &&
-            (best < 0 || (w->space.maximize ? t->value > best_value : t->value < best_value)))
-            best = t->number, best_value = t->value;
-    }
-    say(w, "sweep %s: %d complete, %d pruned, %d failed, %d waiting (%.0f s)", w->space.name, counts[0], counts[1],
-        counts[2], counts[3], now_seconds() - w->t0);
-    if (best >= 0) {
-        const vs_db_trial *t = NULL;
-        for (int i = 0; i < w->n_trials; i++)
-            if (w->trials[i].number == best) t = &w->trials[i];
-        char *p = params_text(w, t->values);
-        say(w, "best: trial %d, validation %s %.4f (%s)", best, w->space.metric, best_value, p);
+    tally t = count_trials(w);
+    say(w, "sweep %s: %d complete, %d pruned, %d failed, %d waiting (%.0f s)", w->space.name, t.complete, t.pruned,
+        t.failed, t.waiting, now_seconds() - w->t0);
+    if (t.best) {
+        char *p = params_text(w, t.best->values);
+        say(w, "best: trial %d, validation %s %.4f (%s)", t.best->number, w->space.metric, t.best->value, p);
         free(p);
     }
 }
@@ -834,8 +830,8 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     }
     int orphans = 0;
     if (vs_db_requeue_orphans(w.db, w.study_id, &orphans, err) || reload(&w, err)) goto out;
-    int done = 0;
-    for (int i = 0; i < w.n_trials; i++) done += is_ended(w.trials[i].state);
+    tally so_far = count_trials(&w);
+    int done = so_far.complete + so_far.pruned + so_far.failed;
     say(&w, "sweep %s: %s; %d %s slot%s, %d thread%s a trial, window %d, trainer %s", w.space.name,
         created ? "new" : "resuming", w.n_slots, w.n_groups ? "GPU" : "CPU", w.n_slots == 1 ? "" : "s", w.threads,
         w.threads == 1 ? "" : "s", w.window, w.trainer);

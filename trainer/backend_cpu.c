@@ -17,13 +17,21 @@ typedef struct cpu_backend {
     int32_t *topk;
 } cpu_backend;
 
+/* The step's batch, forward and backward: c->grads holds the gradient afterwards. */
+static int forward_backward(cpu_backend *c, const int32_t *users, int rows, int64_t step, double beta,
+                            vs_step_losses *losses, vs_error *err) {
+    const vs_backend *b = &c->base;
+    if (rows > c->ws.cap_rows) return vs_errorf(err, "cpu backend: batch of %d rows exceeds %d", rows, c->ws.cap_rows);
+    vs_batch_build_f32(&c->ws, &b->shape, b->train, users, rows, step, b->cfg.seed, b->cfg.keep_prob, 1);
+    *losses = vs_model_loss_grad_f32(&c->ws, &b->shape, c->params, c->grads, beta, b->cfg.lambda);
+    return 0;
+}
+
 static int cpu_train_step(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
                           vs_step_losses *losses, vs_error *err) {
     cpu_backend *c = (cpu_backend *)b;
     const vs_config *cfg = &b->cfg;
-    if (rows > c->ws.cap_rows) return vs_errorf(err, "cpu backend: batch of %d rows exceeds %d", rows, c->ws.cap_rows);
-    vs_batch_build_f32(&c->ws, &b->shape, b->train, users, rows, step, cfg->seed, cfg->keep_prob, 1);
-    *losses = vs_model_loss_grad_f32(&c->ws, &b->shape, c->params, c->grads, beta, cfg->lambda);
+    if (forward_backward(c, users, rows, step, beta, losses, err)) return -1;
     vs_adam_f32(b->shape.n_params, c->params, c->grads, c->adam_m, c->adam_v, cfg->lr, cfg->beta1, cfg->beta2,
                 cfg->adam_eps, step + 1);
     return 0;
@@ -32,9 +40,7 @@ static int cpu_train_step(vs_backend *b, const int32_t *users, int rows, int64_t
 static int cpu_loss_and_grad(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
                              vs_step_losses *losses, float *grads, vs_error *err) {
     cpu_backend *c = (cpu_backend *)b;
-    if (rows > c->ws.cap_rows) return vs_errorf(err, "cpu backend: batch of %d rows exceeds %d", rows, c->ws.cap_rows);
-    vs_batch_build_f32(&c->ws, &b->shape, b->train, users, rows, step, b->cfg.seed, b->cfg.keep_prob, 1);
-    *losses = vs_model_loss_grad_f32(&c->ws, &b->shape, c->params, c->grads, beta, b->cfg.lambda);
+    if (forward_backward(c, users, rows, step, beta, losses, err)) return -1;
     memcpy(grads, c->grads, b->shape.n_params * sizeof(float));
     return 0;
 }

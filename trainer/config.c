@@ -2,6 +2,8 @@
  * comes from vs_config_default) so parsing, validation and printing agree. */
 #include "config.h"
 
+#include "json_exact.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -247,6 +249,13 @@ cJSON *vs_config_to_json(const vs_config *c) {
         }
     }
     return o;
+}
+
+char *vs_config_to_text(const vs_config *c) {
+    cJSON *j = vs_config_to_json(c);
+    char *text = vs_json_print_exact(j);
+    cJSON_Delete(j);
+    return text;
 }
 
 double vs_config_beta(const vs_config *c, int64_t step) {

@@ -54,6 +54,8 @@ int vs_config_load_file(vs_config *c, const char *path, vs_error *err);
 int vs_config_validate(const vs_config *c, vs_error *err);
 /* Canonical JSON object with every key (caller frees with cJSON_Delete). */
 cJSON *vs_config_to_json(const vs_config *c);
+/* The same as compact JSON text with exact numbers (caller frees). */
+char *vs_config_to_text(const vs_config *c);
 
 /* beta for the KL term at a (0-based) step: min(step / total_anneal_steps, anneal_cap). */
 double vs_config_beta(const vs_config *c, int64_t step);

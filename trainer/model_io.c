@@ -32,9 +32,7 @@ int vs_model_save(const char *path, const vs_model_shape *s, const float *params
     }
     t[n - 2] = (vs_st_tensor){"item_ids.offsets", VS_I64, 1, {item_ids->n + 1}, item_ids->offsets};
     t[n - 1] = (vs_st_tensor){"item_ids.bytes", VS_U8, 1, {(int64_t)item_ids->offsets[item_ids->n]}, item_ids->bytes};
-    cJSON *cj = vs_config_to_json(cfg);
-    char *config = vs_json_print_exact(cj);
-    cJSON_Delete(cj);
+    char *config = vs_config_to_text(cfg);
     char epoch_s[32], items_s[32], ndcg_s[32];
     snprintf(epoch_s, sizeof epoch_s, "%d", epoch);
     snprintf(items_s, sizeof items_s, "%d", s->n_items);

@@ -129,13 +129,6 @@ typedef struct train_progress {
     cJSON *history;             /* the epoch lines so far, printed again on resume */
 } train_progress;
 
-static char *config_string(const vs_config *cfg) {
-    cJSON *j = vs_config_to_json(cfg);
-    char *s = vs_json_print_exact(j);
-    cJSON_Delete(j);
-    return s;
-}
-
 static int save_state(const char *path, vs_backend *b, const float *best_params, const train_progress *p,
                       const vs_dataset *ds, vs_error *err) {
     size_t n = b->shape.n_params;
@@ -149,7 +142,7 @@ static int save_state(const char *path, vs_backend *b, const float *best_params,
             {"adam_v", VS_F32, 1, {(int64_t)n}, v},
             {"best_params", VS_F32, 1, {(int64_t)n}, best_params},
         };
-        char *config = config_string(&b->cfg);
+        char *config = vs_config_to_text(&b->cfg);
         cJSON *prog = cJSON_CreateObject();
         cJSON_AddNumberToObject(prog, "step", (double)p->step);
         cJSON_AddNumberToObject(prog, "best_epoch", p->best_epoch);
@@ -309,9 +302,7 @@ static int lock_run_dir(const char *dir, double wait_seconds, int *fd_out, vs_er
 static int write_config(const char *dir, const vs_config *cfg, vs_error *err) {
     char path[4096];
     path_join(path, sizeof path, dir, "config.json");
-    cJSON *j = vs_config_to_json(cfg);
-    char *s = vs_json_print_exact(j);
-    cJSON_Delete(j);
+    char *s = vs_config_to_text(cfg);
     FILE *f = fopen(path, "w");
     if (!f) {
         free(s);
