@@ -17,10 +17,10 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include "backend.h"
-#include "protocol.h"
-#include "synth.h"
-#include "train.h"
+#include "trainer/backend.h"
+#include "trainer/protocol.h"
+#include "trainer/synth.h"
+#include "trainer/train.h"
 
 static double now(void) {
     struct timespec ts;

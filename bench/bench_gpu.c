@@ -16,11 +16,11 @@
 
 #include <cuda_runtime.h>
 
-#include "backend.h"
-#include "cuda/backend_cuda.h"
-#include "protocol.h"
-#include "synth.h"
-#include "train.h"
+#include "trainer/backend.h"
+#include "trainer/cuda/backend_cuda.h"
+#include "trainer/protocol.h"
+#include "trainer/synth.h"
+#include "trainer/train.h"
 
 #define MAX_LIST 8
 

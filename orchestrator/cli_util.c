@@ -3,7 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "cli_util.h"
-#include "json_exact.h"
+#include "common/json_exact.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 /* Prints "vaesearch VERB: message" to stderr; returns status, for `return cli_error(...)`. */
 int cli_error(const char *verb, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

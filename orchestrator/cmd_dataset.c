@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 
 #include "cli_util.h"
-#include "json_exact.h"
+#include "common/json_exact.h"
 #include "commands.h"
-#include "dataset.h"
-#include "strbuf.h"
+#include "trainer/dataset.h"
+#include "common/strbuf.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -11,7 +11,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "json_exact.h"
+#include "common/json_exact.h"
 #include "results_cli.h"
 
 static void usage(FILE *f) {

@@ -14,12 +14,12 @@
 #include <cjson/cJSON.h>
 
 #include "cli_util.h"
-#include "json_exact.h"
+#include "common/json_exact.h"
 #include "commands.h"
-#include "ingest.h"
-#include "protocol.h"
+#include "trainer/ingest.h"
+#include "trainer/protocol.h"
 #include "split_report.h"
-#include "synth.h"
+#include "trainer/synth.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -9,7 +9,7 @@
 
 #include "cli_util.h"
 #include "results_db.h"
-#include "strbuf.h"
+#include "common/strbuf.h"
 
 #define MAX_OWN_OPTIONS 8
 

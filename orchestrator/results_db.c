@@ -22,7 +22,7 @@
 
 #include <sqlite3.h>
 
-#include "json_exact.h"
+#include "common/json_exact.h"
 
 /* How long a writer waits for another's transaction before giving up. */
 #define DB_BUSY_TIMEOUT_MS 10000

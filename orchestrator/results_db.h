@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "space.h"
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 typedef struct vs_db vs_db;
 

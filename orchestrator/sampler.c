@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcg.h"
+#include "common/pcg.h"
 
 /* The largest grid we enumerate: its permutation's state must stay small. */
 #define GRID_MAX_POINTS 10000000LL

@@ -9,7 +9,7 @@
 #define VS_SAMPLER_H
 
 #include "space.h"
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 typedef enum vs_obs_state {
     VS_OBS_COMPLETE,   /* value is the objective */

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcg.h"
+#include "common/pcg.h"
 #include "sampler.h"
 #include "sampler_internal.h"
 

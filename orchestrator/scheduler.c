@@ -4,7 +4,7 @@
  * set (trials numbered < n - window, all ended), so they are the same in every run. */
 #define _GNU_SOURCE
 #include "scheduler.h"
-#include "json_exact.h"
+#include "common/json_exact.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,16 +25,16 @@
 
 #include <cjson/cJSON.h>
 
-#include "dataset.h"
-#include "protocol.h"
+#include "trainer/dataset.h"
+#include "trainer/protocol.h"
 #include "pruner.h"
 #include "results_db.h"
 #include "sampler.h"
 #include "space.h"
-#include "strbuf.h"
-#include "synth.h"
+#include "common/strbuf.h"
+#include "trainer/synth.h"
 #ifdef VS_HAVE_CUDA
-#include "cuda/rng_cuda.h"
+#include "trainer/cuda/rng_cuda.h"
 #endif
 
 #define TAIL_LINES 20

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 #define VS_MAX_GPUS 64
 

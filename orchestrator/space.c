@@ -7,8 +7,8 @@
  * because the canonical form is compared as text and Optuna compares distributions. */
 #include "space.h"
 
-#include "json_exact.h"
-#include "strbuf.h"
+#include "common/json_exact.h"
+#include "common/strbuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "synth.h"
+#include "trainer/config.h"
+#include "trainer/synth.h"
 
 #define MAX_SPACE_FILE (16 << 20)
 #define MAX_TRIALS 1000000

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 typedef enum vs_param_kind {
     VS_PARAM_UNIFORM,      /* float in [low, high], optional step */

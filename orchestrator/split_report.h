@@ -10,10 +10,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "dataset.h"
-#include "ingest.h"
-#include "protocol.h"
-#include "vs_error.h"
+#include "trainer/dataset.h"
+#include "trainer/ingest.h"
+#include "trainer/protocol.h"
+#include "common/vs_error.h"
 
 typedef struct split_report {
     /* Set by the command before split_report_run. */

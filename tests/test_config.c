@@ -1,6 +1,6 @@
 /* test_config: trainer config keys: defaults, JSON and --set parsing, and refusals
  * that name the key. */
-#include "config.h"
+#include "trainer/config.h"
 #include "test.h"
 
 static int refused(const char *json, const char *expect) {

@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dataset.h"
-#include "pcg.h"
+#include "trainer/dataset.h"
+#include "common/pcg.h"
 #include "test.h"
 
 /* ---- The hand-built sample ---- */

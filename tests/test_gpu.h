@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #ifdef VS_HAVE_CUDA
-#include "cuda/rng_cuda.h"   /* vs_cuda_device_count */
+#include "trainer/cuda/rng_cuda.h"   /* vs_cuda_device_count */
 #endif
 
 /* 1 (after saying why) when the test cannot run here. */

@@ -13,15 +13,15 @@
  * Skipped (77) without a CUDA build or a GPU. */
 #include <stdint.h>
 
-#include "backend.h"
-#include "protocol.h"
-#include "synth.h"
+#include "trainer/backend.h"
+#include "trainer/protocol.h"
+#include "trainer/synth.h"
 #include "test.h"
 #include "test_gpu.h"
-#include "train.h"
+#include "trainer/train.h"
 #ifdef VS_HAVE_CUDA
-#include "cuda/backend_cuda.h"
-#include "cuda/rng_cuda.h"
+#include "trainer/cuda/backend_cuda.h"
+#include "trainer/cuda/rng_cuda.h"
 #endif
 
 #ifdef VS_HAVE_CUDA

@@ -6,13 +6,13 @@
  * one with none), users without targets. Skipped (77) without a CUDA build or a GPU. */
 #include <stdint.h>
 
-#include "metrics.h"
-#include "pcg.h"
+#include "trainer/metrics.h"
+#include "common/pcg.h"
 #include "test.h"
 #include "test_gpu.h"
 #ifdef VS_HAVE_CUDA
-#include "cuda/backend_cuda.h"
-#include "cuda/rng_cuda.h"
+#include "trainer/cuda/backend_cuda.h"
+#include "trainer/cuda/rng_cuda.h"
 #endif
 
 #ifdef VS_HAVE_CUDA

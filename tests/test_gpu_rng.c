@@ -3,12 +3,12 @@
  * normal. Skipped (77) without a CUDA build or a GPU. */
 #include <stdint.h>
 
-#include "cpu_layers.h"
-#include "pcg.h"
+#include "trainer/cpu_layers.h"
+#include "common/pcg.h"
 #include "test.h"
 #include "test_gpu.h"
 #ifdef VS_HAVE_CUDA
-#include "cuda/rng_cuda.h"
+#include "trainer/cuda/rng_cuda.h"
 #endif
 
 int main(void) {

@@ -4,9 +4,9 @@
 #include <float.h>
 #include <stdint.h>
 
-#include "cpu_layers.h"
-#include "model.h"
-#include "pcg.h"
+#include "trainer/cpu_layers.h"
+#include "trainer/model.h"
+#include "common/pcg.h"
 #include "test.h"
 
 static vs_pcg32 rng;

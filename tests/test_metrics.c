@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
-#include "pcg.h"
+#include "trainer/metrics.h"
+#include "common/pcg.h"
 #include "test.h"
 
 #define TOL 1e-12

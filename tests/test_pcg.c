@@ -2,7 +2,7 @@
  * the counter-based streams, and the distributions drawn from them. */
 #include <stdint.h>
 
-#include "pcg.h"
+#include "common/pcg.h"
 #include "test.h"
 
 int main(void) {

@@ -8,9 +8,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "ingest.h"
-#include "pcg.h"
-#include "protocol.h"
+#include "trainer/ingest.h"
+#include "common/pcg.h"
+#include "trainer/protocol.h"
 #include "test.h"
 
 #define N_USERS 400

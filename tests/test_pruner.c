@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "pruner.h"
+#include "orchestrator/pruner.h"
 #include "test.h"
 
 static vs_space pruner_space(vs_pruner_kind kind, int maximize) {

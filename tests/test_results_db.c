@@ -12,9 +12,9 @@
 
 #include <sqlite3.h>
 
-#include "json_exact.h"
-#include "results_db.h"
-#include "space.h"
+#include "common/json_exact.h"
+#include "orchestrator/results_db.h"
+#include "orchestrator/space.h"
 #include "test.h"
 
 /* ---- plain SQL on the file, independent of results_db.c ---- */

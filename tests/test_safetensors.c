@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pcg.h"
-#include "safetensors.h"
+#include "common/pcg.h"
+#include "trainer/safetensors.h"
 #include "test.h"
 
 static char tmp_dir[512];

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcg.h"
-#include "sampler.h"
+#include "common/pcg.h"
+#include "orchestrator/sampler.h"
 #include "test.h"
 
 /* ---------------------------------------------------------------- spaces by hand */

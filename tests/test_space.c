@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "space.h"
+#include "trainer/config.h"
+#include "orchestrator/space.h"
 #include "test.h"
 
 /* ------------------------------------------------------------ helpers */

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
-#include "ingest.h"
-#include "pcg.h"
-#include "protocol.h"
-#include "synth.h"
+#include "trainer/dataset.h"
+#include "trainer/ingest.h"
+#include "common/pcg.h"
+#include "trainer/protocol.h"
+#include "trainer/synth.h"
 #include "test.h"
 
 /* Users' items as CSR, built from the pairs (whatever order they come in). */

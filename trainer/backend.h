@@ -14,7 +14,7 @@
 #include "loss_scale.h"
 #include "metrics.h"
 #include "model.h"
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 typedef struct vs_backend vs_backend;
 

@@ -6,7 +6,7 @@
 #include <omp.h>
 
 #include "backend.h"
-#include "pcg.h"
+#include "common/pcg.h"
 
 typedef struct cpu_backend {
     vs_backend base;

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 void vs_popularity_metrics(const vs_dataset *ds, const vs_csr *fold_in, const vs_csr *targets, vs_metrics *out) {
     int64_t n = ds->n_items;

@@ -2,7 +2,7 @@
  * comes from vs_config_default) so parsing, validation and printing agree. */
 #include "config.h"
 
-#include "json_exact.h"
+#include "common/json_exact.h"
 
 #include <errno.h>
 #include <math.h>

@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 #define VS_MAX_HIDDEN 6
 

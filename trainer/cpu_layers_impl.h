@@ -11,8 +11,8 @@
 #include <cblas.h>
 
 #include "cpu_layers.h"
-#include "pcg.h"
-#include "vs_error.h"
+#include "common/pcg.h"
+#include "common/vs_error.h"
 
 #include <tgmath.h>
 

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 /* Rows of a binary (implicit-feedback) matrix. Within a row, indices are strictly
  * increasing and < cols. indptr has rows+1 entries, indptr[0] == 0. */

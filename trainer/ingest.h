@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "dataset.h"
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 /* Interned string ids: string -> dense index, in order of first appearance. */
 typedef struct vs_idmap {

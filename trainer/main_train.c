@@ -11,7 +11,7 @@
 #include <omp.h>
 
 #include "config.h"
-#include "json_exact.h"
+#include "common/json_exact.h"
 #include "dataset.h"
 #include "train.h"
 

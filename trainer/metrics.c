@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 /* ---------------------------------------------------------------- keys */
 

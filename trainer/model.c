@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "pcg.h"
+#include "common/pcg.h"
 
 static void add_layers(vs_layer *layers, int *n, const int *dims, int n_dims) {
     *n = n_dims - 1;

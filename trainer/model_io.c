@@ -1,6 +1,6 @@
 /* model_io: saving and loading trained models as safetensors. */
 #include "model_io.h"
-#include "json_exact.h"
+#include "common/json_exact.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #include "config.h"
 #include "dataset.h"
 #include "model.h"
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 typedef struct vs_model_file {
     vs_config cfg;

@@ -9,7 +9,7 @@
  * Sized for MovieLens-20M (20M pairs): rows are built with two counting sorts
  * (by item, then stably by user), so no comparison sort runs over all pairs. */
 #include "protocol.h"
-#include "json_exact.h"
+#include "common/json_exact.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "pcg.h"
+#include "common/pcg.h"
 
 void vs_protocol_opts_default(vs_protocol_opts *o) {
     o->min_user_items = 5;

@@ -15,7 +15,7 @@
 
 #include "dataset.h"
 #include "ingest.h"
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 typedef struct vs_protocol_opts {
     int min_user_items;       /* 5 */

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "model_io.h"
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 /* items: indices of the user's items (any order, duplicates ignored). Writes the k
  * best item indices to out_idx (best first, -1 past the end of the catalogue) and

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 typedef enum vs_dtype { VS_F32 = 0, VS_F64, VS_I32, VS_I64, VS_U8 } vs_dtype;
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcg.h"
+#include "common/pcg.h"
 
 #define SYNTH_MIN_ITEMS 5        /* the protocol's min_user_items: every user survives */
 #define SYNTH_MAX_ITEMS 2000     /* cap on one user's items (besides items / 2) */

@@ -10,7 +10,7 @@
 
 #include "ingest.h"
 #include "protocol.h"
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 typedef struct vs_synth_opts {
     int64_t users;            /* users generated (before the protocol's filter) */

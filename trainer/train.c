@@ -1,6 +1,6 @@
 /* train: the backend-independent training loop, checkpoints and JSON-lines events. */
 #include "train.h"
-#include "json_exact.h"
+#include "common/json_exact.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,7 +18,7 @@
 #include "baseline.h"
 #include "metrics.h"
 #include "model_io.h"
-#include "pcg.h"
+#include "common/pcg.h"
 #include "safetensors.h"
 
 #define STATE_FILE "state.safetensors"

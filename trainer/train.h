@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "dataset.h"
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 typedef struct vs_train_opts {
     const char *device;          /* "cpu" or "cuda" */

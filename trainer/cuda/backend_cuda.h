@@ -11,7 +11,7 @@
 extern "C" {
 #endif
 
-#include "backend.h"
+#include "trainer/backend.h"
 
 /* The backend on the current CUDA device (the first visible one unless the process
  * chose another). Refuses, naming the sizes, when the GPU's free memory cannot hold

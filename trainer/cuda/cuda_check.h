@@ -7,7 +7,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 #define CUDA_TRY(err, call)                                                                         \
     do {                                                                                            \

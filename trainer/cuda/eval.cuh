@@ -22,7 +22,7 @@
 #define VS_CUDA_EVAL_CUH
 
 #include "common.cuh"
-#include "metrics.h"
+#include "trainer/metrics.h"
 
 #define VS_TOPK_BLOCK 512
 #define VS_TOPK_MAX 128   /* shared space for the chosen keys; k = VS_METRICS_TOPK = 100 */

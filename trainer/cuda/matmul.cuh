@@ -13,7 +13,7 @@
 #define VS_CUDA_MATMUL_CUH
 
 #include "common.cuh"
-#include "config.h"
+#include "trainer/config.h"
 
 /* A device matrix with its optional 16-bit copy (h is NULL in fp32 and tf32). */
 typedef struct vs_dmat {

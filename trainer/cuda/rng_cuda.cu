@@ -2,7 +2,7 @@
 #include "rng_cuda.h"
 
 #include "cuda_check.h"
-#include "pcg.h"
+#include "common/pcg.h"
 
 /* One thread per batch entry: the item's draw is the item-th output of the
  * (seed, step, user) dropout stream, reached by jump-ahead. */

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "vs_error.h"
+#include "common/vs_error.h"
 
 #ifdef __cplusplus
 extern "C" {

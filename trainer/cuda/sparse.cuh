@@ -19,7 +19,7 @@
 #define VS_CUDA_SPARSE_CUH
 
 #include "common.cuh"
-#include "pcg.h"
+#include "common/pcg.h"
 
 /* One block per batch row r (user users[r] of the CSR csr_ptr/csr_idx). The value
  * arithmetic is the CPU's (vs_batch_build_f32), in double then rounded, so the two

@@ -12,7 +12,7 @@
 #define VS_CUDA_VAE_CUH
 
 #include "common.cuh"
-#include "pcg.h"
+#include "common/pcg.h"
 
 __global__ static void reparam_forward_kernel(int rows, int L, const float *mulv, int train, uint64_t seed,
                                               int64_t step, const int32_t *users, float *eps, float *z, void *z16,
