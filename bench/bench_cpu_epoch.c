@@ -18,8 +18,8 @@
 #include <omp.h>
 
 #include "trainer/backend.h"
-#include "trainer/protocol.h"
-#include "trainer/synth.h"
+#include "dataset/protocol.h"
+#include "dataset/synth.h"
 #include "trainer/train.h"
 
 static double now(void) {

@@ -18,8 +18,8 @@
 
 #include "trainer/backend.h"
 #include "trainer/cuda/backend_cuda.h"
-#include "trainer/protocol.h"
-#include "trainer/synth.h"
+#include "dataset/protocol.h"
+#include "dataset/synth.h"
 #include "trainer/train.h"
 
 #define MAX_LIST 8

@@ -17,7 +17,7 @@
 #include "cli_util.h"
 #include "common/json_exact.h"
 #include "commands.h"
-#include "trainer/dataset.h"
+#include "dataset/dataset.h"
 #include "common/strbuf.h"
 
 static void usage(FILE *f) {

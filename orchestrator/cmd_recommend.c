@@ -10,7 +10,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "trainer/ingest.h"
+#include "dataset/ingest.h"
 #include "trainer/model_io.h"
 #include "trainer/recommend.h"
 #include "common/strbuf.h"

@@ -16,10 +16,10 @@
 #include "cli_util.h"
 #include "common/json_exact.h"
 #include "commands.h"
-#include "trainer/ingest.h"
-#include "trainer/protocol.h"
+#include "dataset/ingest.h"
+#include "dataset/protocol.h"
 #include "split_report.h"
-#include "trainer/synth.h"
+#include "dataset/synth.h"
 
 static void usage(FILE *f) {
     fprintf(f,

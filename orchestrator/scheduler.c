@@ -25,14 +25,14 @@
 
 #include <cjson/cJSON.h>
 
-#include "trainer/dataset.h"
-#include "trainer/protocol.h"
+#include "dataset/dataset.h"
+#include "dataset/protocol.h"
 #include "pruner.h"
 #include "results_db.h"
 #include "sampler.h"
 #include "space.h"
 #include "common/strbuf.h"
-#include "trainer/synth.h"
+#include "dataset/synth.h"
 #ifdef VS_HAVE_CUDA
 #include "trainer/cuda/rng_cuda.h"
 #endif

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "trainer/config.h"
-#include "trainer/synth.h"
+#include "dataset/synth.h"
 
 #define MAX_SPACE_FILE (16 << 20)
 #define MAX_TRIALS 1000000

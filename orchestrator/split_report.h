@@ -10,9 +10,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "trainer/dataset.h"
-#include "trainer/ingest.h"
-#include "trainer/protocol.h"
+#include "dataset/dataset.h"
+#include "dataset/ingest.h"
+#include "dataset/protocol.h"
 #include "common/vs_error.h"
 
 typedef struct split_report {

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "trainer/dataset.h"
+#include "dataset/dataset.h"
 #include "common/pcg.h"
 #include "test.h"
 

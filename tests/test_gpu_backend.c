@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #include "trainer/backend.h"
-#include "trainer/protocol.h"
-#include "trainer/synth.h"
+#include "dataset/protocol.h"
+#include "dataset/synth.h"
 #include "test.h"
 #include "test_gpu.h"
 #include "trainer/train.h"

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "trainer/ingest.h"
+#include "dataset/ingest.h"
 #include "test.h"
 
 static char tmp_dir[512];

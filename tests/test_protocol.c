@@ -8,9 +8,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "trainer/ingest.h"
+#include "dataset/ingest.h"
 #include "common/pcg.h"
-#include "trainer/protocol.h"
+#include "dataset/protocol.h"
 #include "test.h"
 
 #define N_USERS 400

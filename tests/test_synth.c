@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer/dataset.h"
-#include "trainer/ingest.h"
+#include "dataset/dataset.h"
+#include "dataset/ingest.h"
 #include "common/pcg.h"
-#include "trainer/protocol.h"
-#include "trainer/synth.h"
+#include "dataset/protocol.h"
+#include "dataset/synth.h"
 #include "test.h"
 
 /* Users' items as CSR, built from the pairs (whatever order they come in). */

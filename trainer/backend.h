@@ -10,7 +10,7 @@
 
 #include "config.h"
 #include "cpu_layers.h"
-#include "dataset.h"
+#include "dataset/dataset.h"
 #include "loss_scale.h"
 #include "metrics.h"
 #include "model.h"

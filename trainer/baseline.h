@@ -3,7 +3,7 @@
 #ifndef VS_BASELINE_H
 #define VS_BASELINE_H
 
-#include "dataset.h"
+#include "dataset/dataset.h"
 #include "metrics.h"
 
 /* Ranks items by training popularity for each row of fold_in (fold-in items excluded)

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataset.h"
+#include "dataset/dataset.h"
 #include "model.h"
 
 /* A batch of training rows as the model sees it. */

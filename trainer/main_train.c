@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "common/json_exact.h"
-#include "dataset.h"
+#include "dataset/dataset.h"
 #include "train.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };

@@ -6,7 +6,7 @@
 #define VS_MODEL_IO_H
 
 #include "config.h"
-#include "dataset.h"
+#include "dataset/dataset.h"
 #include "model.h"
 #include "common/vs_error.h"
 

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "dataset.h"
+#include "dataset/dataset.h"
 #include "common/vs_error.h"
 
 typedef struct vs_train_opts {
