@@ -3,7 +3,7 @@
  * normal. Skipped (77) without a CUDA build or a GPU. */
 #include <stdint.h>
 
-#include "trainer/cpu_layers.h"
+#include "trainer/cpu/cpu_layers.h"
 #include "common/pcg.h"
 #include "test.h"
 #include "test_gpu.h"

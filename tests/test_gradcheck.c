@@ -4,7 +4,7 @@
 #include <float.h>
 #include <stdint.h>
 
-#include "trainer/cpu_layers.h"
+#include "trainer/cpu/cpu_layers.h"
 #include "trainer/model.h"
 #include "common/pcg.h"
 #include "test.h"

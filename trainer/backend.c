@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "trainer/cpu/backend_cpu.h"
+
 #ifdef VS_HAVE_CUDA
 #include "trainer/cuda/backend_cuda.h"
 #endif

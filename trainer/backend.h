@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "cpu_layers.h"
 #include "dataset/dataset.h"
 #include "loss_scale.h"
 #include "metrics.h"
@@ -54,7 +53,5 @@ struct vs_backend {
 vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs_csr *train, int64_t n_items,
                               vs_error *err);
 void vs_backend_destroy(vs_backend *b);
-
-vs_backend *vs_backend_cpu_create(const vs_config *cfg, const vs_csr *train, int64_t n_items, vs_error *err);
 
 #endif

@@ -32,6 +32,14 @@ void vs_model_shape_init(vs_model_shape *s, int64_t n_items, const vs_config *c)
 const vs_layer *vs_model_layer(const vs_model_shape *s, int l, int *is_decoder, int *index);
 static inline int vs_model_n_layers(const vs_model_shape *s) { return s->n_enc + s->n_dec; }
 
+/* The losses of one training step, as every backend reports them. */
+typedef struct vs_step_losses {
+    double neg_ll;   /* mean over the batch of -sum_i x_i log softmax_i */
+    double kl;       /* mean over the batch of KL(q(z|x) || N(0, I)) */
+    double l2;       /* lambda * sum of squared weights */
+    double loss;     /* neg_ll + beta * kl + l2 */
+} vs_step_losses;
+
 /* Xavier-uniform weights, truncated-normal (sd 0.001, redrawn beyond 2 sd) biases,
  * drawn from the VS_RNG_INIT streams (a = layer, b = row). */
 void vs_model_init_params(const vs_model_shape *s, uint64_t seed, float *params);

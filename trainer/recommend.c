@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_layers.h"
+#include "trainer/cpu/cpu_layers.h"
 #include "metrics.h"
 
 static int cmp_i32(const void *a, const void *b) {

@@ -5,7 +5,8 @@
 
 #include <omp.h>
 
-#include "backend.h"
+#include "backend_cpu.h"
+#include "cpu_layers.h"
 #include "common/pcg.h"
 
 typedef struct cpu_backend {

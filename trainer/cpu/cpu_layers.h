@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "dataset/dataset.h"
-#include "model.h"
+#include "trainer/model.h"
 
 /* A batch of training rows as the model sees it. */
 #define VS_DECLARE_BATCH(R, SUF)                                                     \
@@ -38,13 +38,6 @@
         R *grad_a, *grad_b;   /* rows x max_width scratch for backprop */            \
         double *row_loss;                                                            \
     } vs_ws_##SUF;
-
-typedef struct vs_step_losses {
-    double neg_ll;   /* mean over the batch of -sum_i x_i log softmax_i */
-    double kl;       /* mean over the batch of KL(q(z|x) || N(0, I)) */
-    double l2;       /* lambda * sum of squared weights */
-    double loss;     /* neg_ll + beta * kl + l2 */
-} vs_step_losses;
 
 #define VS_DECLARE_CPU_LAYERS(R, SUF)                                                             \
     VS_DECLARE_BATCH(R, SUF)                                                                      \
