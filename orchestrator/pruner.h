@@ -9,7 +9,7 @@
 #ifndef VS_PRUNER_H
 #define VS_PRUNER_H
 
-#include "space.h"
+#include "space/space.h"
 
 typedef struct vs_curve {
     int n_epochs;              /* values[e - 1] is the value after epoch e */

@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "space.h"
+#include "space/space.h"
 #include "common/vs_error.h"
 
 typedef struct vs_db vs_db;

@@ -8,7 +8,7 @@
 #ifndef VS_SAMPLER_H
 #define VS_SAMPLER_H
 
-#include "space.h"
+#include "space/space.h"
 #include "common/vs_error.h"
 
 typedef enum vs_obs_state {

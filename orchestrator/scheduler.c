@@ -30,7 +30,7 @@
 #include "pruner.h"
 #include "results_db.h"
 #include "sampler.h"
-#include "space.h"
+#include "space/space.h"
 #include "common/strbuf.h"
 #include "dataset/synth.h"
 #ifdef VS_HAVE_CUDA

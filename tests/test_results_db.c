@@ -14,7 +14,7 @@
 
 #include "common/json_exact.h"
 #include "orchestrator/results_db.h"
-#include "orchestrator/space.h"
+#include "space/space.h"
 #include "test.h"
 
 /* ---- plain SQL on the file, independent of results_db.c ---- */

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "trainer/config.h"
-#include "orchestrator/space.h"
+#include "space/space.h"
 #include "test.h"
 
 /* ------------------------------------------------------------ helpers */
