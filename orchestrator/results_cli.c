@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli_util.h"
-#include "results_db.h"
+#include "results/results_db.h"
 #include "common/strbuf.h"
 
 #define MAX_OWN_OPTIONS 8

@@ -28,7 +28,7 @@
 #include "dataset/dataset.h"
 #include "dataset/protocol.h"
 #include "pruner.h"
-#include "results_db.h"
+#include "results/results_db.h"
 #include "sampler.h"
 #include "space/space.h"
 #include "common/strbuf.h"

@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 
 #include "common/json_exact.h"
-#include "orchestrator/results_db.h"
+#include "results/results_db.h"
 #include "space/space.h"
 #include "test.h"
 
