@@ -33,9 +33,7 @@
 #include "space/space.h"
 #include "common/strbuf.h"
 #include "dataset/synth.h"
-#ifdef VS_HAVE_CUDA
-#include "trainer/cuda/rng_cuda.h"
-#endif
+#include "trainer/backend.h"
 
 #define TAIL_LINES 20
 #define HEARTBEAT_SECONDS 5.0
@@ -206,11 +204,9 @@ static int setup_slots(sweep *w, vs_error *err) {
         n_gpus = o->n_gpus;
         memcpy(gpus, o->gpus, sizeof(int) * (size_t)n_gpus);
     } else {
-#ifdef VS_HAVE_CUDA
-        n_gpus = vs_cuda_device_count();
+        n_gpus = vs_backend_gpu_count();
         if (n_gpus > VS_MAX_GPUS) n_gpus = VS_MAX_GPUS;
         for (int i = 0; i < n_gpus; i++) gpus[i] = i;
-#endif
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1) cores = 1;

@@ -7,6 +7,7 @@
 
 #ifdef VS_HAVE_CUDA
 #include "trainer/cuda/backend_cuda.h"
+#include "trainer/cuda/rng_cuda.h"
 #endif
 
 vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs_csr *train, int64_t n_items,
@@ -27,4 +28,12 @@ vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs
 
 void vs_backend_destroy(vs_backend *b) {
     if (b) b->ops->destroy(b);
+}
+
+int vs_backend_gpu_count(void) {
+#ifdef VS_HAVE_CUDA
+    return vs_cuda_device_count();
+#else
+    return 0;
+#endif
 }

@@ -54,4 +54,8 @@ vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs
                               vs_error *err);
 void vs_backend_destroy(vs_backend *b);
 
+/* CUDA devices this process can use: 0 in a build without the CUDA backend, or where
+ * there is no device or driver. */
+int vs_backend_gpu_count(void);
+
 #endif

@@ -8,7 +8,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "scheduler.h"
+#include "orchestrator/scheduler.h"
 
 static void usage(FILE *f) {
     fprintf(f,
