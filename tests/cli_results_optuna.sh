@@ -69,7 +69,7 @@ set -e
 
 # ---- Optuna ----
 
-python3 -c "import optuna" 2>/dev/null || { echo "skipped: optuna is not installed (pip install optuna)"; exit 77; }
+python3 -c "import optuna, pandas" 2>/dev/null || { echo "skipped: optuna or pandas is not installed (pip install optuna pandas)"; exit 77; }
 
 python3 - "$db" "$top_number" <<'EOF'
 import json, logging, math, sys, warnings
