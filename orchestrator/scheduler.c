@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -34,8 +33,9 @@
 #include "common/strbuf.h"
 #include "dataset/synth.h"
 #include "trainer/backend.h"
+#include "launcher.h"
+#include "trainer_output.h"
 
-#define TAIL_LINES 20
 #define HEARTBEAT_SECONDS 5.0
 #define STALE_SECONDS 30.0
 #define KILL_GRACE_SECONDS 20.0
@@ -64,11 +64,9 @@ static double now_seconds(void) {
 typedef struct child {
     int used;
     int trial_id, number, slot;
-    pid_t pid;
-    int fd_out, fd_err;
+    vs_trial_process proc;
     vs_strbuf out, err;   /* the line being read from each pipe */
-    char *tail[TAIL_LINES];
-    int tail_count;
+    vs_output_tail tail;
     double started, kill_at;
     int prune, timed_out, stopping;
     int last_epoch;
@@ -370,47 +368,23 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     snprintf(config, sizeof config, "%s/trial.json", dir);
     if (write_trial_config(w, t, config, err)) return -1;
     snprintf(threads, sizeof threads, "%d", w->threads);
-    int out[2], errp[2];
-    if (pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) return vs_errorf(err, "pipe: %s", strerror(errno));
     const char *gpus = slot_gpus(w, slot);
-    pid_t parent = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) return vs_errorf(err, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        /* The trainer: its own process group (a terminal's Ctrl-C reaches only us, and we
-         * pass it on), and SIGTERM if we die, so it saves its state and stops. */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent) _exit(127);
-        dup2(out[1], STDOUT_FILENO);
-        dup2(errp[1], STDERR_FILENO);
-        if (gpus) setenv("CUDA_VISIBLE_DEVICES", gpus, 1);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        char *argv[] = {w->trainer, "--data", w->dataset, "--config", config, "--out", dir, "--device", (char *)w->device,
-                        "--threads", threads, "--resume", NULL};
-        execvp(argv[0], argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(out[1]);
-    close(errp[1]);
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
-    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    char *argv[] = {w->trainer, "--data", w->dataset, "--config", config, "--out", dir, "--device", (char *)w->device,
+                    "--threads", threads, "--resume", NULL};
+    vs_launch l = {argv, gpus};
+    vs_trial_process proc;
+    if (vs_launch_local(&l, &proc, err)) return -1;
     child *c = &w->children[slot];
     memset(c, 0, sizeof *c);
     c->used = 1;
     c->trial_id = t->trial_id;
     c->number = t->number;
     c->slot = slot;
-    c->pid = pid;
-    c->fd_out = out[0];
-    c->fd_err = errp[0];
+    c->proc = proc;
     c->started = now_seconds();
     c->last_value = c->best_value = NAN;
     for (int e = 0; e < t->n_epochs; e++) c->best_value = better_of(w, c->best_value, t->curve[e]);
-    if (vs_db_trial_started(w->db, t->trial_id, (int)pid, gpus ? gpus : "", dir, err)) return -1;
+    if (vs_db_trial_started(w->db, t->trial_id, (int)proc.pid, gpus ? gpus : "", dir, err)) return -1;
     char *p = params_text(w, t->values), where[300];
     if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
     else snprintf(where, sizeof where, "CPU slot %d", slot);
@@ -458,24 +432,6 @@ static int fill_slots(sweep *w, vs_error *err) {
 
 /* ---- following a trainer ---- */
 
-static void remember_line(child *c, const char *line) {
-    if (c->tail_count == TAIL_LINES) {
-        free(c->tail[0]);
-        memmove(c->tail, c->tail + 1, sizeof(char *) * (TAIL_LINES - 1));
-        c->tail_count--;
-    }
-    c->tail[c->tail_count++] = vs_xstrdup(line);
-}
-
-static char *tail_text(const child *c) {
-    vs_strbuf b = {0};
-    for (int i = 0; i < c->tail_count; i++) {
-        vs_sb_puts(&b, c->tail[i]);
-        vs_sb_puts(&b, "\n");
-    }
-    return vs_sb_take(&b);
-}
-
 static double json_num(const cJSON *o, const char *key) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(j) ? j->valuedouble : NAN;
@@ -505,7 +461,7 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
                 c->prune = 1;
                 snprintf(c->prune_reason, sizeof c->prune_reason, "pruned after epoch %d (%s %.4f)", epoch,
                          w->space.metric, v);
-                kill(c->pid, SIGTERM);
+                kill(c->proc.pid, SIGTERM);
             }
         }
     } else if (!strcmp(kind->valuestring, "done")) {
@@ -520,39 +476,26 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     return rc;
 }
 
-/* A whole line read from the trainer, b, goes to the output tail and, from stdout, to
- * handle_event; b is then emptied for the next. */
-static void take_line(sweep *w, child *c, vs_strbuf *b, int events, vs_error *err, int *failed) {
-    remember_line(c, b->s);
-    if (events && handle_event(w, c, b->s, err)) *failed = 1;
-    vs_sb_reset(b);
+/* A line of a trainer's output: into the tail and, from stdout, to handle_event. */
+typedef struct line_ctx {
+    sweep *w;
+    child *c;
+    int events;
+    vs_error *err;
+    int failed;
+} line_ctx;
+
+static void take_line(void *ctx, const char *line) {
+    line_ctx *x = ctx;
+    vs_tail_add(&x->c->tail, line);
+    if (x->events && !x->failed && handle_event(x->w, x->c, line, x->err)) x->failed = 1;
 }
 
-/* Reads what is there; returns 1 at end of file. Lines of stdout are events. */
-static int drain(sweep *w, child *c, int *fd, vs_strbuf *b, int events, vs_error *err, int *failed) {
-    char chunk[65536];
-    for (;;) {
-        ssize_t got = read(*fd, chunk, sizeof chunk);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-            got = 0;
-        }
-        if (got == 0) {
-            if (b->len) take_line(w, c, b, events, err, failed);   /* a last line without its newline */
-            close(*fd);
-            *fd = -1;
-            return 1;
-        }
-        /* A line is whole at its newline; the part after the last one waits in b. */
-        for (const char *p = chunk, *stop = chunk + got; p < stop;) {
-            const char *newline = memchr(p, '\n', (size_t)(stop - p));
-            vs_sb_putn(b, p, (size_t)((newline ? newline : stop) - p));
-            if (!newline) break;
-            p = newline + 1;
-            take_line(w, c, b, events, err, failed);
-        }
-    }
+/* Reads what the pipe has; nonzero when recording an event failed. */
+static int drain(sweep *w, child *c, int *fd, vs_strbuf *b, int events, vs_error *err) {
+    line_ctx x = {w, c, events, err, 0};
+    vs_read_lines(fd, b, take_line, &x);
+    return x.failed;
 }
 
 /* The first trial of number's retry chain: retry_of followed back to a trial that is
@@ -578,7 +521,7 @@ static int attempts_of(const sweep *w, const vs_db_trial *t) {
 static void child_free(child *c) {
     vs_sb_free(&c->out);
     vs_sb_free(&c->err);
-    for (int i = 0; i < c->tail_count; i++) free(c->tail[i]);
+    vs_tail_free(&c->tail);
     cJSON_Delete(c->done);
     free(c->error);
     memset(c, 0, sizeof *c);
@@ -609,7 +552,7 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
         else if (code == 0) snprintf(reason, sizeof reason, "exited without a result");
         else snprintf(reason, sizeof reason, "exit status %d", code);
     }
-    char *tail = tail_text(c);
+    char *tail = vs_tail_text(&c->tail);
     int rc = vs_db_trial_finished(w->db, c->trial_id, state, c->done, w->space.metric, sig ? 128 + sig : code,
                                   reason[0] ? reason : NULL, !strcmp(state, "FAIL") ? tail : NULL, err);
     free(tail);
@@ -648,7 +591,7 @@ static void stop_children(sweep *w, int sig) {
             c->stopping = 1;
             if (!c->kill_at) c->kill_at = now_seconds() + KILL_GRACE_SECONDS * 6;
         }
-        kill(c->pid, sig);
+        kill(c->proc.pid, sig);
     }
 }
 
@@ -734,8 +677,8 @@ static int loop(sweep *w, vs_error *err) {
         for (int i = 0; i < w->n_slots && nfds < 2 * 64; i++) {
             child *c = &w->children[i];
             if (!c->used) continue;
-            if (c->fd_out >= 0) fds[nfds] = (struct pollfd){c->fd_out, POLLIN, 0}, owner[nfds++] = c;
-            if (c->fd_err >= 0) fds[nfds] = (struct pollfd){c->fd_err, POLLIN, 0}, owner[nfds++] = c;
+            if (c->proc.fd_out >= 0) fds[nfds] = (struct pollfd){c->proc.fd_out, POLLIN, 0}, owner[nfds++] = c;
+            if (c->proc.fd_err >= 0) fds[nfds] = (struct pollfd){c->proc.fd_err, POLLIN, 0}, owner[nfds++] = c;
         }
         int ready = poll(fds, (nfds_t)nfds, 1000);
         if (ready < 0 && errno != EINTR) return vs_errorf(err, "poll: %s", strerror(errno)), VS_RUN_FAILED;
@@ -743,12 +686,12 @@ static int loop(sweep *w, vs_error *err) {
             char sink[64];
             while (read(signal_pipe[0], sink, sizeof sink) > 0) {}
         }
-        int failed = 0;
         for (int k = 1; k < nfds; k++) {
             child *c = owner[k];
             if (!fds[k].revents || !c->used) continue;
-            if (fds[k].fd == c->fd_out) drain(w, c, &c->fd_out, &c->out, 1, err, &failed);
-            else if (fds[k].fd == c->fd_err) drain(w, c, &c->fd_err, &c->err, 0, err, &failed);
+            int failed = 0;
+            if (fds[k].fd == c->proc.fd_out) failed = drain(w, c, &c->proc.fd_out, &c->out, 1, err);
+            else if (fds[k].fd == c->proc.fd_err) failed = drain(w, c, &c->proc.fd_err, &c->err, 0, err);
             if (failed) return VS_RUN_FAILED;
         }
         now = now_seconds();
@@ -759,12 +702,12 @@ static int loop(sweep *w, vs_error *err) {
             if (timeout > 0 && !c->timed_out && now - c->started > timeout) {
                 c->timed_out = 1;
                 c->kill_at = now + KILL_GRACE_SECONDS;
-                kill(c->pid, SIGTERM);
+                kill(c->proc.pid, SIGTERM);
             }
-            if (c->kill_at && now > c->kill_at) kill(c->pid, SIGKILL);
-            if (c->fd_out < 0 && c->fd_err < 0) {
+            if (c->kill_at && now > c->kill_at) kill(c->proc.pid, SIGKILL);
+            if (c->proc.fd_out < 0 && c->proc.fd_err < 0) {
                 int status;
-                if (waitpid(c->pid, &status, 0) == c->pid && finish(w, c, status, err)) return VS_RUN_FAILED;
+                if (waitpid(c->proc.pid, &status, 0) == c->proc.pid && finish(w, c, status, err)) return VS_RUN_FAILED;
             }
         }
         if (now - w->last_heartbeat > HEARTBEAT_SECONDS) {
