@@ -17,9 +17,9 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include "trainer/backend.h"
 #include "dataset/protocol.h"
 #include "dataset/synth.h"
+#include "trainer/backend.h"
 #include "trainer/train.h"
 
 static double now(void) {

@@ -16,10 +16,10 @@
 
 #include <cuda_runtime.h>
 
-#include "trainer/backend.h"
-#include "trainer/cuda/backend_cuda.h"
 #include "dataset/protocol.h"
 #include "dataset/synth.h"
+#include "trainer/backend.h"
+#include "trainer/cuda/backend_cuda.h"
 #include "trainer/train.h"
 
 #define MAX_LIST 8

@@ -8,8 +8,8 @@
 #ifndef VS_SAMPLER_H
 #define VS_SAMPLER_H
 
-#include "space/space.h"
 #include "common/vs_error.h"
+#include "space/space.h"
 
 typedef enum vs_obs_state {
     VS_OBS_COMPLETE,   /* value is the objective */

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pcg.h"
 #include "sampler.h"
 #include "sampler_internal.h"
+#include "common/pcg.h"
 
 #define TPE_PRIOR_WEIGHT 1.0
 #define TPE_GAMMA_CAP 25       /* default_gamma: at most 25 "below" trials */

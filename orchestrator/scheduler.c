@@ -24,17 +24,17 @@
 
 #include <cjson/cJSON.h>
 
+#include "launcher.h"
+#include "pruner.h"
+#include "sampler.h"
+#include "trainer_output.h"
+#include "common/strbuf.h"
 #include "dataset/dataset.h"
 #include "dataset/protocol.h"
-#include "pruner.h"
-#include "results/results_db.h"
-#include "sampler.h"
-#include "space/space.h"
-#include "common/strbuf.h"
 #include "dataset/synth.h"
+#include "results/results_db.h"
+#include "space/space.h"
 #include "trainer/backend.h"
-#include "launcher.h"
-#include "trainer_output.h"
 
 #define HEARTBEAT_SECONDS 5.0
 #define STALE_SECONDS 30.0

@@ -14,8 +14,8 @@
 
 #include <sqlite3.h>
 
-#include "common/json_exact.h"
 #include "db_internal.h"
+#include "common/json_exact.h"
 
 /* ---- reports for the read-only commands ---- */
 

@@ -15,8 +15,8 @@
 
 #include <sqlite3.h>
 
-#include "common/json_exact.h"
 #include "db_internal.h"
+#include "common/json_exact.h"
 
 /* ---- trials ---- */
 

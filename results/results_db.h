@@ -13,8 +13,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "space/space.h"
 #include "common/vs_error.h"
+#include "space/space.h"
 
 typedef struct vs_db vs_db;
 

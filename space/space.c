@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer/config.h"
 #include "dataset/synth.h"
+#include "trainer/config.h"
 
 #define MAX_SPACE_FILE (16 << 20)
 #define MAX_TRIALS 1000000

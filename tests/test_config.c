@@ -1,7 +1,7 @@
 /* test_config: trainer config keys: defaults, JSON and --set parsing, and refusals
  * that name the key. */
-#include "trainer/config.h"
 #include "test.h"
+#include "trainer/config.h"
 
 static int refused(const char *json, const char *expect) {
     vs_config c;

@@ -16,9 +16,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dataset/dataset.h"
-#include "common/pcg.h"
 #include "test.h"
+#include "common/pcg.h"
+#include "dataset/dataset.h"
 
 /* ---- The hand-built sample ---- */
 

@@ -13,11 +13,11 @@
  * Skipped (77) without a CUDA build or a GPU. */
 #include <stdint.h>
 
-#include "trainer/backend.h"
-#include "dataset/protocol.h"
-#include "dataset/synth.h"
 #include "test.h"
 #include "test_gpu.h"
+#include "dataset/protocol.h"
+#include "dataset/synth.h"
+#include "trainer/backend.h"
 #include "trainer/train.h"
 #ifdef VS_HAVE_CUDA
 #include "trainer/cuda/backend_cuda.h"

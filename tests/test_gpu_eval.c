@@ -6,10 +6,10 @@
  * one with none), users without targets. Skipped (77) without a CUDA build or a GPU. */
 #include <stdint.h>
 
-#include "trainer/metrics.h"
-#include "common/pcg.h"
 #include "test.h"
 #include "test_gpu.h"
+#include "common/pcg.h"
+#include "trainer/metrics.h"
 #ifdef VS_HAVE_CUDA
 #include "trainer/cuda/backend_cuda.h"
 #include "trainer/cuda/rng_cuda.h"

@@ -3,10 +3,10 @@
  * normal. Skipped (77) without a CUDA build or a GPU. */
 #include <stdint.h>
 
-#include "trainer/cpu/cpu_layers.h"
-#include "common/pcg.h"
 #include "test.h"
 #include "test_gpu.h"
+#include "common/pcg.h"
+#include "trainer/cpu/cpu_layers.h"
 #ifdef VS_HAVE_CUDA
 #include "trainer/cuda/rng_cuda.h"
 #endif

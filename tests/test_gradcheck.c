@@ -4,10 +4,10 @@
 #include <float.h>
 #include <stdint.h>
 
+#include "test.h"
+#include "common/pcg.h"
 #include "trainer/cpu/cpu_layers.h"
 #include "trainer/model.h"
-#include "common/pcg.h"
-#include "test.h"
 
 static vs_pcg32 rng;
 static double randn(void) { return vs_pcg32_normal(&rng); }

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "dataset/ingest.h"
 #include "test.h"
+#include "dataset/ingest.h"
 
 static char tmp_dir[512];
 

@@ -1,8 +1,8 @@
 /* test_loss_scale: the dynamic loss scaler: growth after N finite steps, backoff and a
  * skipped step on an overflow, the count of skipped steps, and the config keys. */
+#include "test.h"
 #include "trainer/config.h"
 #include "trainer/loss_scale.h"
-#include "test.h"
 
 int main(void) {
     vs_config c;

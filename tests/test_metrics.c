@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer/metrics.h"
-#include "common/pcg.h"
 #include "test.h"
+#include "common/pcg.h"
+#include "trainer/metrics.h"
 
 #define TOL 1e-12
 

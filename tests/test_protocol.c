@@ -8,10 +8,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "dataset/ingest.h"
-#include "common/pcg.h"
-#include "dataset/protocol.h"
 #include "test.h"
+#include "common/pcg.h"
+#include "dataset/ingest.h"
+#include "dataset/protocol.h"
 
 #define N_USERS 400
 #define N_ITEMS 300

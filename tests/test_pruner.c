@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "orchestrator/pruner.h"
 #include "test.h"
+#include "orchestrator/pruner.h"
 
 static vs_space pruner_space(vs_pruner_kind kind, int maximize) {
     vs_space s;

@@ -12,10 +12,10 @@
 
 #include <sqlite3.h>
 
+#include "test.h"
 #include "common/json_exact.h"
 #include "results/results_db.h"
 #include "space/space.h"
-#include "test.h"
 
 /* ---- plain SQL on the file, independent of results_db.c ---- */
 

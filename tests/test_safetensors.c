@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test.h"
 #include "common/pcg.h"
 #include "trainer/safetensors.h"
-#include "test.h"
 
 static char tmp_dir[512];
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test.h"
 #include "common/pcg.h"
 #include "orchestrator/sampler.h"
-#include "test.h"
 
 /* ---------------------------------------------------------------- spaces by hand */
 

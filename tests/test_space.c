@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "trainer/config.h"
-#include "space/space.h"
 #include "test.h"
+#include "space/space.h"
+#include "trainer/config.h"
 
 /* ------------------------------------------------------------ helpers */
 

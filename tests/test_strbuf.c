@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/strbuf.h"
 #include "test.h"
+#include "common/strbuf.h"
 
 int main(void) {
     /* nothing written: take gives an empty string of its own */

@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test.h"
+#include "common/pcg.h"
 #include "dataset/dataset.h"
 #include "dataset/ingest.h"
-#include "common/pcg.h"
 #include "dataset/protocol.h"
 #include "dataset/synth.h"
-#include "test.h"
 
 /* Users' items as CSR, built from the pairs (whatever order they come in). */
 typedef struct user_lists {

@@ -9,11 +9,11 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "dataset/dataset.h"
 #include "loss_scale.h"
 #include "metrics.h"
 #include "model.h"
 #include "common/vs_error.h"
+#include "dataset/dataset.h"
 
 typedef struct vs_backend vs_backend;
 

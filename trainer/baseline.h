@@ -3,8 +3,8 @@
 #ifndef VS_BASELINE_H
 #define VS_BASELINE_H
 
-#include "dataset/dataset.h"
 #include "metrics.h"
+#include "dataset/dataset.h"
 
 /* Ranks items by training popularity for each row of fold_in (fold-in items excluded)
  * and returns the mean metrics against targets. */

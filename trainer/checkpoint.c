@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/json_exact.h"
 #include "events.h"
 #include "safetensors.h"
+#include "common/json_exact.h"
 
 int vs_checkpoint_save(const char *path, vs_backend *b, const float *best_params, const vs_train_progress *p,
                        const vs_dataset *ds, vs_error *err) {

@@ -11,9 +11,9 @@
 #include <cjson/cJSON.h>
 
 #include "backend.h"
+#include "metrics.h"
 #include "common/vs_error.h"
 #include "dataset/dataset.h"
-#include "metrics.h"
 
 /* Everything that must survive an interruption, beside the backend's tensors. */
 typedef struct vs_train_progress {

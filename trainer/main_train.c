@@ -11,9 +11,9 @@
 #include <omp.h>
 
 #include "config.h"
+#include "train.h"
 #include "common/json_exact.h"
 #include "dataset/dataset.h"
-#include "train.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
 

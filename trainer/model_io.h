@@ -6,9 +6,9 @@
 #define VS_MODEL_IO_H
 
 #include "config.h"
-#include "dataset/dataset.h"
 #include "model.h"
 #include "common/vs_error.h"
+#include "dataset/dataset.h"
 
 typedef struct vs_model_file {
     vs_config cfg;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer/cpu/cpu_layers.h"
 #include "metrics.h"
+#include "trainer/cpu/cpu_layers.h"
 
 static int cmp_i32(const void *a, const void *b) {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;

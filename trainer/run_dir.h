@@ -3,8 +3,8 @@
 #ifndef VS_RUN_DIR_H
 #define VS_RUN_DIR_H
 
-#include "common/vs_error.h"
 #include "config.h"
+#include "common/vs_error.h"
 
 /* Creates dir when it does not exist. */
 int vs_run_dir_make(const char *dir, vs_error *err);

@@ -16,11 +16,11 @@
 #include "backend.h"
 #include "baseline.h"
 #include "checkpoint.h"
-#include "common/pcg.h"
 #include "events.h"
 #include "metrics.h"
 #include "model_io.h"
 #include "run_dir.h"
+#include "common/pcg.h"
 
 #define STATE_FILE "state.safetensors"
 #define BEST_FILE "best.safetensors"

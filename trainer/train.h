@@ -10,8 +10,8 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "dataset/dataset.h"
 #include "common/vs_error.h"
+#include "dataset/dataset.h"
 
 typedef struct vs_train_opts {
     const char *device;          /* "cpu" or "cuda" */

@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 
 #include "cli_util.h"
-#include "common/json_exact.h"
 #include "commands.h"
-#include "dataset/dataset.h"
+#include "common/json_exact.h"
 #include "common/strbuf.h"
+#include "dataset/dataset.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -14,11 +14,11 @@
 #include <cjson/cJSON.h>
 
 #include "cli_util.h"
-#include "common/json_exact.h"
 #include "commands.h"
+#include "split_report.h"
+#include "common/json_exact.h"
 #include "dataset/ingest.h"
 #include "dataset/protocol.h"
-#include "split_report.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -10,10 +10,10 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "common/strbuf.h"
 #include "dataset/ingest.h"
 #include "trainer/model_io.h"
 #include "trainer/recommend.h"
-#include "common/strbuf.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -11,8 +11,8 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "common/json_exact.h"
 #include "results_cli.h"
+#include "common/json_exact.h"
 
 static void usage(FILE *f) {
     fprintf(f,

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "cli_util.h"
-#include "results/results_db.h"
 #include "common/strbuf.h"
+#include "results/results_db.h"
 
 #define MAX_OWN_OPTIONS 8
 

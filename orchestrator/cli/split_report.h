@@ -10,10 +10,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/vs_error.h"
 #include "dataset/dataset.h"
 #include "dataset/ingest.h"
 #include "dataset/protocol.h"
-#include "common/vs_error.h"
 
 typedef struct split_report {
     /* Set by the command before split_report_run. */
