@@ -8,7 +8,7 @@
 static const char schema_sql[] =
     /* BEGIN results/schema.sql */
     "-- results/schema.sql: the schema of results.db, the database `vaesearch run` writes\n"
-    "-- (docs/results-db.md). orchestrator/results_db.c executes this very text on a new file;\n"
+    "-- (docs/results-db.md). results/db_schema.c holds this very text, run on a new file;\n"
     "-- the test test_results_db checks that the two stay equal.\n"
     "--\n"
     "-- Part 1 is Optuna's RDB storage schema as Optuna 5.0.0 creates it on SQLite (schema\n"

@@ -1,5 +1,5 @@
 -- results/schema.sql: the schema of results.db, the database `vaesearch run` writes
--- (docs/results-db.md). orchestrator/results_db.c executes this very text on a new file;
+-- (docs/results-db.md). results/db_schema.c holds this very text, run on a new file;
 -- the test test_results_db checks that the two stay equal.
 --
 -- Part 1 is Optuna's RDB storage schema as Optuna 5.0.0 creates it on SQLite (schema

@@ -1,4 +1,4 @@
-/* test_dataset: the .vsds file format (trainer/dataset.c, docs/dataset-format.md).
+/* test_dataset: the .vsds file format (dataset/dataset.c, docs/dataset-format.md).
  * A small dataset is built by hand, written, reopened and compared array by array;
  * the bytes on disk are checked against the documented layout by an independent
  * parser here; then damaged files (truncated, flipped bytes, foreign files, tampered

@@ -1,4 +1,4 @@
-/* test_ingest: reading interaction files (trainer/ingest.c). Each format is parsed
+/* test_ingest: reading interaction files (dataset/ingest.c). Each format is parsed
  * from small files written here; line endings, blank lines, headers, the rating
  * filter, block boundaries and malformed lines (messages naming file:line) are
  * checked, as is the id map on its own. */

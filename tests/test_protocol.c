@@ -1,4 +1,4 @@
-/* test_protocol: the paper's split (trainer/protocol.c) on a random ratings file
+/* test_protocol: the paper's split (dataset/protocol.c) on a random ratings file
  * generated here. Everything expected is computed in this file by plain code over a
  * users x items table of the generated records (no library helpers): the filters'
  * counts, the train / validation / test users, the item set, and each held-out

@@ -1,4 +1,4 @@
-/* test_strbuf: the growing string (trainer/strbuf.h) that exact JSON, search spaces and
+/* test_strbuf: the growing string (common/strbuf.h) that exact JSON, search spaces and
  * the orchestrator's commands build text with: appends across many growths, printf
  * text longer than its stack buffer, bytes with NULs inside, reset, take and free. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* test_synth: the synthetic data generator (trainer/synth.c).
+/* test_synth: the synthetic data generator (dataset/synth.c).
  * Checks presets and option validation, determinism, per-user item sets, and that
  * the data have the structure docs/synth.md promises: heavy-tailed popularity that
  * follows the drawn ranks, topic co-occurrence well above what popularity explains,

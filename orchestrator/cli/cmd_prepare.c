@@ -1,6 +1,6 @@
 /* cmd_prepare: `vaesearch prepare`, from an interaction file (MovieLens ratings or
  * plain pairs) to a prepared dataset (.vsds) split with the paper's protocol.
- * Reading is trainer/ingest.c, the split trainer/protocol.c, the file trainer/dataset.c;
+ * Reading is dataset/ingest.c, the split dataset/protocol.c, the file dataset/dataset.c;
  * this file parses options, reports what each step did, and maps errors to exit codes
  * (2 for bad usage or bad input, 1 when writing fails). docs/prepare.md has the details. */
 #define _POSIX_C_SOURCE 200809L

@@ -1,7 +1,7 @@
 /* cmd_synth: `vaesearch synth`, a synthetic dataset (.vsds) with real structure for
- * tests, demos and benchmarks. Generation is trainer/synth.c (the model is in
+ * tests, demos and benchmarks. Generation is dataset/synth.c (the model is in
  * docs/synth.md); the pairs then take the same road as real data: the paper's split
- * (trainer/protocol.c) and the dataset file (trainer/dataset.c). This file parses
+ * (dataset/protocol.c) and the dataset file (dataset/dataset.c). This file parses
  * options over a preset, reports the counts like `vaesearch prepare`, and maps errors
  * to exit codes (2 for bad usage or values, 1 when generation or writing fails). */
 #define _POSIX_C_SOURCE 200809L

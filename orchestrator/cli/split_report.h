@@ -1,6 +1,6 @@
 /* split_report: the half that `vaesearch prepare` and `vaesearch synth` share once
- * they hold interaction pairs: the paper's split (trainer/protocol.c), the dataset
- * file (trainer/dataset.c), and the report of what that gave, as text lines or as
+ * they hold interaction pairs: the paper's split (dataset/protocol.c), the dataset
+ * file (dataset/dataset.c), and the report of what that gave, as text lines or as
  * members of the command's --json object. Each command prints its own lines first
  * (the input read, or the model generated), then this report. */
 #ifndef VS_SPLIT_REPORT_H
