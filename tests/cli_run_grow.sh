@@ -50,6 +50,13 @@ expect_status 2 "$T/gpus.log" "$VAESEARCH" run "$T/gpu.json" --db "$T/gpu.db" --
 grep -q "GPU 999 is not visible" "$T/gpus.log"
 [ ! -e "$T/gpu.db" ] || { echo "a refused run left $T/gpu.db"; exit 1; }
 
+# A file that is no database, given to top: named for what it is not, exit 1 as the help says.
+echo "userId,movieId,rating" > "$T/ratings.csv"
+expect_status 1 "$T/top.log" "$VAESEARCH" top --db "$T/ratings.csv"
+grep -q "ratings.csv: not a results database (not an SQLite file)" "$T/top.log"
+! grep -q "SELECT" "$T/top.log"
+expect_status 2 "$T/top2.log" "$VAESEARCH" top --db "$T/nothing-here.db"
+
 # ---- failures in a row ----
 # Every trial fails with the same reason (its trial number aside): the sweep stops after
 # 3 (the default), exit 1, and the rest of the budget is not spent on failures.
