@@ -91,6 +91,13 @@ typedef struct sweep {
     int64_t budget;
     int stopping, time_up;
     double t0, last_heartbeat, last_live;
+    int run_ended, run_failed;      /* trials that ended in this run, and how many of them FAILed */
+    int fail_streak, fail_stop;     /* FAILs in a row with the same reason; stopped because of them */
+    char fail_key[1200];            /* that reason with its numbers left out */
+    char last_fail[1200];           /* the last FAIL's reason as recorded */
+    vs_db_seed *seeds;              /* warm start: an earlier sweep's finished trials that fit */
+    int n_seeds, n_unfit;           /* ... and how many did not fit this space */
+    int n_seeded;                   /* trials of this sweep that are seeds (not run, not in the budget) */
 } sweep;
 
 static void say(sweep *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -139,6 +146,26 @@ static int resolve_trainer(sweep *w) {
     }
     snprintf(w->trainer, sizeof w->trainer, "vaecf-train");   /* execvp finds it on PATH */
     return 0;
+}
+
+/* The trainer must be a program this process can run, found as execvp will find it. */
+static int check_trainer(const sweep *w, vs_error *err) {
+    struct stat st;
+    if (strchr(w->trainer, '/')) {
+        if (stat(w->trainer, &st) != 0) return vs_errorf(err, "trainer %s: %s", w->trainer, strerror(errno));
+        if (!S_ISREG(st.st_mode) || access(w->trainer, X_OK) != 0)
+            return vs_errorf(err, "trainer %s: not an executable file", w->trainer);
+        return 0;
+    }
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : ""; *p;) {
+        size_t len = strcspn(p, ":");
+        char candidate[8192];
+        snprintf(candidate, sizeof candidate, "%.*s/%s", (int)len, p, w->trainer);
+        if (len && stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0) return 0;
+        p += len + (p[len] == ':');
+    }
+    return vs_errorf(err, "trainer %s: not found beside vaesearch nor on PATH; name it with --trainer", w->trainer);
 }
 
 static int mkdir_p(const char *path, vs_error *err) {
@@ -191,7 +218,25 @@ static int ensure_dataset(sweep *w, vs_error *err) {
     }
     vs_dataset ds;
     if (vs_dataset_open(&ds, w->dataset, err)) return -1;   /* refuse a bad dataset before any trial */
+    int rc = 0;
+    if (ds.train.rows < 1) rc = vs_errorf(err, "%s: the dataset has no training users", w->dataset);
+    else if (ds.val_in.rows < 1)
+        rc = vs_errorf(err, "%s: the dataset has no validation users, and the sweep's objective is validation %s",
+                       w->dataset, w->space.metric);
     vs_dataset_close(&ds);
+    return rc;
+}
+
+/* Trainers on the cuda device need the GPUs they are given: each one must be among those
+ * the backend sees (a build without CUDA sees none), or every trial would fail. */
+static int check_gpus_visible(int n_gpus, const int *gpus, int given, vs_error *err) {
+    int visible = vs_backend_gpu_count();
+    if (n_gpus == 0)
+        return vs_errorf(err, "--device cuda: no GPU is visible (a build without CUDA sees none); use --device cpu");
+    for (int i = 0; given && i < n_gpus; i++)
+        if (gpus[i] >= visible)
+            return vs_errorf(err, "--gpus: GPU %d is not visible (%d GPU%s found%s); without --gpus the sweep runs on CPU slots",
+                             gpus[i], visible, visible == 1 ? "" : "s", visible ? "" : "; a build without CUDA finds none");
     return 0;
 }
 
@@ -208,6 +253,8 @@ static int setup_slots(sweep *w, vs_error *err) {
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1) cores = 1;
+    const char *device = o->device ? o->device : n_gpus > 0 ? "cuda" : "cpu";
+    if (!strcmp(device, "cuda") && check_gpus_visible(n_gpus, gpus, o->gpus_given, err)) return -1;
     if (n_gpus > 0) {
         int per = w->space.gpus_per_trial;
         w->n_groups = n_gpus / per;
@@ -228,7 +275,12 @@ static int setup_slots(sweep *w, vs_error *err) {
         w->n_slots = o->jobs > 0 ? o->jobs : 1;
         w->device = o->device ? o->device : "cpu";
     }
+    /* Slots x threads never above the cores: an oversubscribed machine makes OpenMP's
+     * threads wait on each other (docs/performance.md). */
     w->threads = o->threads > 0 ? o->threads : (int)(cores / w->n_slots > 0 ? cores / w->n_slots : 1);
+    if ((long)w->threads * w->n_slots > cores && !w->n_groups)
+        say(w, "note: %d slots x %d threads exceed the %ld cores; trials will wait on each other", w->n_slots,
+            w->threads, cores);
     w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
     /* With one slot each trial sees every earlier one; with P slots, a trial waits only
      * for those more than 2 (P - 1) before it, so slots rarely idle. */
@@ -244,7 +296,7 @@ static const char *slot_gpus(const sweep *w, int s) {
 /* ---- proposing ---- */
 
 static int64_t base_trials(const sweep *w) {
-    int64_t n = 0;
+    int64_t n = -w->n_seeded;   /* warm-start seeds are history, not proposals */
     for (int i = 0; i < w->n_trials; i++) n += w->trials[i].retry_of < 0;
     return n;
 }
@@ -527,6 +579,46 @@ static void child_free(child *c) {
     memset(c, 0, sizeof *c);
 }
 
+static void stop_children(sweep *w, int sig);
+
+/* A FAIL's reason with each run of digits as '#': "timed out after 61 s" and "... 62 s"
+ * are the same reason. */
+static void failure_key(const char *reason, char *key, size_t n) {
+    size_t used = 0;
+    for (const char *p = reason; *p && used + 1 < n; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (used == 0 || key[used - 1] != '#') key[used++] = '#';
+        } else if (!(*p == '.' && used && key[used - 1] == '#')) {
+            key[used++] = *p;
+        }
+    }
+    key[used] = 0;
+}
+
+/* Counts a trial that ended in this run; after max_consecutive_failures FAILs in a row
+ * with the same reason the sweep stops (a missing GPU, a broken trainer), rather than
+ * spending its budget on failures. */
+static void note_ended(sweep *w, const char *state, const char *reason) {
+    w->run_ended++;
+    if (strcmp(state, "FAIL")) {
+        w->fail_streak = 0;
+        return;
+    }
+    w->run_failed++;
+    char key[sizeof w->fail_key];
+    failure_key(reason, key, sizeof key);
+    w->fail_streak = w->fail_streak && !strcmp(key, w->fail_key) ? w->fail_streak + 1 : 1;
+    snprintf(w->fail_key, sizeof w->fail_key, "%s", key);
+    snprintf(w->last_fail, sizeof w->last_fail, "%s", reason);
+    int limit = w->o->max_consecutive_failures;
+    if (limit > 0 && w->fail_streak >= limit && !w->stopping) {
+        w->stopping = w->fail_stop = 1;
+        say(w, "stopping: %d trials in a row failed with the same reason (%s); the running trials save their state",
+            w->fail_streak, reason);
+        stop_children(w, SIGTERM);
+    }
+}
+
 /* Records how an attempt ended, and re-queues a failure's parameters when allowed. */
 static int finish(sweep *w, child *c, int status, vs_error *err) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -564,6 +656,7 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
     } else {
         say(w, "trial %d: %s%s%s", c->number, state, reason[0] ? ": " : "", reason);
     }
+    if (strcmp(state, "WAITING")) note_ended(w, state, reason);
     int number = c->number;
     child_free(c);
     if (reload(w, err)) return -1;
@@ -660,6 +753,13 @@ static int loop(sweep *w, vs_error *err) {
         }
         if (!w->stopping && fill_slots(w, err)) return VS_RUN_FAILED;
         if (active_children(w) == 0) {
+            if (w->fail_stop) {
+                vs_errorf(err,
+                          "stopped after %d trials in a row failed: %s (fix the cause, then `vaesearch run "
+                          "--retry-failed` runs their parameters again)",
+                          w->fail_streak, w->last_fail);
+                return VS_RUN_FAILED;
+            }
             if (w->stopping) return w->time_up ? VS_RUN_DONE : VS_RUN_INTERRUPTED;
             int waiting = count_trials(w).waiting;
             if (!waiting && base_trials(w) >= w->budget) return VS_RUN_DONE;
@@ -729,6 +829,121 @@ static void summary(sweep *w) {
     }
 }
 
+/* ---- warm start ---- */
+
+/* The value a trial of another sweep had for key: a parameter, else its fixed setting. */
+static const cJSON *seed_value(const cJSON *trial, const cJSON *source_sweep, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(trial, "params"), key);
+    if (v) return v;
+    const cJSON *space = cJSON_GetObjectItemCaseSensitive(source_sweep, "space");
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(space, "fixed"), key);
+}
+
+/* One trial of the earlier sweep as a seed: 1 when it ended with a value and every
+ * parameter of this space has a value it can take, else 0. */
+static int seed_from(const sweep *w, const cJSON *trial, const cJSON *source_sweep, vs_db_seed *seed) {
+    const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(trial, "state"));
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(trial, "value");
+    if (!state || (strcmp(state, "COMPLETE") && strcmp(state, "PRUNED"))) return 0;
+    if (!cJSON_IsNumber(value) || !isfinite(value->valuedouble)) return 0;
+    double *values = vs_xcalloc((size_t)(w->space.n_params ? w->space.n_params : 1), sizeof(double));
+    for (int p = 0; p < w->space.n_params; p++) {
+        const cJSON *v = seed_value(trial, source_sweep, w->space.params[p].name);
+        if (!v || vs_param_internal_value(&w->space.params[p], v, &values[p])) {
+            free(values);
+            return 0;
+        }
+    }
+    seed->values = values;
+    seed->complete = !strcmp(state, "COMPLETE");
+    seed->value = value->valuedouble;
+    const cJSON *number = cJSON_GetObjectItemCaseSensitive(trial, "number");
+    snprintf(seed->source, sizeof seed->source, "%s:%s#%d", w->space.warm_start_db,
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(source_sweep, "name")),
+             cJSON_IsNumber(number) ? number->valueint : -1);
+    return 1;
+}
+
+/* Reads the earlier sweep the space names (warm_start), before anything is recorded:
+ * it must exist and optimise the same metric the same way. */
+static int load_seeds(sweep *w, vs_error *err) {
+    vs_db *src = NULL;
+    int study_id, rc = -1;
+    cJSON *sw = NULL, *trials = NULL;
+    if (vs_db_open_existing(w->space.warm_start_db, &src, err) ||
+        vs_db_find_sweep(src, w->space.warm_start_sweep, &study_id, err) || !(sw = vs_db_sweep_json(src, study_id, err)) ||
+        !(trials = vs_db_trials_json(src, study_id, -1, 0, err))) {
+        vs_error_prefix(err, "warm_start");
+        goto out;
+    }
+    const char *metric = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sw, "metric"));
+    const char *direction = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sw, "direction"));
+    const char *ours = w->space.maximize ? "maximize" : "minimize";
+    if (!metric || !direction || strcmp(metric, w->space.metric) || strcmp(direction, ours)) {
+        vs_errorf(err, "warm_start: sweep '%s' in %s optimises %s (%s), this one %s (%s): their values do not compare",
+                  cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sw, "name")), w->space.warm_start_db,
+                  metric ? metric : "?", direction ? direction : "?", w->space.metric, ours);
+        goto out;
+    }
+    int n = cJSON_GetArraySize(trials);
+    w->seeds = vs_xcalloc((size_t)(n ? n : 1), sizeof *w->seeds);
+    const cJSON *t;
+    cJSON_ArrayForEach(t, trials) {
+        const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "state"));
+        int finished = state && (!strcmp(state, "COMPLETE") || !strcmp(state, "PRUNED"));
+        if (seed_from(w, t, sw, &w->seeds[w->n_seeds])) w->n_seeds++;
+        else w->n_unfit += finished;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(trials);
+    cJSON_Delete(sw);
+    vs_db_close(src);
+    return rc;
+}
+
+/* Whether the results database holds this sweep already (a resume: its warm start was
+ * recorded when it began). */
+static int sweep_recorded(const sweep *w) {
+    vs_db *db = NULL;
+    vs_error ignore;
+    int study_id, found = access(w->o->db_path, F_OK) == 0 && vs_db_open_existing(w->o->db_path, &db, &ignore) == 0 &&
+                          vs_db_find_sweep(db, w->space.name, &study_id, &ignore) == 0;
+    vs_db_close(db);
+    return found;
+}
+
+/* A new sweep records its seeds as its first trials, ended, each naming its source. */
+static int record_seeds(sweep *w, vs_error *err) {
+    if (w->space.warm_start_db && w->n_trials == 0) {
+        for (int i = 0; i < w->n_seeds; i++)
+            if (vs_db_add_seed_trial(w->db, w->study_id, &w->space, &w->seeds[i], err)) return -1;
+        say(w, "warm start: %d finished trial%s of %s seed the sampler (%d did not fit this space)", w->n_seeds,
+            w->n_seeds == 1 ? "" : "s", w->space.warm_start_db, w->n_unfit);
+        if (w->n_seeds && reload(w, err)) return -1;
+    }
+    return vs_db_count_seed_trials(w->db, w->study_id, &w->n_seeded, err);
+}
+
+/* --retry-failed: each FAILed trial that has not been retried yet gets a new trial with
+ * its parameters (retry_of names it), run before any new proposal. */
+static int requeue_failed(sweep *w, vs_error *err) {
+    int n = 0;
+    for (int i = 0; i < w->n_trials; i++) {
+        const vs_db_trial *t = &w->trials[i];
+        if (strcmp(t->state, "FAIL")) continue;
+        int retried = 0;
+        for (int j = 0; j < w->n_trials && !retried; j++) retried = w->trials[j].retry_of == t->number;
+        if (retried) continue;
+        int trial_id, number;
+        if (vs_db_create_trial(w->db, w->study_id, &w->space, t->values, t->number, &trial_id, &number, err)) return -1;
+        n++;
+    }
+    say(w, "--retry-failed: %d failed trial%s re-queued with %s parameters", n, n == 1 ? "" : "s",
+        n == 1 ? "its" : "their");
+    return n ? reload(w, err) : 0;
+}
+
 int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     sweep w;
     memset(&w, 0, sizeof w);
@@ -745,14 +960,21 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
         }
         if (size < w.budget) w.budget = size;
     }
+    /* Everything the run needs is checked before the database is touched: a run refused
+     * here records nothing, so the space can be fixed and run again as it is. */
     resolve_trainer(&w);
+    if (check_trainer(&w, err)) {
+        result = VS_RUN_BAD_INPUT;
+        goto out;
+    }
     if (o->runs_dir) snprintf(w.runs, sizeof w.runs, "%s", o->runs_dir);
     else {
         char folder[2048];
         folder_of(o->db_path, folder, sizeof folder);
         snprintf(w.runs, sizeof w.runs, "%s/runs", folder);
     }
-    if (setup_slots(&w, err)) {
+    if (setup_slots(&w, err) || ensure_dataset(&w, err) ||
+        (w.space.warm_start_db && !sweep_recorded(&w) && load_seeds(&w, err))) {
         result = VS_RUN_BAD_INPUT;
         goto out;
     }
@@ -763,12 +985,10 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
         goto out;
     }
     claimed = 1;
-    if (ensure_dataset(&w, err)) {
-        result = VS_RUN_BAD_INPUT;
-        goto out;
-    }
     int orphans = 0;
     if (vs_db_requeue_orphans(w.db, w.study_id, &orphans, err) || reload(&w, err)) goto out;
+    if (record_seeds(&w, err)) goto out;
+    if (o->retry_failed && requeue_failed(&w, err)) goto out;
     tally so_far = count_trials(&w);
     int done = so_far.complete + so_far.pruned + so_far.failed;
     say(&w, "sweep %s: %s; %d %s slot%s, %d thread%s a trial, window %d, trainer %s", w.space.name,
@@ -789,8 +1009,16 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* OpenMP threads that spin while they wait (libgomp's default) collapse on a shared
+     * machine: a trial's threads wait for one that is descheduled. Trainers wait
+     * passively unless the user chose otherwise (docs/performance.md). */
+    setenv("OMP_WAIT_POLICY", "passive", 0);
     w.last_heartbeat = now_seconds();
     result = loop(&w, err);
+    if (result == VS_RUN_DONE && w.run_ended > 0 && w.run_failed == w.run_ended) {
+        vs_errorf(err, "every trial of this run failed (%d); the last: %s", w.run_failed, w.last_fail);
+        result = VS_RUN_FAILED;
+    }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     if (result != VS_RUN_FAILED || w.db) {
@@ -808,6 +1036,8 @@ out:
     free(w.children);
     free(w.group_gpus);
     vs_db_free_trials(w.trials, w.n_trials);
+    for (int i = 0; i < w.n_seeds; i++) free(w.seeds[i].values);
+    free(w.seeds);
     vs_db_close(w.db);
     vs_space_free(&w.space);
     return result;

@@ -25,13 +25,19 @@ typedef struct vs_run_opts {
     int threads;                /* CPU threads per trial (0: cores / slots) */
     double trial_timeout;       /* seconds; overrides the space's when > 0 */
     int live;                   /* 1: one live progress line (a terminal); 0: a line per event */
+    int retry_failed;           /* 1: re-queue every FAILed trial's parameters before proposing more */
+    int max_consecutive_failures; /* stop after this many trials in a row fail for the same reason (0: never) */
     FILE *out;                  /* progress */
 } vs_run_opts;
 
 /* Exit statuses of `vaesearch run`. */
 enum { VS_RUN_DONE = 0, VS_RUN_FAILED = 1, VS_RUN_BAD_INPUT = 2, VS_RUN_INTERRUPTED = 3 };
 
-/* Runs (or resumes) the sweep; returns one of the statuses above, err set unless DONE. */
+/* Runs (or resumes) the sweep; returns one of the statuses above, err set unless DONE.
+ * Everything the run needs (the trainer, the GPUs asked for, the dataset) is checked
+ * before the database is opened: a run that returns VS_RUN_BAD_INPUT records nothing.
+ * VS_RUN_FAILED also when the run stopped on consecutive failures, or when every trial
+ * that ended in this run failed. */
 int vs_scheduler_run(const vs_run_opts *o, vs_error *err);
 
 #endif

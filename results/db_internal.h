@@ -68,6 +68,9 @@ int db_set_user_attr_string(vs_db *db, int trial_id, const char *key, const char
 /* ---- db_sweeps.c: the owner ---- */
 
 int db_pid_alive(int pid);
+/* db_trials.c: a new WAITING trial with its parameters, inside the caller's transaction. */
+int db_trial_insert(vs_db *db, int study_id, const vs_space *s, const double *values, int retry_of, int *trial_id,
+                    int *number, vs_error *err);
 /* Whether this process is the recorded owner of the sweep. */
 int db_is_owner(vs_db *db, int study_id, int *is_owner, vs_error *err);
 /* Refuses when another run has taken the sweep over (ours went stale). */

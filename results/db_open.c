@@ -93,8 +93,22 @@ static int db_use_wal(vs_db *db, vs_error *err) {
     }
 }
 
+/* A file that is there must start as every SQLite database does; anything else (a
+ * ratings CSV given as --db) is named for what it is not, before SQLite's own message
+ * about the first query it fails. An empty or missing file is fine: it becomes one. */
+static int check_sqlite_header(const char *path, vs_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char head[16];
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (n == 0 || (n == sizeof head && !memcmp(head, "SQLite format 3", sizeof head))) return 0;
+    return vs_errorf(err, "%s: not a results database (not an SQLite file)", path);
+}
+
 static int db_open_flags(const char *path, int flags, int create, vs_db **out, vs_error *err) {
     *out = NULL;
+    if (check_sqlite_header(path, err)) return -1;
     vs_db *db = vs_xcalloc(1, sizeof *db);
     db->path = vs_xstrdup(path);
     if (gethostname(db->host, sizeof db->host - 1)) snprintf(db->host, sizeof db->host, "localhost");

@@ -46,6 +46,12 @@ static int sweep_check_space(vs_db *db, const vs_space *s, int study_id, vs_erro
                        db->path, s->name);
     else if (r == 1) {
         const char *stored = (const char *)sqlite3_column_text(st, 0);
+        if (stored && strcmp(stored, s->canonical) && vs_space_budget_only_change(stored, s->canonical)) {
+            /* A budget raised (or lowered) goes on with the same trials and history. */
+            sqlite3_finalize(st);
+            return db_run(db, err, "UPDATE vs_sweeps SET space_json = ?, n_trials = ? WHERE study_id = ?", "sii",
+                          s->canonical, s->n_trials, study_id);
+        }
         if (!stored || strcmp(stored, s->canonical)) {
             char *diff = stored ? vs_space_diff(stored, s->canonical) : NULL;
             if (diff || !stored)

@@ -69,6 +69,11 @@ static int trial_insert(vs_db *db, int study_id, const vs_space *s, const double
     return 0;
 }
 
+int db_trial_insert(vs_db *db, int study_id, const vs_space *s, const double *values, int retry_of, int *trial_id,
+                    int *number, vs_error *err) {
+    return trial_insert(db, study_id, s, values, retry_of, trial_id, number, err);
+}
+
 int vs_db_create_trial(vs_db *db, int study_id, const vs_space *s, const double *values, int retry_of, int *trial_id,
                        int *number, vs_error *err) {
     for (int i = 0; i < s->n_params; i++)

@@ -24,7 +24,8 @@ void vs_db_close(vs_db *db);
 
 /* The study named s->name: found, or created with its direction and the space (canonical
  * JSON) in vs_sweeps. A stored space that differs from s is refused, err saying what
- * changed (vs_space_diff). *created tells which. */
+ * changed (vs_space_diff), unless only its budget changed: then s replaces it (the sweep
+ * grows or shrinks and keeps its trials). *created tells which. */
 int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, vs_error *err);
 
 /* One live `vaesearch run` per sweep: records this process (pid, host, start, heartbeat)
@@ -125,5 +126,29 @@ cJSON *vs_db_sweep_json(vs_db *db, int study_id, vs_error *err);
  * out_dir, started, ended, outcome, exit_status, reason, output_tail). Epoch rows name
  * their metrics as the trainer does: val_ndcg@100, val_recall@20, val_recall@50. */
 cJSON *vs_db_trials_json(vs_db *db, int study_id, int number, int detail, vs_error *err);
+
+/* ---- Growing and tidying sweeps (db_grow.c). ---- */
+
+/* Deletes the sweep and everything recorded for it (its trials with their parameters,
+ * values, epochs and attempts), as Optuna's delete_study does. Refused while a live
+ * `vaesearch run` owns it. The trainers' run folders are not touched. */
+int vs_db_delete_sweep(vs_db *db, int study_id, vs_error *err);
+/* Renames the sweep (the study and the name in its stored space); refused when new_name
+ * is taken or a live run owns it. */
+int vs_db_rename_sweep(vs_db *db, int study_id, const char *new_name, vs_error *err);
+
+/* A finished trial of another sweep, to seed this one (warm start). */
+typedef struct vs_db_seed {
+    double *values;          /* n_params internal values of this sweep's space */
+    int complete;            /* 1 COMPLETE, 0 PRUNED */
+    double value;            /* its objective (COMPLETE) or last intermediate value (PRUNED) */
+    char source[512];        /* "path:sweep#number", recorded as user attribute warm_start */
+} vs_db_seed;
+
+/* Records a seed as a trial already ended (its state and value, user attribute
+ * warm_start naming where it came from); it is never run. */
+int vs_db_add_seed_trial(vs_db *db, int study_id, const vs_space *s, const vs_db_seed *seed, vs_error *err);
+/* How many trials of the sweep are seeds (they do not count against budget.trials). */
+int vs_db_count_seed_trials(vs_db *db, int study_id, int *n, vs_error *err);
 
 #endif

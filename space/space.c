@@ -634,13 +634,18 @@ static int parse_fixed(parse_ctx *c, const cJSON *root, vs_space *s) {
 }
 
 /* The sweep's name: also an Optuna study name and, for the scheduler, a folder name. */
+int vs_space_name_ok(const char *name) {
+    size_t n = strlen(name);
+    return n > 0 && n <= 100 && name[0] != '.' && name[0] != '-' &&
+           strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 static int parse_name(parse_ctx *c, const cJSON *root, vs_space *s) {
     const char *name;
     if (get_string(c, root, "", "name", NULL, &name)) return -1;
     if (!name) return fail(c, "name", "missing (the sweep's name)");
-    size_t n = strlen(name);
-    if (n > 100 || name[0] == '.' || name[0] == '-' || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-        return fail(c, "name", "use letters, digits, '.', '_' and '-' (not first), at most 100 characters");
+    if (!vs_space_name_ok(name))
+        return fail(c, "name", VS_SPACE_NAME_RULE);
     s->name = vs_xstrdup(name);
     return 0;
 }
@@ -719,6 +724,22 @@ static int parse_sampler(parse_ctx *c, const cJSON *root, vs_space *s) {
     s->seed = (uint64_t)seed;
     if (get_int32(c, o, "sampler", "startup_trials", 0, MAX_TRIALS, 10, &s->tpe_startup_trials)) return -1;
     return get_int32(c, o, "sampler", "candidates", 1, 100000, 24, &s->tpe_candidates);
+}
+
+/* "warm_start": {"db": PATH, "sweep": NAME}: earlier results that seed the sampler. */
+static int parse_warm_start(parse_ctx *c, const cJSON *root, vs_space *s) {
+    static const char *const keys[] = {"db", "sweep", NULL};
+    const cJSON *o;
+    const char *db = NULL, *sweep = NULL;
+    if (get_object(c, root, "", "warm_start", &o)) return -1;
+    if (!o) return 0;
+    if (check_members(c, o, "warm_start", keys, "warm_start") || get_string(c, o, "warm_start", "db", NULL, &db) ||
+        get_string(c, o, "warm_start", "sweep", NULL, &sweep))
+        return -1;
+    if (!db) return fail(c, "warm_start.db", "missing (the results database of the earlier sweep)");
+    s->warm_start_db = vs_xstrdup(db);
+    s->warm_start_sweep = sweep ? vs_xstrdup(sweep) : NULL;
+    return 0;
 }
 
 static int parse_budget(parse_ctx *c, const cJSON *root, vs_space *s) {
@@ -901,7 +922,14 @@ static char *canonical_text(const vs_space *s, const cJSON *dataset_as_written) 
         canon_key(&b, &sec, s->params[i].name);
         canon_param(&b, &s->params[i]);
     }
-    vs_sb_puts(&b, "}}");
+    vs_sb_puts(&b, "}");
+    if (s->warm_start_db) {   /* only when given: the canonical form of older spaces stays as it was */
+        canon_open(&b, &top, "warm_start", &sec);
+        canon_str(&b, &sec, "db", s->warm_start_db);
+        if (s->warm_start_sweep) canon_str(&b, &sec, "sweep", s->warm_start_sweep);
+        vs_sb_puts(&b, "}");
+    }
+    vs_sb_puts(&b, "}");
     return vs_sb_take(&b);
 }
 
@@ -916,14 +944,15 @@ static int line_of(const char *text, const char *at) {
 
 static int parse_root(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const keys[] = {"name",      "description", "dataset", "objective", "sampler", "budget",
-                                       "resources", "pruner",      "fixed",   "parameters", NULL};
+                                       "resources", "pruner",      "fixed",   "parameters", "warm_start", NULL};
     if (!cJSON_IsObject(root)) return vs_errorf(c->err, "%s: expected a JSON object (a search space)", c->source);
     if (check_members(c, root, "", keys, "a search space")) return -1;
     const char *description;
     if (get_string(c, root, "", "description", NULL, &description)) return -1;
     if (parse_name(c, root, s) || parse_dataset(c, root, s) || parse_objective(c, root, s) ||
         parse_sampler(c, root, s) || parse_resources(c, root, s) || parse_pruner(c, root, s) ||
-        parse_fixed(c, root, s) || parse_parameters(c, root, s) || parse_budget(c, root, s))
+        parse_fixed(c, root, s) || parse_parameters(c, root, s) || parse_budget(c, root, s) ||
+        parse_warm_start(c, root, s))
         return -1;
     s->canonical = canonical_text(s, member(root, "dataset"));
     return 0;
@@ -1007,6 +1036,11 @@ int vs_space_load(const char *path, vs_space *out, vs_error *err) {
         free(out->dataset);
         out->dataset = resolved;
     }
+    if (out->warm_start_db) {
+        char *resolved = resolve_beside(path, out->warm_start_db);
+        free(out->warm_start_db);
+        out->warm_start_db = resolved;
+    }
     return 0;
 }
 
@@ -1027,6 +1061,8 @@ void vs_space_free(vs_space *s) {
     free(s->params);
     free(s->canonical);
     free(s->source_path);
+    free(s->warm_start_db);
+    free(s->warm_start_sweep);
     memset(s, 0, sizeof *s);
 }
 
@@ -1179,4 +1215,42 @@ char *vs_space_diff(const char *canonical_a, const char *canonical_b) {
     cJSON_Delete(a);
     cJSON_Delete(z);
     return b.len ? vs_sb_take(&b) : NULL;
+}
+
+/* ------------------------------------------------------------ growing a sweep */
+
+int vs_space_budget_only_change(const char *canonical_a, const char *canonical_b) {
+    cJSON *a = canonical_a ? cJSON_Parse(canonical_a) : NULL, *b = canonical_b ? cJSON_Parse(canonical_b) : NULL;
+    int same = 0;
+    if (a && b) {
+        cJSON_DeleteItemFromObjectCaseSensitive(a, "budget");
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "budget");
+        same = cJSON_Compare(a, b, 1);
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return same;
+}
+
+int vs_param_internal_value(const vs_param *p, const cJSON *value, double *out) {
+    if (p->kind == VS_PARAM_CATEGORICAL) {
+        for (int i = 0; i < p->n_choices; i++)
+            if (cJSON_Compare(p->choices[i], value, 1)) return *out = i, 0;
+        return -1;
+    }
+    if (p->kind == VS_PARAM_CONSTANT) return cJSON_Compare(p->value, value, 1) ? (*out = 0, 0) : -1;
+    if (!cJSON_IsNumber(value) || !isfinite(value->valuedouble)) return -1;
+    double v = value->valuedouble;
+    /* a value printed from the grid may differ from low + k step in its last digits */
+    double slack = 1e-9 * (fabs(p->low) + fabs(p->high) + 1);
+    if (v < p->low - slack || v > p->high + slack) return -1;
+    double step = p->kind == VS_PARAM_INT ? p->step : p->kind == VS_PARAM_UNIFORM ? p->step : 0;
+    if (step > 0) {
+        double k = (v - p->low) / step;
+        if (fabs(k - round(k)) > 1e-6) return -1;
+        v = p->low + round(k) * step;
+    }
+    if (p->kind == VS_PARAM_INT && v != floor(v)) return -1;
+    *out = v < p->low ? p->low : v > p->high ? p->high : v;
+    return 0;
 }

@@ -69,6 +69,10 @@ typedef struct vs_space {
 
     char *canonical;            /* the whole space as canonical JSON, to detect a changed space */
     char *source_path;
+
+    char *warm_start_db;        /* warm_start.db: an earlier results database (relative: to the space file's
+                                   folder) whose finished trials seed this sweep's sampler; NULL when none */
+    char *warm_start_sweep;     /* warm_start.sweep: its sweep; NULL: the only one in that file */
 } vs_space;
 
 /* Reads and validates path. On error nothing is allocated and err holds
@@ -96,5 +100,14 @@ cJSON *vs_space_trial_config(const vs_space *s, const double *values);
 /* Lists how two spaces differ, as "parameters.lr.high: 0.01 -> 0.02; ..." (caller frees);
  * NULL when they are the same. */
 char *vs_space_diff(const char *canonical_a, const char *canonical_b);
+/* Whether name can name a sweep: VS_SPACE_NAME_RULE. */
+#define VS_SPACE_NAME_RULE "use letters, digits, '.', '_' and '-' (not first), at most 100 characters"
+int vs_space_name_ok(const char *name);
+/* 1 when two canonical spaces differ at most in their budget (a sweep may grow or
+ * shrink and go on with its trials and history), else 0. */
+int vs_space_budget_only_change(const char *canonical_a, const char *canonical_b);
+/* The internal value of p for a JSON value (a trial of another sweep): 0 and *out when
+ * the value is one p can take (in range, on its step, one of its choices), else -1. */
+int vs_param_internal_value(const vs_param *p, const cJSON *value, double *out);
 
 #endif

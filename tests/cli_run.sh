@@ -102,13 +102,14 @@ set -e
 kill -9 $pid; wait $pid 2>/dev/null || true
 [ $rc = 2 ] && grep -q "$pid" <<< "$out" || { echo "a second run was not refused: rc $rc: $out"; exit 1; }
 
-# A changed space under the same name is refused, saying what changed.
-python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s['budget']['trials']=12; json.dump(s, open(sys.argv[1],'w'))" "$T/a/space.json"
+# A changed space under the same name is refused, saying what changed (a changed budget
+# alone is not: tests/cli_run_grow.sh).
+python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s['parameters']['lr']['high']=0.05; json.dump(s, open(sys.argv[1],'w'))" "$T/a/space.json"
 set +e
 out=$("$VAESEARCH" run "$T/a/space.json" --db "$T/a/results.db" "${RUN[@]}" 2>&1)
 rc=$?
 set -e
-[ $rc = 2 ] && grep -q "budget.trials: 10 -> 12" <<< "$out" || { echo "a changed space was not refused: rc $rc: $out"; exit 1; }
+[ $rc = 2 ] && grep -q "parameters.lr.high: 0.03 -> 0.05" <<< "$out" || { echo "a changed space was not refused: rc $rc: $out"; exit 1; }
 # A bad space: one line naming the JSON path, exit 2, nothing run.
 python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s['parameters']['lr']['low']=0; json.dump(s, open(sys.argv[2],'w'))" "$T/space.json" "$T/bad.json"
 set +e

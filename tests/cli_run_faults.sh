@@ -42,7 +42,11 @@ sql "$T/crash.db" "select value_json from trial_user_attributes a join trials t 
 # A trial that runs past --trial-timeout is killed and recorded as FAIL.
 space slow 1 '{}' > "$T/slow.json"
 start=$(date +%s)
-FAKE_MODE=sleep FAKE_SLEEP=60 "$VAESEARCH" run "$T/slow.json" --db "$T/slow.db" --trial-timeout 1 "${RUN[@]}" > "$T/slow.log"
+# Its only trial failed, so the run exits 1 (a run whose trials all fail is no success).
+status=0
+FAKE_MODE=sleep FAKE_SLEEP=60 "$VAESEARCH" run "$T/slow.json" --db "$T/slow.db" --trial-timeout 1 "${RUN[@]}" > "$T/slow.log" 2> "$T/slow.err" || status=$?
+[ "$status" = 1 ] || { echo "a run whose every trial failed exited $status, expected 1"; exit 1; }
+grep -q "every trial of this run failed" "$T/slow.err"
 [ $(( $(date +%s) - start )) -lt 30 ] || { echo "the timeout did not stop the trial"; exit 1; }
 sql "$T/slow.db" "select state from trials" | grep -q FAIL
 grep -q "timed out" "$T/slow.log"

@@ -5,10 +5,12 @@
  *   ok       (default) epochs 1..E (E from "epochs" in --config, default 3), each with
  *            val ndcg@100 = 0.1 + 0.01 * N * epoch / E, then done
  *   fail-odd odd trials write to stderr and report a diverged loss, exit 1
+ *   fail-all every trial reports "no CUDA device (trial N)" and exits 1
  *   crash-odd odd trials kill themselves with SIGSEGV after one epoch
  *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs; with FAKE_IGNORE_TERM
  *            set it ignores SIGTERM, as a trainer slow to stop would
- * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to. */
+ * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to;
+ * FAKE_ENV_LOG one it appends "N OMP_WAIT_POLICY THREADS" to (the --threads value). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,21 +38,33 @@ static int epochs_in(const char *config) {
 }
 
 int main(int argc, char **argv) {
-    const char *out = NULL, *config = NULL;
+    const char *out = NULL, *config = NULL, *threads = "-";
     for (int i = 1; i + 1 < argc; i++) {
         if (!strcmp(argv[i], "--out")) out = argv[i + 1];
         if (!strcmp(argv[i], "--config")) config = argv[i + 1];
+        if (!strcmp(argv[i], "--threads")) threads = argv[i + 1];
     }
     const char *t = out ? strstr(out, "trial-") : NULL;
     int number = t ? atoi(t + 6) : 0, epochs = epochs_in(config);
     const char *mode = getenv("FAKE_MODE") ? getenv("FAKE_MODE") : "ok";
     const char *visible = getenv("CUDA_VISIBLE_DEVICES");
     double start = now();
+    const char *env_log = getenv("FAKE_ENV_LOG");
+    FILE *ef = env_log ? fopen(env_log, "a") : NULL;
+    if (ef) {
+        const char *wait = getenv("OMP_WAIT_POLICY");
+        fprintf(ef, "%d %s %s\n", number, wait ? wait : "-", threads);
+        fclose(ef);
+    }
     printf("{\"event\":\"start\",\"device\":\"cpu\",\"cuda_visible_devices\":%s%s%s}\n", visible ? "\"" : "",
            visible ? visible : "null", visible ? "\"" : "");
     fflush(stdout);
     if (getenv("FAKE_IGNORE_TERM")) signal(SIGTERM, SIG_IGN);
     if (!strcmp(mode, "sleep")) sleep(getenv("FAKE_SLEEP") ? (unsigned)atoi(getenv("FAKE_SLEEP")) : 30);
+    if (!strcmp(mode, "fail-all")) {
+        printf("{\"event\":\"error\",\"message\":\"no CUDA device (trial %d)\"}\n", number);
+        return 1;
+    }
     if (!strcmp(mode, "fail-odd") && number % 2) {
         fprintf(stderr, "fake trainer: trial %d goes wrong\n", number);
         printf("{\"event\":\"error\",\"message\":\"loss is nan at step 3 (epoch 1): training diverged\"}\n");

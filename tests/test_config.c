@@ -53,6 +53,16 @@ int main(void) {
     CHECK(vs_config_set(&c, "nope=3", &err) == -1 && strstr(err.msg, "'nope'"));
     CHECK(vs_config_set(&c, "lr", &err) == -1 && strstr(err.msg, "key=value"));
     CHECK(vs_config_set(&c, "lr=abc", &err) == -1 && strstr(err.msg, "lr"));
+    /* nothing may follow the value: cJSON alone would read "0.005,xyz" as 0.005 */
+    vs_config e;
+    vs_config_default(&e);
+    e.lr = 0.001;
+    CHECK(vs_config_set(&e, "lr=0.005,xyz", &err) == -1 && strstr(err.msg, "'lr'") && strstr(err.msg, ",xyz"));
+    CHECK(vs_config_set(&e, "epochs=2 garbage", &err) == -1 && strstr(err.msg, "'epochs'") &&
+          strstr(err.msg, "garbage"));
+    CHECK(e.lr == 0.001);
+    CHECK_OK(vs_config_set(&e, "lr=0.005 ", &err), &err);   /* trailing blanks are fine */
+    CHECK(e.lr == 0.005);
 
     /* canonical JSON round-trips */
     vs_config d;
@@ -86,5 +96,18 @@ int main(void) {
     fputs("{\n  \"lr\": 0.001,\n  \"epochs\": ,\n}\n", f);
     fclose(f);
     CHECK(vs_config_load_file(&c, path, &err) == -1 && strstr(err.msg, "bad.json:3"));
+
+    /* a second object after the first is refused, not ignored */
+    f = fopen(path, "w");
+    fputs("{\"epochs\": 1}\n{\"epochs\": 50}\n", f);
+    fclose(f);
+    vs_config_default(&c);
+    CHECK(vs_config_load_file(&c, path, &err) == -1 && strstr(err.msg, "bad.json:2") &&
+          strstr(err.msg, "unexpected text"));
+    f = fopen(path, "w");
+    fputs("{\"epochs\": 1}\n\n", f);
+    fclose(f);
+    CHECK_OK(vs_config_load_file(&c, path, &err), &err);
+    CHECK(c.epochs == 1);
     return test_finish();
 }

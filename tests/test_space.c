@@ -620,6 +620,83 @@ static void test_load(void) {
     CHECK(s.name == NULL);
 }
 
+/* ------------------------------------------------------------ growing a sweep */
+
+static void test_growing(void) {
+    vs_error err;
+    vs_space a, b, c;
+    const char *base = "{\"name\": \"g\", \"dataset\": \"d.vsds\", \"budget\": {\"trials\": %d},"
+                       " \"fixed\": {\"epochs\": %d}, \"parameters\": {"
+                       "\"lr\": {\"type\": \"log_uniform\", \"low\": 0.001, \"high\": 0.1},"
+                       "\"anneal_cap\": {\"type\": \"uniform\", \"low\": 0, \"high\": 0.5, \"step\": 0.05},"
+                       "\"batch_size\": {\"type\": \"int\", \"low\": 100, \"high\": 500, \"step\": 100},"
+                       "\"hidden_dims\": {\"type\": \"categorical\", \"choices\": [[100], [200, 100]]},"
+                       "\"keep_prob\": {\"type\": \"constant\", \"value\": 0.5}}%s}";
+    char text[2048];
+    snprintf(text, sizeof text, base, 10, 5, "");
+    CHECK_OK(parse(text, &a, &err), &err);
+    snprintf(text, sizeof text, base, 20, 5, "");
+    CHECK_OK(parse(text, &b, &err), &err);
+    snprintf(text, sizeof text, base, 10, 6, "");
+    CHECK_OK(parse(text, &c, &err), &err);
+    /* a budget raised is compatible; anything else is not */
+    CHECK(vs_space_budget_only_change(a.canonical, b.canonical) == 1);
+    CHECK(vs_space_budget_only_change(a.canonical, c.canonical) == 0);
+    CHECK(vs_space_budget_only_change(a.canonical, NULL) == 0);
+    CHECK(a.warm_start_db == NULL && !strstr(a.canonical, "warm_start"));
+
+    /* another sweep's values onto this space */
+    const vs_param *lr = find_param(&a, "lr"), *cap = find_param(&a, "anneal_cap"), *bs = find_param(&a, "batch_size"),
+                   *hd = find_param(&a, "hidden_dims"), *kp = find_param(&a, "keep_prob");
+    double v = -1;
+    cJSON *j = cJSON_Parse("0.01");
+    CHECK(vs_param_internal_value(lr, j, &v) == 0 && v == 0.01);
+    cJSON_Delete(j);
+    j = cJSON_Parse("0.2");   /* above high */
+    CHECK(vs_param_internal_value(lr, j, &v) == -1);
+    cJSON_Delete(j);
+    j = cJSON_Parse("0.30000000000000004");   /* on the grid, up to float noise: the grid's value */
+    CHECK(vs_param_internal_value(cap, j, &v) == 0 && v == 0.0 + 6 * 0.05);
+    cJSON_Delete(j);
+    j = cJSON_Parse("0.33");   /* off the grid */
+    CHECK(vs_param_internal_value(cap, j, &v) == -1);
+    cJSON_Delete(j);
+    j = cJSON_Parse("300");
+    CHECK(vs_param_internal_value(bs, j, &v) == 0 && v == 300);
+    cJSON_Delete(j);
+    j = cJSON_Parse("250");
+    CHECK(vs_param_internal_value(bs, j, &v) == -1);
+    cJSON_Delete(j);
+    j = cJSON_Parse("[200, 100]");
+    CHECK(vs_param_internal_value(hd, j, &v) == 0 && v == 1);
+    cJSON_Delete(j);
+    j = cJSON_Parse("[200]");
+    CHECK(vs_param_internal_value(hd, j, &v) == -1);
+    cJSON_Delete(j);
+    j = cJSON_Parse("0.5");
+    CHECK(vs_param_internal_value(kp, j, &v) == 0);
+    cJSON_Delete(j);
+    j = cJSON_Parse("\"0.01\"");   /* a string is no number */
+    CHECK(vs_param_internal_value(lr, j, &v) == -1);
+    cJSON_Delete(j);
+    vs_space_free(&a);
+    vs_space_free(&b);
+    vs_space_free(&c);
+
+    /* warm_start: in the canonical form when given; a missing db is refused by path */
+    snprintf(text, sizeof text, base, 10, 5, ", \"warm_start\": {\"db\": \"old.db\", \"sweep\": \"s1\"}");
+    CHECK_OK(parse(text, &a, &err), &err);
+    CHECK(a.warm_start_db && !strcmp(a.warm_start_db, "old.db") && !strcmp(a.warm_start_sweep, "s1"));
+    CHECK(strstr(a.canonical, "\"warm_start\":{\"db\":\"old.db\",\"sweep\":\"s1\"}") != NULL);
+    vs_space_free(&a);
+    snprintf(text, sizeof text, base, 10, 5, ", \"warm_start\": {\"sweep\": \"s1\"}");
+    CHECK(parse(text, &a, &err) == -1 && strstr(err.msg, "warm_start.db: missing"));
+    snprintf(text, sizeof text, base, 10, 5, ", \"warm_start\": {\"db\": \"x.db\", \"study\": \"s1\"}");
+    CHECK(parse(text, &a, &err) == -1 && strstr(err.msg, "warm_start.study: unknown key"));
+
+    CHECK(vs_space_name_ok("demo-cpu.2") && !vs_space_name_ok("-x") && !vs_space_name_ok("a b") && !vs_space_name_ok(""));
+}
+
 int main(void) {
     test_full_space();
     test_defaults_and_pruners();
@@ -631,5 +708,6 @@ int main(void) {
     test_grid();
     test_examples();
     test_load();
+    test_growing();
     return test_finish();
 }

@@ -149,6 +149,11 @@ static int apply_key(vs_config *c, const key_spec *k, const cJSON *item, const c
     return 0;
 }
 
+static const char *skip_space(const char *p) {
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    return p;
+}
+
 static void list_keys(char *buf, size_t n) {
     size_t used = 0;
     buf[0] = 0;
@@ -187,7 +192,12 @@ int vs_config_set(vs_config *c, const char *assignment, vs_error *err) {
         snprintf(wrapped, sizeof wrapped, "[%s]", value);
         value = wrapped;
     }
-    cJSON *parsed = cJSON_Parse(value);
+    const char *end = NULL;
+    cJSON *parsed = cJSON_ParseWithOpts(value, &end, 0);
+    if (parsed && *skip_space(end)) {   /* cJSON stops after one value: "0.005,xyz" is not 0.005 */
+        cJSON_Delete(parsed);
+        return vs_errorf(err, "--set: key '%s': unexpected text after the value: '%s'", key, skip_space(end));
+    }
     if (!parsed && k && k->type == KEY_PRECISION) parsed = cJSON_CreateString(value);   /* --set precision=bf16 */
     if (!parsed) {
         if (!k) return vs_errorf(err, "--set: unknown key '%s'", key);
@@ -214,13 +224,22 @@ int vs_config_load_file(vs_config *c, const char *path, vs_error *err) {
     size_t got = fread(buf, 1, (size_t)len, f);
     fclose(f);
     buf[got] = 0;
-    cJSON *obj = cJSON_Parse(buf);
+    const char *end = NULL;
+    cJSON *obj = cJSON_ParseWithOpts(buf, &end, 0);
     if (!obj) {
         const char *at = cJSON_GetErrorPtr();
         int line = 1;
         for (const char *p = buf; at && p < at && *p; p++) line += *p == '\n';
         free(buf);
         return vs_errorf(err, "%s:%d: invalid JSON", path, line);
+    }
+    const char *rest = skip_space(end);
+    if (*rest) {   /* '{"epochs":1} {"epochs":50}' is two objects, not one */
+        int line = 1;
+        for (const char *p = buf; p < rest; p++) line += *p == '\n';
+        free(buf);
+        cJSON_Delete(obj);
+        return vs_errorf(err, "%s:%d: unexpected text after the config object", path, line);
     }
     free(buf);
     int rc = vs_config_apply_json(c, obj, path, err);

@@ -14,7 +14,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: vaesearch run SPACE [--db FILE] [--gpus LIST] [--jobs N] [--device cpu|cuda]\n"
             "                     [--threads N] [--trial-timeout SECONDS] [--trainer PATH]\n"
-            "                     [--runs-dir DIR] [--no-progress]\n"
+            "                     [--runs-dir DIR] [--retry-failed] [--max-consecutive-failures N]\n"
+            "                     [--no-progress]\n"
             "\n"
             "Runs the sweep a search space describes (docs/search-space.md): proposes trials,\n"
             "runs vaecf-train for each on a GPU group (or a CPU slot) and records every epoch\n"
@@ -30,10 +31,18 @@ static void usage(FILE *f) {
             "  --trial-timeout S    fail a trial that runs longer (default: the space's)\n"
             "  --trainer PATH       the trainer program (default: vaecf-train beside vaesearch)\n"
             "  --runs-dir DIR       trainers' run folders (default: runs/ beside the database)\n"
+            "  --retry-failed       run the parameters of every FAILed trial again (as new trials)\n"
+            "  --max-consecutive-failures N\n"
+            "                       stop when N trials in a row fail for the same reason\n"
+            "                       (default 3; 0: never)\n"
             "  --no-progress        a line per event, even on a terminal\n"
             "\n"
-            "Exit status: 0 the sweep ended, 1 failure, 2 bad space or arguments (nothing run),\n"
-            "3 interrupted (run again to resume).\n");
+            "Trainers wait for their threads passively (OMP_WAIT_POLICY=passive unless set),\n"
+            "and slots x threads stay within the cores unless --threads says otherwise.\n"
+            "\n"
+            "Exit status: 0 the sweep ended, 1 failure (also: stopped on consecutive failures,\n"
+            "or every trial of this run failed), 2 bad space, arguments, dataset, trainer or\n"
+            "GPUs (nothing run, nothing recorded), 3 interrupted (run again to resume).\n");
 }
 
 #define complain(status, ...) cli_error("run", status, __VA_ARGS__)
@@ -64,9 +73,12 @@ int cmd_run(int argc, char **argv) {
         {"jobs", required_argument, NULL, 'j'},    {"device", required_argument, NULL, 'D'},
         {"threads", required_argument, NULL, 't'}, {"trial-timeout", required_argument, NULL, 'T'},
         {"trainer", required_argument, NULL, 'x'}, {"runs-dir", required_argument, NULL, 'r'},
-        {"no-progress", no_argument, NULL, 'n'},   {NULL, 0, NULL, 0},
+        {"no-progress", no_argument, NULL, 'n'},   {"retry-failed", no_argument, NULL, 'R'},
+        {"max-consecutive-failures", required_argument, NULL, 'F'},
+        {NULL, 0, NULL, 0},
     };
-    vs_run_opts o = {.db_path = "results.db", .jobs = 1, .out = stdout, .live = isatty(STDOUT_FILENO)};
+    vs_run_opts o = {.db_path = "results.db", .jobs = 1, .out = stdout, .live = isatty(STDOUT_FILENO),
+                     .max_consecutive_failures = 3};
     vs_error err = {{0}};
     optind = 0;
     opterr = 0;
@@ -94,6 +106,11 @@ int cmd_run(int argc, char **argv) {
         case 'x': o.trainer = optarg; break;
         case 'r': o.runs_dir = optarg; break;
         case 'n': o.live = 0; break;
+        case 'R': o.retry_failed = 1; break;
+        case 'F':
+            if (cli_parse_int("--max-consecutive-failures", optarg, 0, 1000000, &o.max_consecutive_failures, &err))
+                return complain(2, "%s", err.msg);
+            break;
         default: return cli_option_error("run", c, argv);
         }
     }

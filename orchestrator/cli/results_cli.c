@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_util.h"
 #include "common/strbuf.h"
@@ -67,7 +68,11 @@ int results_cli_load(const results_cli *o, int number, int detail, cJSON **sweep
     vs_db *db = NULL;
     int study_id;
     *sweep = *trials = NULL;
-    if (vs_db_open_existing(o->db_path, &db, &err) || vs_db_find_sweep(db, o->sweep, &study_id, &err)) {
+    if (vs_db_open_existing(o->db_path, &db, &err)) {
+        /* missing: 2, as the help says; there but not a results database: it cannot be read, 1 */
+        return cli_error(o->verb, access(o->db_path, F_OK) == 0 ? 1 : 2, "%s", err.msg);
+    }
+    if (vs_db_find_sweep(db, o->sweep, &study_id, &err)) {
         vs_db_close(db);
         return cli_error(o->verb, 2, "%s", err.msg);
     }
@@ -78,6 +83,19 @@ int results_cli_load(const results_cli *o, int number, int detail, cJSON **sweep
         cJSON_Delete(*sweep);
         *sweep = NULL;
         return cli_error(o->verb, 1, "%s", err.msg);
+    }
+    return 0;
+}
+
+int results_cli_open_sweep(const char *verb, const char *db_path, const char *name, vs_db **db, int *study_id) {
+    vs_error err = {{0}};
+    *db = NULL;
+    if (vs_db_open_existing(db_path, db, &err))
+        return cli_error(verb, access(db_path, F_OK) == 0 ? 1 : 2, "%s", err.msg);
+    if (vs_db_find_sweep(*db, name, study_id, &err)) {
+        vs_db_close(*db);
+        *db = NULL;
+        return cli_error(verb, 2, "%s", err.msg);
     }
     return 0;
 }

@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "results/results_db.h"
+
 /* --format's values where the command leaves formats NULL. */
 enum results_format { RESULTS_TEXT, RESULTS_JSON };
 
@@ -57,5 +59,10 @@ double results_number(const cJSON *v);
 const char *results_string(const cJSON *o, const char *key);
 /* Seconds for people: "4.2 s", "42 s", "3 min 05 s", "2 h 07 min"; "?" when unknown. */
 void results_duration(double seconds, char out[32]);
+
+/* Opens db_path (it must be a results database) and finds the sweep called name: 0, or
+ * the exit status after the message (2 a missing file or sweep, 1 a file that is no
+ * results database). For the commands that change a sweep (delete, rename). */
+int results_cli_open_sweep(const char *verb, const char *db_path, const char *name, vs_db **db, int *study_id);
 
 #endif

@@ -15,6 +15,8 @@ static const struct command commands[] = {
     {"top", cmd_top, "rank the best trials of a sweep"},
     {"status", cmd_status, "a sweep's progress: trials per state, running trials"},
     {"show", cmd_show, "one trial: parameters, curve, metrics, failure reason"},
+    {"delete", cmd_delete, "delete a sweep from the results database"},
+    {"rename", cmd_rename, "rename a sweep in the results database"},
     {"prepare", cmd_prepare, "prepare interaction data with the paper's protocol"},
     {"dataset", cmd_dataset, "inspect or export a prepared dataset (info, export)"},
     {"synth", cmd_synth, "generate a synthetic dataset (presets: small, ml20m)"},
