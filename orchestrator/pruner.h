@@ -1,8 +1,9 @@
 /* pruner: whether a running trial should stop after an epoch, judged on the
  * validation metric per epoch against the COMPLETE trials of its reference set
- * (numbered < n - window, so the decision is the same in every run), the trial's value
- * being its best so far, as Optuna's pruners judge. It is asked only at the epochs the
- * trial validated (every eval_every epochs, and the last):
+ * (numbered < n - window, so the decision is the same in every run), as Optuna's
+ * pruners judge (the scheduler passes the median pruner the trial's best value so far,
+ * ASHA its value at the epoch). It is asked only at the epochs the trial validated
+ * (every eval_every epochs, and the last):
  *   median: prune when the value is worse than the median of the reference trials'
  *           values at the same epoch (after warm-up epochs, with enough reference trials);
  *   asha:   successive halving: at the first validated epoch at or after each rung epoch

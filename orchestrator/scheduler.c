@@ -291,10 +291,11 @@ static int propose(sweep *w, vs_error *err) {
     return reload(w, err) ? -1 : 1;
 }
 
-/* Pruning, as Optuna's pruners judge: the trial's best value so far against the curves
- * of the COMPLETE trials of its reference set, at a validated epoch (the previous one
- * was previous_epoch). */
-static int prune_verdict(sweep *w, int number, int previous_epoch, int epoch, double best) {
+/* Pruning, as Optuna's pruners judge, at a validated epoch (the previous one was
+ * previous_epoch): the median pruner the trial's best value so far, ASHA its value at
+ * this epoch (NaN for both when this epoch's is), against the curves of the COMPLETE
+ * trials of its reference set. */
+static int prune_verdict(sweep *w, int number, int previous_epoch, int epoch, double value, double best) {
     if (w->space.pruner == VS_PRUNER_NONE || w->stopping) return 0;
     vs_curve *refs = vs_xcalloc((size_t)(w->n_trials ? w->n_trials : 1), sizeof *refs);
     int n = 0;
@@ -303,7 +304,8 @@ static int prune_verdict(sweep *w, int number, int previous_epoch, int epoch, do
         if (t->number < number - w->window && !strcmp(t->state, "COMPLETE") && t->n_epochs > 0)
             refs[n++] = (vs_curve){t->n_epochs, t->curve};
     }
-    int prune = vs_pruner_should_prune(&w->space, previous_epoch, epoch, best, refs, n);
+    double judged = w->space.pruner == VS_PRUNER_ASHA || isnan(value) ? value : best;
+    int prune = vs_pruner_should_prune(&w->space, previous_epoch, epoch, judged, refs, n);
     free(refs);
     return prune;
 }
@@ -324,7 +326,7 @@ static int replay_pruning(sweep *w, const vs_db_trial *t) {
         double v = t->curve[e - 1];
         if (isnan(v)) continue;   /* not validated */
         best = better_of(w, best, v);
-        if (prune_verdict(w, t->number, previous, e, best)) return e;
+        if (prune_verdict(w, t->number, previous, e, v, best)) return e;
         previous = e;
     }
     return 0;
@@ -461,7 +463,7 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
             c->best_value = better_of(w, c->best_value, v);
             if (!w->o->live) say(w, "trial %d: epoch %d, %s %.4f", c->number, epoch, w->space.metric, v);
             if (!c->prune &&
-                prune_verdict(w, c->number, c->last_validated_epoch, epoch, isnan(v) ? v : c->best_value)) {
+                prune_verdict(w, c->number, c->last_validated_epoch, epoch, v, c->best_value)) {
                 c->prune = 1;
                 snprintf(c->prune_reason, sizeof c->prune_reason, "pruned after epoch %d (%s %.4f)", epoch,
                          w->space.metric, v);

@@ -3,7 +3,8 @@
 # last, 10). The trial config keeps eval_every 3; only validated epochs are recorded as
 # intermediate values; the median pruner judges at the first validated epoch past its
 # warm-up (6, not 4) against the other trials' values at that epoch; ASHA judges its
-# rung epochs 2, 4, 8 at the first validated epoch at or after each (3, 6, 9).
+# rung epochs 2, 4, 8 at the first validated epoch at or after each (3, 6, 9), on the
+# trial's value at that epoch.
 # The objective is minimized, so trial N (value 0.1 + 0.001 N epoch) is worse than every
 # trial before it: the pruners stop each trial as soon as they judge it.
 set -euo pipefail
@@ -65,6 +66,18 @@ echo "asha: $got"
 [ "$got" = "0 COMPLETE 1 COMPLETE 2 PRUNED 3 PRUNED 4 PRUNED 5 PRUNED " ] || { echo "asha: unexpected states"; exit 1; }
 reasons "$T/asha.db" | tee "$T/asha-reasons.txt"
 [ "$(grep -c "^[0-9] pruned after epoch 3 " "$T/asha-reasons.txt")" = 4 ] || { echo "asha: not pruned at epoch 3"; exit 1; }
+
+# ASHA judges a trial's value at the epoch, not its best so far (Optuna's
+# SuccessiveHalvingPruner takes the intermediate value at the step): maximizing, trial 1
+# beats trial 0 at epoch 3 (0.103 > 0.1) but not at epoch 6 (0.089 < 0.09), where rung 4
+# is judged; the median pruner would have kept it on its best value.
+space fade '{"kind": "asha", "min_epochs": 2, "reduction_factor": 2}' |
+  sed -e 's/"minimize"/"maximize"/' -e 's/"trials": 6/"trials": 2/' -e 's/"window": 1/"window": 0/' > "$T/fade.json"
+(cd "$T" && FAKE_MODE=fade "$VAESEARCH" run fade.json --db fade.db "${RUN[@]}") > "$T/fade.log"
+got=$(states "$T/fade.db")
+echo "asha, fading trial: $got"
+[ "$got" = "0 COMPLETE 1 PRUNED " ] || { echo "asha judged the best value, not the epoch's"; exit 1; }
+reasons "$T/fade.db" | grep -q "^1 pruned after epoch 6 (ndcg@100 0.0890)" || { echo "asha: trial 1 not pruned at epoch 6"; exit 1; }
 
 # A pruner that could never judge under the given eval_every is refused, naming it.
 space never '{"kind": "median", "warmup_epochs": 5}' | sed 's/"eval_every": 3/"eval_every": 10/' > "$T/never.json"

@@ -7,6 +7,8 @@
  *            val ndcg@100 = 0.1 + 0.01 * N * epoch / E, then done
  *   fail-odd odd trials write to stderr and report a diverged loss, exit 1
  *   crash-odd odd trials kill themselves with SIGSEGV after one epoch
+ *   fade     as ok up to epoch 3, then 0.09 - 0.001 * N (below every ok trial's values):
+ *            trials whose best values and values at a later epoch rank differently
  *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs; with FAKE_IGNORE_TERM
  *            set it ignores SIGTERM, as a trainer slow to stop would
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to. */
@@ -63,6 +65,7 @@ int main(int argc, char **argv) {
     double best = 0;
     for (int e = 1; e <= epochs; e++) {
         double v = 0.1 + 0.01 * number * e / epochs;
+        if (!strcmp(mode, "fade") && e > 3) v = 0.09 - 0.001 * number;
         best = v;
         printf("{\"event\":\"epoch\",\"epoch\":%d,\"step\":%d,\"loss\":%g,\"neg_ll\":%g,\"kl\":1,\"beta\":0.1,"
                "\"users_per_s\":1000,\"seconds\":0.01",
