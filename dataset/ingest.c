@@ -1,5 +1,6 @@
-/* ingest: reads interaction files (MovieLens ratings.csv / ratings.dat / u.data, or
- * plain "user item" pairs) into interned (user, item) index pairs.
+/* ingest: reads interaction files (MovieLens ratings.csv / ratings.dat / u.data, files
+ * laid out the same with a count or weight, or plain "user item" pairs) into interned
+ * (user, item) index pairs.
  *
  * The reader is built for MovieLens-20M's 500 MB ratings.csv: the file is read in
  * large blocks, lines are split by hand (no sscanf), ratings are parsed by a small
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -156,9 +158,50 @@ int vs_format_parse(const char *name, vs_format *out) {
     return -1;
 }
 
+const char *vs_values_name(vs_values v) {
+    switch (v) {
+    case VS_VALUES_AUTO: return "auto";
+    case VS_VALUES_RATING: return "rating";
+    case VS_VALUES_COUNT: return "count";
+    }
+    return "?";
+}
+
 void vs_ingest_opts_default(vs_ingest_opts *o) {
     o->format = VS_FORMAT_AUTO;
+    o->values = VS_VALUES_AUTO;
     o->min_rating = 3.5;
+}
+
+static int compare_doubles(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+vs_values vs_values_detect(double *v, int64_t n, char *reason, size_t reason_size) {
+    char unused[8];
+    if (!reason) reason = unused, reason_size = sizeof unused;
+    if (n <= 0) {
+        snprintf(reason, reason_size, "no values");
+        return VS_VALUES_RATING;
+    }
+    qsort(v, (size_t)n, sizeof *v, compare_doubles);
+    double lo = v[0], hi = v[n - 1], median = v[(n - 1) / 2];
+    int whole = 1;
+    for (int64_t i = 0; i < n && whole; i++) whole = v[i] == floor(v[i]);
+    if (hi > VS_RATING_SCALE_MAX) {
+        snprintf(reason, reason_size, "from the first %lld records: values up to %.10g, beyond a rating scale (0.5 to %g)",
+                 (long long)n, hi, VS_RATING_SCALE_MAX);
+        return VS_VALUES_COUNT;
+    }
+    if (whole && lo >= 0 && median >= 1 && hi >= 5 * median) {
+        snprintf(reason, reason_size, "from the first %lld records: whole numbers %.10g to %.10g with median %.10g, a long tail",
+                 (long long)n, lo, hi, median);
+        return VS_VALUES_COUNT;
+    }
+    snprintf(reason, reason_size, "from the first %lld records: %s %.10g to %.10g with median %.10g, a rating scale",
+             (long long)n, whole ? "whole numbers" : "values", lo, hi, median);
+    return VS_VALUES_RATING;
 }
 
 /* ---------------------------------------------------------- line reader */
@@ -379,9 +422,15 @@ typedef struct ingest_state {
     const char *path;
     const vs_ingest_opts *opts;
     vs_format fmt;
+    vs_values values;        /* RATING or COUNT once decided; AUTO while sampling */
     vs_interactions *out;
     vs_ingest_stats *st;
     int seen_data_line;      /* a non-blank line was seen (header only before it) */
+    double *sample;          /* sampling pass: the first records' values, nothing interned */
+    int64_t n_sample;
+    char *pending;           /* pairs: the first non-blank line, until the next tells if it is a header */
+    size_t pending_len;
+    int64_t pending_line;
     /* MovieLens files are grouped by user: remember the last user to skip lookups. */
     char last_user[64];
     size_t last_user_len;
@@ -405,9 +454,10 @@ static int intern_user(ingest_state *s, const char *id, size_t len, vs_error *er
 }
 
 static int check_field_count(const ingest_state *s, const fields *f, vs_error *err) {
-    if (s->fmt == VS_FORMAT_PAIRS) {
-        if (f->n == 2) return 0;
-        return vs_errorf(err, "expected 2 fields (user item) separated by whitespace or ',', found %d",
+    if (s->fmt == VS_FORMAT_PAIRS) {   /* user, item, and any columns after them, ignored */
+        if (f->n >= 2) return 0;
+        return vs_errorf(err, "expected 2 fields (user item, then any others) separated by whitespace or ',', "
+                              "found %d",
                          f->n);
     }
     if (f->n == 3 || f->n == 4) return 0;
@@ -417,7 +467,23 @@ static int check_field_count(const ingest_state *s, const fields *f, vs_error *e
                      s->fmt == VS_FORMAT_TSV ? "\\t" : sep, f->n);
 }
 
-/* Parses one non-blank line; the caller prefixes errors with path:line. */
+/* The value of a record: range kept for the report; with ratings AUTO detected, a value
+ * beyond any rating scale means the first records misled the detection, and rather
+ * than filter counts as ratings, reading stops here and asks. */
+static int note_value(ingest_state *s, double value, vs_error *err) {
+    vs_ingest_stats *st = s->st;
+    if (st->records == 0 || value < st->value_min) st->value_min = value;
+    if (st->records == 0 || value > st->value_max) st->value_max = value;
+    if (s->values == VS_VALUES_RATING && st->values_detected && value > VS_RATING_SCALE_MAX)
+        return vs_errorf(err,
+                         "value %.10g is beyond the rating scale detected (%s); say what the column is: a rating "
+                         "(--min-rating X keeps rating > X) or a count (--all-rows keeps every row)",
+                         value, st->values_reason);
+    return 0;
+}
+
+/* Parses one non-blank line; the caller prefixes errors with path:line. In csv, dat and
+ * tsv files the first such line is a header when its value is not a number. */
 static int ingest_line(ingest_state *s, const char *line, size_t len, vs_error *err) {
     fields f;
     int first = !s->seen_data_line;
@@ -426,17 +492,28 @@ static int ingest_line(ingest_state *s, const char *line, size_t len, vs_error *
     if (check_field_count(s, &f, err) < 0) return -1;
 
     int keep = 1;
+    double value = 0;
     if (s->fmt != VS_FORMAT_PAIRS) {
-        double rating;
-        if (parse_decimal(f.s[2], f.len[2], &rating) < 0) {
-            if (first) return 0;   /* the header line */
+        if (parse_decimal(f.s[2], f.len[2], &value) < 0) {
+            if (first) {   /* the header line */
+                s->st->header = 1;
+                return 0;
+            }
             if (f.len[2] == 0) return vs_errorf(err, "empty rating");
             return vs_errorf(err, "rating '%.*s' is not a number", SHOWN(f.len[2]), f.s[2]);
         }
-        keep = rating > s->opts->min_rating;
     }
     if (f.len[0] == 0) return vs_errorf(err, "empty user id");
     if (f.len[1] == 0) return vs_errorf(err, "empty item id");
+    if (s->sample) {   /* the sampling pass: values only */
+        s->sample[s->n_sample++] = value;
+        s->st->records++;
+        return 0;
+    }
+    if (s->fmt != VS_FORMAT_PAIRS) {
+        if (note_value(s, value, err)) return -1;
+        keep = s->values == VS_VALUES_COUNT || value > s->opts->min_rating;
+    }
     s->st->records++;
     if (!keep) return 0;
 
@@ -449,7 +526,56 @@ static int ingest_line(ingest_state *s, const char *line, size_t len, vs_error *
     return 0;
 }
 
-/* Reads every line of an open file. */
+static int is_number_field(const fields *f, int i) {
+    double unused;
+    return i < f->n && i < MAX_FIELDS && parse_decimal(f->s[i], f->len[i], &unused) == 0;
+}
+
+/* Pairs have no value to tell a header by: the first line is a header when a column
+ * that is a number on the second line is not one on the first ("userID artistID
+ * weight" over "2 51 13883"). */
+static int pairs_header(const char *first, size_t first_len, const char *second, size_t second_len) {
+    fields a, b;
+    split_line(VS_FORMAT_PAIRS, first, first_len, &a);
+    split_line(VS_FORMAT_PAIRS, second, second_len, &b);
+    for (int i = 0; i < a.n && i < b.n && i < MAX_FIELDS; i++)
+        if (is_number_field(&b, i) && !is_number_field(&a, i)) return 1;
+    return 0;
+}
+
+/* The pending first line of a pairs file, as data; errors name its own line. */
+static int ingest_pending(ingest_state *s, vs_error *err) {
+    char *line = s->pending;
+    s->pending = NULL;
+    int rc = ingest_line(s, line, s->pending_len, err);
+    free(line);
+    return rc < 0 ? vs_error_prefix(err, "%s:%lld", s->path, (long long)s->pending_line) : 0;
+}
+
+/* A non-blank line. In a pairs file the first is held back until the second. */
+static int ingest_next(ingest_state *s, const char *line, size_t len, vs_error *err) {
+    if (s->fmt == VS_FORMAT_PAIRS && !s->seen_data_line && !s->pending && s->st->header == 0) {
+        s->pending = vs_xmalloc(len + 1);
+        memcpy(s->pending, line, len);
+        s->pending_len = len;
+        s->pending_line = s->st->lines;
+        return 0;
+    }
+    if (s->pending) {
+        if (pairs_header(s->pending, s->pending_len, line, len)) {
+            s->st->header = 1;
+            free(s->pending);
+            s->pending = NULL;
+        } else if (ingest_pending(s, err)) {
+            return -1;
+        }
+    }
+    if (ingest_line(s, line, len, err) < 0) return vs_error_prefix(err, "%s:%lld", s->path, (long long)s->st->lines);
+    return 0;
+}
+
+/* Reads every line of an open file (the sampling pass: until it has its sample, or
+ * knows the file is pairs). */
 static int ingest_lines(ingest_state *s, line_reader *r, vs_error *err) {
     const char *line;
     size_t len;
@@ -462,11 +588,43 @@ static int ingest_lines(ingest_state *s, line_reader *r, vs_error *err) {
         }
         if (is_blank_line(line, len)) continue;
         if (s->fmt == VS_FORMAT_AUTO) s->fmt = detect_format(line, len);
-        if (ingest_line(s, line, len, err) < 0)
-            return vs_error_prefix(err, "%s:%lld", s->path, (long long)s->st->lines);
+        if (s->sample && (s->fmt == VS_FORMAT_PAIRS || s->n_sample == VS_VALUES_SAMPLE)) return 0;
+        if (ingest_next(s, line, len, err) < 0) return -1;
     }
     if (got < 0) return vs_errorf(err, "%s: read failed: %s", s->path, strerror(errno));
+    if (s->pending) return ingest_pending(s, err);   /* a one-line pairs file */
     return 0;
+}
+
+/* One pass over the file. */
+static int ingest_pass(ingest_state *s, vs_error *err) {
+    int fd = open(s->path, O_RDONLY);
+    if (fd < 0) return vs_errorf(err, "%s: %s", s->path, strerror(errno));
+    line_reader r = {.fd = fd, .cap = READ_BLOCK};
+    r.buf = vs_xmalloc(r.cap);
+    int rc = ingest_lines(s, &r, err);
+    free(r.buf);
+    free(s->pending);
+    s->pending = NULL;
+    close(fd);
+    return rc;
+}
+
+/* AUTO: the value column's kind, from the first VS_VALUES_SAMPLE records (a pass that
+ * stops there). Sets *fmt when it was AUTO too. */
+static int detect_values(const char *path, vs_format *fmt, vs_ingest_stats *st, vs_error *err) {
+    vs_ingest_stats scratch;
+    memset(&scratch, 0, sizeof scratch);
+    ingest_state s = {.path = path, .fmt = *fmt, .st = &scratch, .last_user_idx = -1};
+    s.sample = vs_xmalloc(VS_VALUES_SAMPLE * sizeof *s.sample);
+    int rc = ingest_pass(&s, err);
+    if (rc == 0 && s.fmt != VS_FORMAT_PAIRS && s.fmt != VS_FORMAT_AUTO) {
+        st->values = vs_values_detect(s.sample, s.n_sample, st->values_reason, sizeof st->values_reason);
+        st->values_detected = 1;
+    }
+    free(s.sample);
+    *fmt = s.fmt;
+    return rc;
 }
 
 int vs_ingest_file(const char *path, const vs_ingest_opts *o, vs_interactions *out,
@@ -480,20 +638,18 @@ int vs_ingest_file(const char *path, const vs_ingest_opts *o, vs_interactions *o
     if (!st) st = &local_stats;
     memset(st, 0, sizeof *st);
     memset(out, 0, sizeof *out);
+    st->value_min = st->value_max = NAN;
     if (isnan(o->min_rating)) return vs_errorf(err, "%s: minimum rating is not a number", path);
 
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return vs_errorf(err, "%s: %s", path, strerror(errno));
-
-    line_reader r = {.fd = fd, .cap = READ_BLOCK};
-    r.buf = vs_xmalloc(r.cap);
-    ingest_state s = {.path = path, .opts = o, .fmt = o->format, .out = out, .st = st,
+    vs_format fmt = o->format;
+    st->values = o->values;
+    if (o->values == VS_VALUES_AUTO && fmt != VS_FORMAT_PAIRS && detect_values(path, &fmt, st, err)) return -1;
+    ingest_state s = {.path = path, .opts = o, .fmt = fmt, .values = st->values, .out = out, .st = st,
                       .last_user_idx = -1};
-    int rc = ingest_lines(&s, &r, err);
-    free(r.buf);
-    close(fd);
+    int rc = ingest_pass(&s, err);
 
     st->format = s.fmt;
+    if (s.fmt == VS_FORMAT_PAIRS) st->values = VS_VALUES_AUTO;   /* no value column */
     if (rc == 0 && st->records == 0)
         rc = vs_errorf(err, "%s: no interaction records (%s)", path,
                        st->lines ? "only blank or header lines" : "empty file");

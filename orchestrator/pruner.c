@@ -1,18 +1,20 @@
 /* pruner.c: the median and ASHA pruners of pruner.h. Both judge one value of the running
- * trial against the same epoch of the reference curves, so a decision depends only on
- * (space, epoch, value, reference set) and is the same in every run of the sweep.
+ * trial against the reference curves at the same epoch (median) or rung (ASHA), so a
+ * decision depends only on (space, epochs, value, reference set) and is the same in
+ * every run of the sweep.
  * docs/search-algorithms.md, "Samplers and pruners", states the rules:
  *   median  as Optuna's MedianPruner with the epoch as its step: epochs before
  *           pruner_warmup_epochs are never judged; a NaN value is pruned; with at least
  *           pruner_startup_trials reference values at this epoch, a value worse than
  *           their median is pruned;
- *   asha    as Optuna's SuccessiveHalvingPruner: only at rung epochs
- *           min_epochs * eta^k; the trial continues when it is at least as good as the
- *           k-th best of the competing values (the references' at that epoch and its
- *           own), k = max(1, floor(count / eta)). */
+ *   asha    as Optuna's SuccessiveHalvingPruner: a rung epoch min_epochs * eta^k is
+ *           judged at the first epoch validated at or after it (with eval_every > 1 a
+ *           rung may fall between validations); the trial continues when it is at least
+ *           as good as the k-th best of the competing values (each reference's value at
+ *           its first validated epoch at or after the rung, and its own),
+ *           k = max(1, floor(count / eta)). */
 #include "pruner.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -59,33 +61,53 @@ static int median_should_prune(const vs_space *s, int epoch, double value, const
     return prune;
 }
 
-/* Whether epoch is min_epochs * eta^k for some k >= 0. */
-static int is_rung(int epoch, int min_epochs, int eta) {
-    long long rung = min_epochs;
-    while (rung < epoch && rung <= INT_MAX) rung *= eta;
-    return rung == epoch;
+/* A reference's value at a rung: the value at its first validated epoch at or after the
+ * rung, as Optuna's SuccessiveHalvingPruner records the value a trial reaches each rung
+ * with. NaN when it validated none there. */
+static double rung_value(const vs_curve *c, long long rung) {
+    for (long long e = rung; e <= c->n_epochs; e++) {
+        double x = curve_at(c, (int)e);
+        if (!isnan(x)) return x;
+    }
+    return NAN;
 }
 
-static int asha_should_prune(const vs_space *s, int epoch, double value, const vs_curve *ref, int n_ref) {
-    int min_epochs = s->asha_min_epochs > 1 ? s->asha_min_epochs : 1;
-    int eta = s->asha_reduction_factor;
-    if (eta < 2 || !is_rung(epoch, min_epochs, eta)) return 0;
-    if (isnan(value)) return 1;
-    int n;
-    double *v = reference_values(epoch, ref, n_ref, &n);
-    int better = 0;   /* reference values strictly better than this trial's */
-    for (int i = 0; i < n; i++) better += is_worse(value, v[i], s->maximize);
-    free(v);
+/* Whether value is among the best max(1, floor(count / eta)) of the competing values
+ * at this rung: the references' and its own. */
+static int promoted(const vs_space *s, long long rung, double value, const vs_curve *ref, int n_ref, int eta) {
+    int n = 0, better = 0;   /* references reaching the rung; those strictly better than this trial */
+    for (int i = 0; i < n_ref; i++) {
+        double x = rung_value(&ref[i], rung);
+        if (isnan(x)) continue;
+        n++;
+        better += is_worse(value, x, s->maximize);
+    }
     int keep = (n + 1) / eta;   /* the competing values include this trial's */
     if (keep < 1) keep = 1;
-    return better >= keep;
+    return better < keep;
 }
 
-int vs_pruner_should_prune(const vs_space *s, int epoch, double value, const vs_curve *reference, int n_reference) {
+static int asha_should_prune(const vs_space *s, int previous_epoch, int epoch, double value, const vs_curve *ref,
+                             int n_ref) {
+    int min_epochs = s->asha_min_epochs > 1 ? s->asha_min_epochs : 1;
+    int eta = s->asha_reduction_factor;
+    if (eta < 2) return 0;
+    /* Every rung passed since the last validation is judged now, on this value, in
+     * order: the trial must be promoted through each. */
+    for (long long rung = min_epochs; rung <= epoch; rung *= eta) {
+        if (rung <= previous_epoch) continue;
+        if (isnan(value)) return 1;
+        if (!promoted(s, rung, value, ref, n_ref, eta)) return 1;
+    }
+    return 0;
+}
+
+int vs_pruner_should_prune(const vs_space *s, int previous_epoch, int epoch, double value, const vs_curve *reference,
+                           int n_reference) {
     if (epoch < 1 || n_reference < 0 || (n_reference > 0 && !reference)) return 0;
     switch (s->pruner) {
     case VS_PRUNER_MEDIAN: return median_should_prune(s, epoch, value, reference, n_reference);
-    case VS_PRUNER_ASHA: return asha_should_prune(s, epoch, value, reference, n_reference);
+    case VS_PRUNER_ASHA: return asha_should_prune(s, previous_epoch, epoch, value, reference, n_reference);
     case VS_PRUNER_NONE: return 0;
     }
     return 0;

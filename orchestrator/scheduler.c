@@ -70,6 +70,7 @@ typedef struct child {
     double started, kill_at;
     int prune, timed_out, stopping;
     int last_epoch;
+    int last_validated_epoch;        /* the last epoch with a validation, 0 before the first */
     double last_value, best_value;   /* the metric after the last validated epoch, and the best */
     cJSON *done;
     char *error;
@@ -342,9 +343,11 @@ static int propose(sweep *w, vs_error *err) {
     return reload(w, err) ? -1 : 1;
 }
 
-/* Pruning, as Optuna's pruners judge: the trial's best value so far against the curves
- * of the COMPLETE trials of its reference set. */
-static int prune_verdict(sweep *w, int number, int epoch, double best) {
+/* Pruning, as Optuna's pruners judge, at a validated epoch (the previous one was
+ * previous_epoch): the median pruner the trial's best value so far, ASHA its value at
+ * this epoch (NaN for both when this epoch's is), against the curves of the COMPLETE
+ * trials of its reference set. */
+static int prune_verdict(sweep *w, int number, int previous_epoch, int epoch, double value, double best) {
     if (w->space.pruner == VS_PRUNER_NONE || w->stopping) return 0;
     vs_curve *refs = vs_xcalloc((size_t)(w->n_trials ? w->n_trials : 1), sizeof *refs);
     int n = 0;
@@ -353,7 +356,8 @@ static int prune_verdict(sweep *w, int number, int epoch, double best) {
         if (t->number < number - w->window && !strcmp(t->state, "COMPLETE") && t->n_epochs > 0)
             refs[n++] = (vs_curve){t->n_epochs, t->curve};
     }
-    int prune = vs_pruner_should_prune(&w->space, epoch, best, refs, n);
+    double judged = w->space.pruner == VS_PRUNER_ASHA || isnan(value) ? value : best;
+    int prune = vs_pruner_should_prune(&w->space, previous_epoch, epoch, judged, refs, n);
     free(refs);
     return prune;
 }
@@ -369,11 +373,13 @@ static double better_of(const sweep *w, double best, double v) {
  * again, the same way. Returns the epoch to prune at, or 0. */
 static int replay_pruning(sweep *w, const vs_db_trial *t) {
     double best = NAN;
+    int previous = 0;
     for (int e = 1; e <= t->n_epochs; e++) {
         double v = t->curve[e - 1];
-        if (isnan(v)) continue;
+        if (isnan(v)) continue;   /* not validated */
         best = better_of(w, best, v);
-        if (prune_verdict(w, t->number, e, best)) return e;
+        if (prune_verdict(w, t->number, previous, e, v, best)) return e;
+        previous = e;
     }
     return 0;
 }
@@ -382,10 +388,6 @@ static int replay_pruning(sweep *w, const vs_db_trial *t) {
 
 static int write_trial_config(sweep *w, const vs_db_trial *t, const char *path, vs_error *err) {
     cJSON *cfg = vs_space_trial_config(&w->space, t->values);
-    if (w->space.pruner != VS_PRUNER_NONE) {   /* the pruner judges every epoch */
-        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "eval_every");
-        cJSON_AddNumberToObject(cfg, "eval_every", 1);
-    }
     char *text = vs_json_print_exact(cfg);
     cJSON_Delete(cfg);
     FILE *f = fopen(path, "w");
@@ -435,7 +437,10 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     c->proc = proc;
     c->started = now_seconds();
     c->last_value = c->best_value = NAN;
-    for (int e = 0; e < t->n_epochs; e++) c->best_value = better_of(w, c->best_value, t->curve[e]);
+    for (int e = 0; e < t->n_epochs; e++) {   /* what it recorded before (replay_pruning judged it) */
+        c->best_value = better_of(w, c->best_value, t->curve[e]);
+        if (!isnan(t->curve[e])) c->last_validated_epoch = e + 1;
+    }
     if (vs_db_trial_started(w->db, t->trial_id, (int)proc.pid, gpus ? gpus : "", dir, err)) return -1;
     char *p = params_text(w, t->values), where[300];
     if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
@@ -509,12 +514,14 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
             c->last_value = v;
             c->best_value = better_of(w, c->best_value, v);
             if (!w->o->live) say(w, "trial %d: epoch %d, %s %.4f", c->number, epoch, w->space.metric, v);
-            if (!c->prune && prune_verdict(w, c->number, epoch, isnan(v) ? v : c->best_value)) {
+            if (!c->prune &&
+                prune_verdict(w, c->number, c->last_validated_epoch, epoch, v, c->best_value)) {
                 c->prune = 1;
                 snprintf(c->prune_reason, sizeof c->prune_reason, "pruned after epoch %d (%s %.4f)", epoch,
                          w->space.metric, v);
                 kill(c->proc.pid, SIGTERM);
             }
+            if (epoch > c->last_validated_epoch) c->last_validated_epoch = epoch;
         }
     } else if (!strcmp(kind->valuestring, "done")) {
         cJSON_Delete(c->done);

@@ -803,6 +803,32 @@ static int parse_pruner(parse_ctx *c, const cJSON *root, vs_space *s) {
     return get_int32(c, o, "pruner", "reduction_factor", 2, 100, 3, &s->asha_reduction_factor);
 }
 
+/* A fixed eval_every the pruner cannot work with: no epoch before the last is validated
+ * at or after the first one the pruner judges (the median's warm-up, ASHA's first rung),
+ * so no trial could ever be stopped, though validating every epoch would allow it. The
+ * pruner judges only validated epochs, and vaesearch never changes eval_every, so the
+ * space is refused. Checked when epochs is known (fixed, or the trainer's default). */
+static int check_pruner_validations(parse_ctx *c, const vs_space *s) {
+    if (s->pruner == VS_PRUNER_NONE) return 0;
+    const cJSON *every = member(s->fixed, "eval_every");
+    const cJSON *epochs = member(s->fixed, "epochs");
+    for (int i = 0; i < s->n_params; i++)
+        if (!strcmp(s->params[i].name, "epochs")) return 0;   /* searched: varies by trial */
+    if (!epochs) epochs = member(c->trainer_keys, "epochs");
+    if (!cJSON_IsNumber(every) || !cJSON_IsNumber(epochs)) return 0;
+    long long k = (long long)every->valuedouble, n = (long long)epochs->valuedouble;
+    int median = s->pruner == VS_PRUNER_MEDIAN;
+    long long first = median ? s->pruner_warmup_epochs : s->asha_min_epochs;
+    if (first < 1) first = 1;
+    long long last_before_end = k > 0 ? (n - 1) / k * k : 0;   /* the last validation before epoch n */
+    if (last_before_end >= first || n - 1 < first) return 0;
+    return fail(c, "fixed.eval_every",
+                "%lld validates no epoch from %lld (%s) to %lld (the last before epoch %lld ends the trial), so the %s "
+                "pruner could never stop a trial: validate more often, or set pruner.kind to \"none\"",
+                k, first, median ? "pruner.warmup_epochs" : "pruner.min_epochs, the first rung", n - 1, n,
+                median ? "median" : "asha");
+}
+
 /* ------------------------------------------------------------ the canonical form */
 
 static void canon_key(vs_strbuf *b, int *first, const char *key) {
@@ -952,7 +978,7 @@ static int parse_root(parse_ctx *c, const cJSON *root, vs_space *s) {
     if (parse_name(c, root, s) || parse_dataset(c, root, s) || parse_objective(c, root, s) ||
         parse_sampler(c, root, s) || parse_resources(c, root, s) || parse_pruner(c, root, s) ||
         parse_fixed(c, root, s) || parse_parameters(c, root, s) || parse_budget(c, root, s) ||
-        parse_warm_start(c, root, s))
+        parse_warm_start(c, root, s) || check_pruner_validations(c, s))
         return -1;
     s->canonical = canonical_text(s, member(root, "dataset"));
     return 0;

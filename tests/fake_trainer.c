@@ -2,11 +2,14 @@
  * benchmark. It takes the same arguments, speaks the same JSON lines, and finishes at
  * once (or misbehaves on demand), so what is measured or tested is the orchestrator.
  * The trial number comes from the --out folder's name (trial-N); FAKE_MODE chooses:
- *   ok       (default) epochs 1..E (E from "epochs" in --config, default 3), each with
+ *   ok       (default) epochs 1..E (E from "epochs" in --config, default 3), validated
+ *            as the trainer does (every "eval_every" epochs, default 1, and the last) with
  *            val ndcg@100 = 0.1 + 0.01 * N * epoch / E, then done
  *   fail-odd odd trials write to stderr and report a diverged loss, exit 1
  *   fail-all every trial reports "no CUDA device (trial N)" and exits 1
  *   crash-odd odd trials kill themselves with SIGSEGV after one epoch
+ *   fade     as ok up to epoch 3, then 0.09 - 0.001 * N (below every ok trial's values):
+ *            trials whose best values and values at a later epoch rank differently
  *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs; with FAKE_IGNORE_TERM
  *            set it ignores SIGTERM, as a trainer slow to stop would
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to;
@@ -24,17 +27,19 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int epochs_in(const char *config) {
+/* The positive integer "key" holds in the config file; def when absent. */
+static int config_int(const char *config, const char *key, int def) {
     FILE *f = config ? fopen(config, "r") : NULL;
-    if (!f) return 3;
-    char buf[8192];
+    if (!f) return def;
+    char buf[8192], quoted[64];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    const char *p = strstr(buf, "\"epochs\"");
-    if (!p || !(p = strchr(p, ':'))) return 3;
-    int e = atoi(p + 1);
-    return e > 0 ? e : 3;
+    snprintf(quoted, sizeof quoted, "\"%s\"", key);
+    const char *p = strstr(buf, quoted);
+    if (!p || !(p = strchr(p, ':'))) return def;
+    int v = atoi(p + 1);
+    return v > 0 ? v : def;
 }
 
 int main(int argc, char **argv) {
@@ -45,7 +50,8 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--threads")) threads = argv[i + 1];
     }
     const char *t = out ? strstr(out, "trial-") : NULL;
-    int number = t ? atoi(t + 6) : 0, epochs = epochs_in(config);
+    int number = t ? atoi(t + 6) : 0, epochs = config_int(config, "epochs", 3);
+    int eval_every = config_int(config, "eval_every", 1);
     const char *mode = getenv("FAKE_MODE") ? getenv("FAKE_MODE") : "ok";
     const char *visible = getenv("CUDA_VISIBLE_DEVICES");
     double start = now();
@@ -73,11 +79,15 @@ int main(int argc, char **argv) {
     double best = 0;
     for (int e = 1; e <= epochs; e++) {
         double v = 0.1 + 0.01 * number * e / epochs;
+        if (!strcmp(mode, "fade") && e > 3) v = 0.09 - 0.001 * number;
         best = v;
         printf("{\"event\":\"epoch\",\"epoch\":%d,\"step\":%d,\"loss\":%g,\"neg_ll\":%g,\"kl\":1,\"beta\":0.1,"
-               "\"users_per_s\":1000,\"seconds\":0.01,\"val\":{\"ndcg@100\":%.6f,\"recall@20\":%.6f,\"recall@50\":%.6f,"
-               "\"users\":10}}\n",
-               e, e * 4, 100.0 / e, 100.0 / e, v, v + 0.05, v + 0.1);
+               "\"users_per_s\":1000,\"seconds\":0.01",
+               e, e * 4, 100.0 / e, 100.0 / e);
+        if (e % eval_every == 0 || e == epochs)
+            printf(",\"val\":{\"ndcg@100\":%.6f,\"recall@20\":%.6f,\"recall@50\":%.6f,\"users\":10}", v, v + 0.05,
+                   v + 0.1);
+        printf("}\n");
         fflush(stdout);
         if (!strcmp(mode, "crash-odd") && number % 2) raise(SIGSEGV);
     }

@@ -1,8 +1,10 @@
 /* test_ingest: reading interaction files (dataset/ingest.c). Each format is parsed
  * from small files written here; line endings, blank lines, headers, the rating
  * filter, block boundaries and malformed lines (messages naming file:line) are
- * checked, as is the id map on its own. */
+ * checked, as is the id map on its own; so are the value column's detection (ratings
+ * or counts, a Last.fm-like file) and pairs with extra columns and a header. */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -256,6 +258,145 @@ static void test_pairs(void) {
     vs_interactions_free(&x);
 }
 
+/* The detection rule on its own: ratings stay ratings, counts and weights do not. */
+static void test_values_detect(void) {
+    char why[200];
+    double half_stars[] = {0.5, 4, 3.5, 5, 1, 4.5, 3};
+    CHECK(vs_values_detect(half_stars, 7, why, sizeof why) == VS_VALUES_RATING);
+    CHECK_MSG(strstr(why, "0.5 to 5") && strstr(why, "rating scale"), "%s", why);
+    double stars[] = {4, 5, 3, 4, 1, 2, 5, 4};   /* MovieLens-1M: whole numbers 1 to 5, median 4 */
+    CHECK(vs_values_detect(stars, 8, why, sizeof why) == VS_VALUES_RATING);
+    double ten[] = {7, 8, 10, 6, 9, 8, 2};       /* a 1-10 scale */
+    CHECK(vs_values_detect(ten, 7, NULL, 0) == VS_VALUES_RATING);
+    double jester[] = {-9.5, 3.2, 10, -10, 0.4};   /* -10 to 10, not whole */
+    CHECK(vs_values_detect(jester, 5, NULL, 0) == VS_VALUES_RATING);
+    double plays[] = {13883, 11690, 1, 228, 3, 17};   /* Last.fm play counts */
+    CHECK(vs_values_detect(plays, 6, why, sizeof why) == VS_VALUES_COUNT);
+    CHECK_MSG(strstr(why, "up to 13883") && strstr(why, "first 6 records"), "%s", why);
+    double weight[] = {0.2, 10.5};   /* above 10, not whole: a weight */
+    CHECK(vs_values_detect(weight, 2, NULL, 0) == VS_VALUES_COUNT);
+    double clicks[] = {1, 1, 2, 1, 9, 1, 3};   /* whole, median 1, largest 9 >= 5 x 1 */
+    CHECK(vs_values_detect(clicks, 7, why, sizeof why) == VS_VALUES_COUNT);
+    CHECK_MSG(strstr(why, "long tail") && strstr(why, "median 1"), "%s", why);
+    double few_clicks[] = {1, 1, 2, 1, 3};   /* largest 3 < 5 x 1: could be a 1-3 scale */
+    CHECK(vs_values_detect(few_clicks, 5, NULL, 0) == VS_VALUES_RATING);
+    double mostly_zero[] = {0, 0, 0, 8, 10};   /* median 0: not a count of interactions */
+    CHECK(vs_values_detect(mostly_zero, 5, NULL, 0) == VS_VALUES_RATING);
+    CHECK(vs_values_detect(NULL, 0, why, sizeof why) == VS_VALUES_RATING);
+}
+
+/* A Last.fm-like user_artists.dat: userID, artistID, weight (play count), tab-separated,
+ * with a header. Detected as counts, every row is kept; a forced rating filter drops
+ * the rows with a weight <= the threshold; counts forced on ratings keep them all. */
+static void test_counts(void) {
+    const char *path = write_text("user_artists.dat",
+                                  "userID\tartistID\tweight\n"
+                                  "2\t51\t13883\n"
+                                  "2\t52\t11690\n"
+                                  "2\t53\t3\n"
+                                  "3\t51\t1\n"
+                                  "3\t60\t2\n"
+                                  "4\t52\t228\n");
+    vs_interactions x;
+    vs_ingest_stats st;
+    vs_error err = {{0}};
+    CHECK_OK(ingest(path, VS_FORMAT_AUTO, 3.5, &x, &st, &err), &err);
+    CHECK(st.format == VS_FORMAT_TSV && st.header == 1);
+    CHECK(st.values == VS_VALUES_COUNT && st.values_detected == 1);
+    CHECK_MSG(strstr(st.values_reason, "up to 13883"), "%s", st.values_reason);
+    CHECK(st.records == 6 && st.kept == 6 && x.n == 6);
+    CHECK(st.value_min == 1 && st.value_max == 13883);
+    CHECK(pair_is(&x, 2, "2", "53") && pair_is(&x, 3, "3", "51"));
+    vs_interactions_free(&x);
+
+    vs_ingest_opts o;
+    vs_ingest_opts_default(&o);
+    o.values = VS_VALUES_RATING;
+    o.min_rating = 3.5;
+    CHECK_OK(vs_ingest_file(path, &o, &x, &st, &err), &err);
+    CHECK(st.values == VS_VALUES_RATING && st.values_detected == 0);
+    CHECK(st.records == 6 && st.kept == 3 && pair_is(&x, 2, "4", "52"));
+    vs_interactions_free(&x);
+
+    /* Ratings read as counts on request: all kept. */
+    path = write_text("few.csv", "1,10,1.0,5\n1,11,5.0,5\n2,10,2.5,5\n");
+    o.values = VS_VALUES_COUNT;
+    CHECK_OK(vs_ingest_file(path, &o, &x, &st, &err), &err);
+    CHECK(st.values == VS_VALUES_COUNT && !st.values_detected && st.kept == 3);
+    vs_interactions_free(&x);
+    o.values = VS_VALUES_AUTO;
+    CHECK_OK(vs_ingest_file(path, &o, &x, &st, &err), &err);
+    CHECK(st.values == VS_VALUES_RATING && st.values_detected && st.kept == 1);
+    CHECK(st.value_min == 1 && st.value_max == 5);
+    vs_interactions_free(&x);
+
+    /* The first 10000 records look like ratings, a later one does not: reading stops,
+     * naming the line, rather than filter counts as ratings. */
+    size_t cap = 400000, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text + len, cap - len, "user,item,rating\n");
+    for (int i = 0; i < VS_VALUES_SAMPLE; i++)
+        len += (size_t)snprintf(text + len, cap - len, "u%d,i%d,%d\n", i % 300, i % 77, 1 + i % 5);
+    len += (size_t)snprintf(text + len, cap - len, "u1,i1,4\nu1,i2,250\n");
+    path = write_file("misled.csv", text, len);
+    free(text);
+    int rc = ingest(path, VS_FORMAT_AUTO, 3.5, &x, &st, &err);
+    CHECK(rc == -1);
+    char where[64];
+    snprintf(where, sizeof where, "misled.csv:%d: value 250 is beyond the rating scale", VS_VALUES_SAMPLE + 3);
+    CHECK_MSG(strstr(err.msg, where) && strstr(err.msg, "--all-rows"), "%s", err.msg);
+    /* Told it is a rating, the same file is read. */
+    o.values = VS_VALUES_RATING;
+    CHECK_OK(vs_ingest_file(path, &o, &x, &st, &err), &err);
+    CHECK(st.records == VS_VALUES_SAMPLE + 2 && st.value_max == 250);
+    vs_interactions_free(&x);
+}
+
+/* Pairs take user and item and ignore the columns after them; the first line is a
+ * header when a column that is a number on the second line is not one on the first. */
+static void test_pairs_columns_and_header(void) {
+    vs_interactions x;
+    vs_ingest_stats st;
+    vs_error err = {{0}};
+    const char *path = write_text("artists.txt",
+                                  "userID\tartistID\tweight\n"
+                                  "2\t51\t13883\n"
+                                  "2\t52\n"
+                                  "3\t51\t1\textra\tcolumns\n");
+    CHECK_OK(ingest(path, VS_FORMAT_PAIRS, 3.5, &x, &st, &err), &err);
+    CHECK(st.format == VS_FORMAT_PAIRS && st.header == 1);
+    CHECK(st.records == 3 && st.kept == 3 && x.users.n == 2);
+    CHECK(pair_is(&x, 0, "2", "51") && pair_is(&x, 1, "2", "52") && pair_is(&x, 2, "3", "51"));
+    CHECK(isnan(st.value_min) && st.values == VS_VALUES_AUTO);
+    vs_interactions_free(&x);
+
+    /* MovieLens' ratings.csv as pairs: header skipped, rating and timestamp ignored. */
+    path = write_text("ml-pairs.csv", "userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n1,1029,3.0,1260759179\n");
+    CHECK_OK(ingest(path, VS_FORMAT_PAIRS, 3.5, &x, &st, &err), &err);
+    CHECK(st.header == 1 && st.kept == 2 && pair_is(&x, 1, "1", "1029"));
+    vs_interactions_free(&x);
+
+    /* Ids that are words on both lines: no header to tell, both are data. */
+    path = write_text("words.txt", "user item\nalice item-a\n");
+    CHECK_OK(ingest(path, VS_FORMAT_AUTO, 3.5, &x, &st, &err), &err);
+    CHECK(st.header == 0 && st.kept == 2 && pair_is(&x, 0, "user", "item"));
+    vs_interactions_free(&x);
+
+    /* A one-line file is data; so is a first line of numbers. */
+    path = write_text("one.txt", "userID artistID\n");
+    CHECK_OK(ingest(path, VS_FORMAT_AUTO, 3.5, &x, &st, &err), &err);
+    CHECK(st.header == 0 && st.kept == 1 && pair_is(&x, 0, "userID", "artistID"));
+    vs_interactions_free(&x);
+    path = write_text("nums.txt", "\n1 2 3\n1 3\n");
+    CHECK_OK(ingest(path, VS_FORMAT_AUTO, 3.5, &x, &st, &err), &err);
+    CHECK(st.header == 0 && st.kept == 2 && pair_is(&x, 0, "1", "2"));
+    vs_interactions_free(&x);
+
+    /* After a header, errors still name their line. */
+    expect_error("hdr_err.txt", "user item\n1 2\n\n3\n", VS_FORMAT_PAIRS, "hdr_err.txt:4:", "found 1");
+    expect_error("hdr_only.txt", "userID artistID\n", VS_FORMAT_CSV, "hdr_only.txt:1:", "found 1");
+}
+
 /* Records crossing the 4 MiB read blocks, and one line longer than a block. */
 static void test_large_file(void) {
     size_t cap = 16u << 20, len = 0;
@@ -305,7 +446,8 @@ static void test_errors(void) {
     expect_error("noitem.dat", "1::2::4::5\n1::::4::5\n", VS_FORMAT_AUTO, "noitem.dat:2:",
                  "empty item id");
     expect_error("long.dat", "1::2::4::5\n1::2::4::5::6\n", VS_FORMAT_AUTO, "long.dat:2:", "found 5");
-    expect_error("pairs3.txt", "a b\nc d e\n", VS_FORMAT_AUTO, "pairs3.txt:2:", "found 3");
+    expect_error("pairs1.txt", "a b\nc d e\nf\n", VS_FORMAT_AUTO, "pairs1.txt:3:", "found 1");
+    expect_error("pairs1first.txt", "a\nc d\n", VS_FORMAT_PAIRS, "pairs1first.txt:1:", "found 1");
     /* A forced format applies to every line. */
     expect_error("forced.txt", "a b\n", VS_FORMAT_CSV, "forced.txt:1:", "found 1");
     expect_error("empty.csv", "", VS_FORMAT_AUTO, "empty.csv", "empty file");
@@ -336,6 +478,9 @@ int main(void) {
     test_dat();
     test_tsv();
     test_pairs();
+    test_values_detect();
+    test_counts();
+    test_pairs_columns_and_header();
     test_large_file();
     test_errors();
     return test_finish();

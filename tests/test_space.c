@@ -164,6 +164,32 @@ static void test_defaults_and_pruners(void) {
              &err);
     if (s.name) CHECK(s.pruner == VS_PRUNER_ASHA && s.asha_min_epochs == 2 && s.asha_reduction_factor == 4);
     vs_space_free(&s);
+
+    /* eval_every with a pruner is kept as written. It is refused (test_bad_spaces) only
+     * when no validated epoch before the last could be judged; accepted when one can,
+     * when the warm-up alone is the reason none can, or when epochs varies by trial. */
+    static const char *const accepted[] = {
+        "\"pruner\":{\"kind\":\"median\",\"warmup_epochs\":4},\"fixed\":{\"epochs\":10,\"eval_every\":3}",
+        "\"pruner\":{\"kind\":\"median\",\"warmup_epochs\":6},\"fixed\":{\"epochs\":10,\"eval_every\":3}",
+        "\"pruner\":{\"kind\":\"asha\",\"min_epochs\":2},\"fixed\":{\"epochs\":10,\"eval_every\":9}",
+        "\"pruner\":{\"kind\":\"none\"},\"fixed\":{\"epochs\":10,\"eval_every\":10}",
+        "\"pruner\":{\"kind\":\"median\",\"warmup_epochs\":20},\"fixed\":{\"epochs\":5,\"eval_every\":5}",
+    };
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+        char json[1024];
+        snprintf(json, sizeof json, "{\"name\":\"e\",\"dataset\":\"x.vsds\",\"budget\":{\"trials\":4},%s,"
+                 "\"parameters\":{\"lr\":{\"type\":\"log_uniform\",\"low\":0.001,\"high\":0.1}}}", accepted[i]);
+        CHECK_OK(parse(json, &s, &err), &err);
+        const cJSON *every = s.name ? cJSON_GetObjectItemCaseSensitive(s.fixed, "eval_every") : NULL;
+        CHECK_MSG(every && every->valuedouble == (i == 2 ? 9 : i < 2 ? 3 : i == 3 ? 10 : 5), "case %zu", i);
+        vs_space_free(&s);
+    }
+    CHECK_OK(parse("{\"name\":\"e\",\"dataset\":\"x.vsds\",\"budget\":{\"trials\":4},\"pruner\":{\"kind\":"
+                   "\"median\"},\"fixed\":{\"eval_every\":50},\"parameters\":{\"epochs\":{\"type\":\"int\","
+                   "\"low\":10,\"high\":200}}}",
+                   &s, &err),
+             &err);
+    vs_space_free(&s);
 }
 
 /* The canonical form: the same space written differently gives the same text, a
@@ -325,6 +351,17 @@ static const struct bad_case {
     {HEAD "\"parameters\":{\"lr\":{\"type\":\"uniform\",\"low\":0.001,\"high\":0.1,\"step\":0}}}",
      "t.json: parameters.lr.step: expected a number > 0"},
     {"", "t.json:1: invalid JSON (unexpected end)"},
+    /* An eval_every under which the pruner could never judge before the last epoch. */
+    {HEAD "\"pruner\":{\"kind\":\"median\",\"warmup_epochs\":7},\"fixed\":{\"epochs\":10,\"eval_every\":6},"
+          "\"parameters\":{" LR_OK "}}",
+     "t.json: fixed.eval_every: 6 validates no epoch from 7 (pruner.warmup_epochs) to 9 (the last before epoch 10 "
+     "ends the trial), so the median pruner could never stop a trial: validate more often, or set pruner.kind to "
+     "\"none\""},
+    {HEAD "\"pruner\":{\"kind\":\"asha\",\"min_epochs\":6},\"fixed\":{\"epochs\":8,\"eval_every\":5},"
+          "\"parameters\":{" LR_OK "}}",
+     "t.json: fixed.eval_every: 5 validates no epoch from 6 (pruner.min_epochs, the first rung) to 7"},
+    {HEAD "\"pruner\":{\"kind\":\"median\"},\"fixed\":{\"eval_every\":1000000},\"parameters\":{" LR_OK "}}",
+     "t.json: fixed.eval_every: 1000000 validates no epoch from 5 (pruner.warmup_epochs)"},   /* default epochs */
 };
 
 static void test_bad_spaces(void) {
