@@ -6,6 +6,8 @@
  *            val ndcg@100 = 0.1 + 0.01 * N * epoch / E, then done
  *   fail-odd odd trials write to stderr and report a diverged loss, exit 1
  *   crash-odd odd trials kill themselves with SIGSEGV after one epoch
+ *   line-odd odd trials print FAKE_LINE in place of their done line (a broken trainer)
+ *   nospace-odd odd trials fail as a full disk makes them fail ("No space left on device")
  *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs; with FAKE_IGNORE_TERM
  *            set it ignores SIGTERM, as a trainer slow to stop would
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to. */
@@ -56,6 +58,11 @@ int main(int argc, char **argv) {
         printf("{\"event\":\"error\",\"message\":\"loss is nan at step 3 (epoch 1): training diverged\"}\n");
         return 1;
     }
+    if (!strcmp(mode, "nospace-odd") && number % 2) {
+        fprintf(stderr, "fake trainer: %s/checkpoint.bin: write failed: No space left on device\n", out ? out : ".");
+        printf("{\"event\":\"error\",\"message\":\"cannot save the checkpoint: No space left on device\"}\n");
+        return 1;
+    }
     double best = 0;
     for (int e = 1; e <= epochs; e++) {
         double v = 0.1 + 0.01 * number * e / epochs;
@@ -66,6 +73,10 @@ int main(int argc, char **argv) {
                e, e * 4, 100.0 / e, 100.0 / e, v, v + 0.05, v + 0.1);
         fflush(stdout);
         if (!strcmp(mode, "crash-odd") && number % 2) raise(SIGSEGV);
+    }
+    if (!strcmp(mode, "line-odd") && number % 2) {
+        printf("%s\n", getenv("FAKE_LINE") ? getenv("FAKE_LINE") : "");
+        return 0;
     }
     printf("{\"event\":\"done\",\"best_epoch\":%d,\"val\":{\"ndcg@100\":%.6f,\"recall@20\":%.6f,\"recall@50\":%.6f,"
            "\"users\":10},\"test\":{\"ndcg@100\":%.6f,\"recall@20\":%.6f,\"recall@50\":%.6f,\"users\":10},"
