@@ -6,12 +6,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A message is one line of text: control characters (from a damaged file, a hostile
+ * trainer) are written as \xNN, so that printing a message cannot move the cursor,
+ * change colours or forge lines. Idempotent: the escapes hold no control character. */
+static void escape_controls(vs_error *err) {
+    char out[sizeof err->msg];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)err->msg; *p && o + 1 < sizeof out; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            if (o + 5 >= sizeof out) break;
+            snprintf(out + o, 5, "\\x%02x", *p);
+            o += 4;
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = 0;
+    memcpy(err->msg, out, o + 1);
+}
+
 int vs_errorf(vs_error *err, const char *fmt, ...) {
     if (!err) return -1;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    escape_controls(err);
     return -1;
 }
 
@@ -28,6 +48,7 @@ int vs_error_prefix(vs_error *err, const char *fmt, ...) {
 #pragma GCC diagnostic ignored "-Wformat-truncation"
     snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
 #pragma GCC diagnostic pop
+    escape_controls(err);
     return -1;
 }
 

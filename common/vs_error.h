@@ -14,7 +14,8 @@ typedef struct vs_error {
     char msg[1024];
 } vs_error;
 
-/* Sets the message (printf-style). Always returns -1 so `return vs_errorf(...)` reads well. */
+/* Sets the message (printf-style), one line: control characters become \xNN. Always
+ * returns -1 so `return vs_errorf(...)` reads well. */
 int vs_errorf(vs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prepends "context: " to the message already set. Returns -1. */
 int vs_error_prefix(vs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

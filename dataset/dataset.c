@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/tempfile.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "dataset.c maps little-endian arrays directly; big-endian hosts are not supported"
 #endif
@@ -581,16 +583,9 @@ int vs_dataset_write(const vs_dataset *ds, const char *path, vs_error *err) {
     unsigned char hdr[DS_HEADER_BYTES + S_COUNT * DS_ENTRY_BYTES];
     build_header(ds, sec, hdr, header_size);
 
-    size_t tmp_len = strlen(path) + 32;
-    char *tmp = vs_xmalloc(tmp_len);
-    snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        vs_errorf(err, "%s: cannot create %s: %s", path, tmp, strerror(e));
-        free(tmp);
-        return -1;
-    }
+    char *tmp = NULL;
+    int fd = vs_tempfile_beside(path, &tmp, err);
+    if (fd < 0) return -1;
     const char *step = NULL;
     if (write_body(fd, hdr, header_size, sec)) step = "write";
     else if (fsync(fd)) step = "fsync";

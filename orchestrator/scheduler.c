@@ -65,10 +65,11 @@ typedef struct child {
     int used;
     int trial_id, number, slot;
     vs_trial_process proc;
-    vs_strbuf out, err;   /* the line being read from each pipe */
+    vs_line_reader out, err;   /* the line being read from each pipe */
     vs_output_tail tail;
     double started, kill_at;
     int prune, timed_out, stopping;
+    int bad_output;   /* it printed an event it should not have: stopped, recorded FAIL */
     int last_epoch;
     int last_validated_epoch;        /* the last epoch with a validation, 0 before the first */
     double last_value, best_value;   /* the metric after the last validated epoch, and the best */
@@ -91,6 +92,7 @@ typedef struct sweep {
     int n_trials;
     int64_t budget;
     int stopping, time_up;
+    int disk_full;   /* a trainer found no space left on the device: start no more trials */
     double t0, last_heartbeat, last_live;
     int run_ended, run_failed;      /* trials that ended in this run, and how many of them FAILed */
     int fail_streak, fail_stop;     /* FAILs in a row with the same reason; stopped because of them */
@@ -390,10 +392,14 @@ static int write_trial_config(sweep *w, const vs_db_trial *t, const char *path, 
     cJSON *cfg = vs_space_trial_config(&w->space, t->values);
     char *text = vs_json_print_exact(cfg);
     cJSON_Delete(cfg);
-    FILE *f = fopen(path, "w");
+    /* O_NOFOLLOW: a link planted where trial.json goes must not redirect the write. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
+        int e = errno;
+        if (fd >= 0) close(fd);
         free(text);
-        return vs_errorf(err, "%s: %s", path, strerror(errno));
+        return vs_errorf(err, "%s: %s", path, e == ELOOP ? "is a symbolic link; refusing to write through it" : strerror(e));
     }
     fprintf(f, "%s\n", text);
     free(text);
@@ -419,6 +425,11 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     char dir[8192], config[8300], threads[16];
     snprintf(dir, sizeof dir, "%s/%s/trial-%d", w->runs, w->space.name, t->number);
     if (mkdir_p(dir, err)) return -1;
+    /* The trial's own folder must be one: a link planted in its place would send the
+     * trainer's files elsewhere. */
+    struct stat st;
+    if (lstat(dir, &st)) return vs_errorf(err, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return vs_errorf(err, "%s: not a folder (a symbolic link?); refusing to use it", dir);
     snprintf(config, sizeof config, "%s/trial.json", dir);
     if (write_trial_config(w, t, config, err)) return -1;
     snprintf(threads, sizeof threads, "%d", w->threads);
@@ -494,23 +505,42 @@ static double json_num(const cJSON *o, const char *key) {
     return cJSON_IsNumber(j) ? j->valuedouble : NAN;
 }
 
+/* A trainer whose output cannot be recorded has failed: that trial alone. Its trainer
+ * is stopped, nothing more of its output is recorded, and it ends as FAIL with the
+ * reason; the sweep goes on. */
+static void trainer_misbehaved(sweep *w, child *c, const char *problem) {
+    if (c->bad_output) return;
+    c->bad_output = 1;
+    char reason[300];
+    snprintf(reason, sizeof reason, "bad trainer output: %s", problem);
+    free(c->error);
+    c->error = vs_xstrdup(reason);
+    say(w, "trial %d: %s; stopping its trainer", c->number, reason);
+    kill(c->proc.pid, SIGTERM);
+    if (!c->kill_at) c->kill_at = now_seconds() + KILL_GRACE_SECONDS;
+}
+
+/* Acts on one stdout line; nonzero only when the database failed. */
 static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
-    cJSON *ev = cJSON_Parse(line);
-    if (!ev) return 0;   /* not a JSON line: kept in the tail only */
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
+    if (c->bad_output) return 0;   /* its trainer is being stopped */
+    vs_trainer_event ev;
+    vs_trainer_event_parse(line, w->space.metric, &ev);
     int rc = 0;
-    if (!cJSON_IsString(kind)) {
-        /* not an event: nothing to record */
-    } else if (!strcmp(kind->valuestring, "start")) {
-        const cJSON *vis = cJSON_GetObjectItemCaseSensitive(ev, "cuda_visible_devices");
+    switch (ev.kind) {
+    case VS_EVENT_NONE:   /* not a JSON event: kept in the tail only */
+    case VS_EVENT_OTHER: break;
+    case VS_EVENT_BAD: trainer_misbehaved(w, c, ev.problem); break;
+    case VS_EVENT_START: {
+        const cJSON *vis = cJSON_GetObjectItemCaseSensitive(ev.json, "cuda_visible_devices");
         if (vis) rc = vs_db_set_user_attr(w->db, c->trial_id, "trainer_visible_devices", vis, err);
-    } else if (!strcmp(kind->valuestring, "epoch")) {
-        rc = vs_db_trial_epoch(w->db, c->trial_id, w->space.metric, ev, err);
-        int epoch = (int)json_num(ev, "epoch");
-        c->last_epoch = epoch;
-        const cJSON *val = cJSON_GetObjectItemCaseSensitive(ev, "val");
-        if (rc == 0 && val) {
-            double v = json_num(val, w->space.metric);
+        break;
+    }
+    case VS_EVENT_EPOCH: {
+        rc = vs_db_trial_epoch(w->db, c->trial_id, w->space.metric, ev.json, err);
+        c->last_epoch = ev.epoch;
+        if (rc == 0 && ev.has_val) {
+            double v = ev.value;
+            int epoch = ev.epoch;
             c->last_value = v;
             c->best_value = better_of(w, c->best_value, v);
             if (!w->o->live) say(w, "trial %d: epoch %d, %s %.4f", c->number, epoch, w->space.metric, v);
@@ -523,15 +553,19 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
             }
             if (epoch > c->last_validated_epoch) c->last_validated_epoch = epoch;
         }
-    } else if (!strcmp(kind->valuestring, "done")) {
-        cJSON_Delete(c->done);
-        c->done = cJSON_Duplicate(ev, 1);
-    } else if (!strcmp(kind->valuestring, "error")) {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(ev, "message");
-        free(c->error);
-        c->error = vs_xstrdup(cJSON_IsString(m) ? m->valuestring : "error");
+        break;
     }
-    cJSON_Delete(ev);
+    case VS_EVENT_DONE:
+        cJSON_Delete(c->done);
+        c->done = ev.json;   /* kept: finish records it */
+        ev.json = NULL;
+        break;
+    case VS_EVENT_ERROR:
+        free(c->error);
+        c->error = vs_xstrdup(ev.message);
+        break;
+    }
+    vs_trainer_event_free(&ev);
     return rc;
 }
 
@@ -551,7 +585,7 @@ static void take_line(void *ctx, const char *line) {
 }
 
 /* Reads what the pipe has; nonzero when recording an event failed. */
-static int drain(sweep *w, child *c, int *fd, vs_strbuf *b, int events, vs_error *err) {
+static int drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_error *err) {
     line_ctx x = {w, c, events, err, 0};
     vs_read_lines(fd, b, take_line, &x);
     return x.failed;
@@ -578,8 +612,8 @@ static int attempts_of(const sweep *w, const vs_db_trial *t) {
 }
 
 static void child_free(child *c) {
-    vs_sb_free(&c->out);
-    vs_sb_free(&c->err);
+    vs_line_reader_free(&c->out);
+    vs_line_reader_free(&c->err);
     vs_tail_free(&c->tail);
     cJSON_Delete(c->done);
     free(c->error);
@@ -626,6 +660,13 @@ static void note_ended(sweep *w, const char *state, const char *reason) {
     }
 }
 
+/* A full disk is no fault of the trial: the trainer's error or last lines say so. */
+#define NO_SPACE_TEXT "No space left on device"
+
+static int out_of_space(const child *c, const char *tail) {
+    return (c->error && strstr(c->error, NO_SPACE_TEXT)) || (tail && strstr(tail, NO_SPACE_TEXT));
+}
+
 /* Records how an attempt ended, and re-queues a failure's parameters when allowed. */
 static int finish(sweep *w, child *c, int status, vs_error *err) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -633,11 +674,22 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
     const char *state;
     char reason[1200] = "";
     double elapsed = now_seconds() - c->started;
-    if (c->prune && (code == 3 || code == 0 || sig)) {
+    char *tail = vs_tail_text(&c->tail);
+    /* The objective of a done line, checked here as the database checks it, so that
+     * what is said below is what was recorded. */
+    double objective = c->done ? json_num(cJSON_GetObjectItemCaseSensitive(c->done, "val"), w->space.metric) : NAN;
+    if (c->bad_output) {
+        state = "FAIL";
+        snprintf(reason, sizeof reason, "%s", c->error);
+    } else if (c->prune && (code == 3 || code == 0 || sig)) {
         state = "PRUNED";
         snprintf(reason, sizeof reason, "%s", c->prune_reason);
-    } else if (code == 0 && c->done) {
+    } else if (code == 0 && c->done && isfinite(objective)) {
         state = "COMPLETE";
+    } else if (code == 0 && c->done) {
+        state = "FAIL";
+        if (isnan(objective)) snprintf(reason, sizeof reason, "the done line has no val.%s", w->space.metric);
+        else snprintf(reason, sizeof reason, "the done line's val.%s is not finite (%g)", w->space.metric, objective);
     } else if (c->stopping && (code == 3 || sig)) {
         /* asked to stop: saved (exit 3), or ended by the signal before it could save
          * (still starting, or past the grace period): either way it resumes */
@@ -650,8 +702,16 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
         else if (sig) snprintf(reason, sizeof reason, "killed by signal %d (%s)", sig, strsignal(sig));
         else if (code == 0) snprintf(reason, sizeof reason, "exited without a result");
         else snprintf(reason, sizeof reason, "exit status %d", code);
+        if (out_of_space(c, tail)) {
+            /* Not the trial's failure: it waits for the next run, and no trial starts
+             * until then (loop() ends the sweep once the running ones have ended). */
+            char why[1200];
+            snprintf(why, sizeof why, "the disk is full (%s): %s; it waits for the next run", NO_SPACE_TEXT, reason);
+            snprintf(reason, sizeof reason, "%s", why);
+            state = "WAITING";
+            w->disk_full = 1;
+        }
     }
-    char *tail = vs_tail_text(&c->tail);
     int rc = vs_db_trial_finished(w->db, c->trial_id, state, c->done, w->space.metric, sig ? 128 + sig : code,
                                   reason[0] ? reason : NULL, !strcmp(state, "FAIL") ? tail : NULL, err);
     free(tail);
@@ -758,7 +818,7 @@ static int loop(sweep *w, vs_error *err) {
                               : "stopping: the running trials save their state (Ctrl-C again to stop at once)");
             stop_children(w, SIGTERM);
         }
-        if (!w->stopping && fill_slots(w, err)) return VS_RUN_FAILED;
+        if (!w->stopping && !w->disk_full && fill_slots(w, err)) return VS_RUN_FAILED;
         if (active_children(w) == 0) {
             if (w->fail_stop) {
                 vs_errorf(err,
@@ -768,6 +828,14 @@ static int loop(sweep *w, vs_error *err) {
                 return VS_RUN_FAILED;
             }
             if (w->stopping) return w->time_up ? VS_RUN_DONE : VS_RUN_INTERRUPTED;
+            if (w->disk_full) {
+                int waiting = count_trials(w).waiting;
+                vs_errorf(err,
+                          "stopped: the disk is full (a trainer reported \"%s\"); %d trial%s wait%s, not counted as "
+                          "failures: free some space and run `vaesearch run` again",
+                          NO_SPACE_TEXT, waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
+                return VS_RUN_FAILED;
+            }
             int waiting = count_trials(w).waiting;
             if (!waiting && base_trials(w) >= w->budget) return VS_RUN_DONE;
             /* Nothing runs, yet trials remain: only a bug could get here; do not spin. */

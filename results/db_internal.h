@@ -24,6 +24,8 @@ struct vs_db {
     sqlite3 *sql;
     char *path;
     char host[256];
+    int busy_timeout_ms;
+    int created;   /* this connection created the schema in a new file */
 };
 
 /* ---- db_sql.c: SQL helpers ---- */

@@ -58,7 +58,10 @@ static int db_create_schema(vs_db *db, vs_error *err) {
              db_query_int(db, err, &tables, NULL, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", NULL);
     if (!rc && !has_studies && tables > 0)
         rc = vs_errorf(err, "%s: an SQLite database of something else (it has tables, but not Optuna's)", db->path);
-    else if (!rc && !has_studies) rc = db_exec(db, vs_db_schema_sql(), err);
+    else if (!rc && !has_studies) {
+        rc = db_exec(db, vs_db_schema_sql(), err);
+        db->created = rc == 0;
+    }
     else if (!rc && !has_sweeps) {
         /* Optuna's own file: ours beside its tables, if its schema is the one we write. */
         const char *ours = strstr(vs_db_schema_sql(), "-- Part 2:");
@@ -117,7 +120,7 @@ static int db_open_flags(const char *path, int flags, int create, vs_db **out, v
         vs_db_close(db);
         return -1;
     }
-    sqlite3_busy_timeout(db->sql, DB_BUSY_TIMEOUT_MS);
+    vs_db_set_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
     int rc = db_exec(db, "PRAGMA foreign_keys = ON", err);
     /* The schema before WAL, so that another program's file is refused as it was. */
     if (!rc && create) rc = db_create_schema(db, err);
@@ -136,8 +139,21 @@ static int db_open_flags(const char *path, int flags, int create, vs_db **out, v
     return 0;
 }
 
+void vs_db_set_busy_timeout(vs_db *db, int ms) {
+    db->busy_timeout_ms = ms;
+    sqlite3_busy_timeout(db->sql, ms);
+}
+
 int vs_db_open(const char *path, vs_db **out, vs_error *err) {
-    return db_open_flags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1, out, err);
+    /* SQLite takes an empty file for a new database. An empty results.db may be what a
+     * failed copy or a full disk left, so beginning anew in it is said, not silent. (Not
+     * refused: another process creating the same new file leaves it empty for a moment.) */
+    struct stat sb;
+    int was_empty = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0;
+    if (db_open_flags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1, out, err)) return -1;
+    if (was_empty && (*out)->created)
+        fprintf(stderr, "%s: was an empty file (0 bytes), not a results database; a new one begins in it\n", path);
+    return 0;
 }
 
 int vs_db_open_existing(const char *path, vs_db **out, vs_error *err) {

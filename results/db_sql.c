@@ -117,7 +117,23 @@ double db_column_double_or_nan(sqlite3_stmt *st, int col) {
 
 /* BEGIN IMMEDIATE takes the write lock at once, so the reads that decide a change see
  * the rows the change is made against. */
-int db_begin(vs_db *db, vs_error *err) { return db_exec(db, "BEGIN IMMEDIATE", err); }
+/* Another writer holding the lock past the busy timeout (a sqlite3 shell, a script) must
+ * not end a sweep: it is waited for, with a growing pause, and said so on stderr. */
+int db_begin(vs_db *db, vs_error *err) {
+    double waited_ms = 0;
+    for (int attempt = 1;; attempt++) {
+        int rc = sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK) return 0;
+        if ((rc & 0xff) != SQLITE_BUSY) return db_sql_error(db, "BEGIN IMMEDIATE", err);
+        int pause_ms = attempt < 6 ? 250 << (attempt - 1) : 8000;
+        waited_ms += db->busy_timeout_ms;
+        fprintf(stderr, "%s: another process holds the write lock (waited %.1f s so far); trying again (attempt %d)\n",
+                db->path, waited_ms / 1000.0, attempt + 1);
+        waited_ms += pause_ms;
+        struct timespec pause = {pause_ms / 1000, (long)(pause_ms % 1000) * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+}
 int db_commit(vs_db *db, vs_error *err) { return db_exec(db, "COMMIT", err); }
 int db_rollback(vs_db *db) {
     sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);

@@ -264,6 +264,10 @@ static int trial_finish(vs_db *db, int trial_id, const char *state, const cJSON 
             snprintf(why, sizeof why, "the done line has no val.%s", metric ? metric : "?");
             state = "FAIL";
             reason = why;
+        } else if (!isfinite(value)) {   /* inf would rank first in every report */
+            snprintf(why, sizeof why, "the done line's val.%s is not finite (%g)", metric ? metric : "?", value);
+            state = "FAIL";
+            reason = why;
         }
     }
     if (run_close(db, trial_id, state, exit_status, reason, output_tail, err)) return -1;

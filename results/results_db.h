@@ -20,6 +20,9 @@ typedef struct vs_db vs_db;
 
 /* Opens (creating the schema in a new file) path. */
 int vs_db_open(const char *path, vs_db **out, vs_error *err);
+/* How long one attempt at the write lock waits for another writer (10 s when opened);
+ * a writer that gives up tries again, said on stderr, so a sweep outlasts any lock. */
+void vs_db_set_busy_timeout(vs_db *db, int ms);
 void vs_db_close(vs_db *db);
 
 /* The study named s->name: found, or created with its direction and the space (canonical

@@ -332,7 +332,7 @@ static char *trainer_key_list(parse_ctx *c) {
  * its complaint moved onto path: "key 'hidden_dims[1]': expected an integer" becomes
  * "path[1]: expected an integer". */
 static int trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, const char *path) {
-    static const char marker[] = "\x01";
+    static const char marker[] = "<space-check>";   /* printable: messages escape control characters */
     cJSON *obj = cJSON_CreateObject();
     cJSON_AddItemToObject(obj, key, cJSON_Duplicate(value, 1));
     vs_config scratch;
@@ -342,7 +342,7 @@ static int trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, co
     cJSON_Delete(obj);
     if (rc == 0) return 0;
     const char *msg = e.msg;
-    if (!strncmp(msg, "\x01: ", 3)) msg += 3;
+    if (!strncmp(msg, marker, sizeof marker - 1) && !strncmp(msg + sizeof marker - 1, ": ", 2)) msg += sizeof marker + 1;
     size_t key_len = strlen(key);
     if (!strncmp(msg, "key '", 5) && !strncmp(msg + 5, key, key_len)) {
         const char *suffix = msg + 5 + key_len, *end = strstr(suffix, "': ");

@@ -10,6 +10,8 @@
  *   crash-odd odd trials kill themselves with SIGSEGV after one epoch
  *   fade     as ok up to epoch 3, then 0.09 - 0.001 * N (below every ok trial's values):
  *            trials whose best values and values at a later epoch rank differently
+ *   line-odd odd trials print FAKE_LINE in place of their done line (a broken trainer)
+ *   nospace-odd odd trials fail as a full disk makes them fail ("No space left on device")
  *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs; with FAKE_IGNORE_TERM
  *            set it ignores SIGTERM, as a trainer slow to stop would
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to;
@@ -76,6 +78,11 @@ int main(int argc, char **argv) {
         printf("{\"event\":\"error\",\"message\":\"loss is nan at step 3 (epoch 1): training diverged\"}\n");
         return 1;
     }
+    if (!strcmp(mode, "nospace-odd") && number % 2) {
+        fprintf(stderr, "fake trainer: %s/checkpoint.bin: write failed: No space left on device\n", out ? out : ".");
+        printf("{\"event\":\"error\",\"message\":\"cannot save the checkpoint: No space left on device\"}\n");
+        return 1;
+    }
     double best = 0;
     for (int e = 1; e <= epochs; e++) {
         double v = 0.1 + 0.01 * number * e / epochs;
@@ -90,6 +97,10 @@ int main(int argc, char **argv) {
         printf("}\n");
         fflush(stdout);
         if (!strcmp(mode, "crash-odd") && number % 2) raise(SIGSEGV);
+    }
+    if (!strcmp(mode, "line-odd") && number % 2) {
+        printf("%s\n", getenv("FAKE_LINE") ? getenv("FAKE_LINE") : "");
+        return 0;
     }
     printf("{\"event\":\"done\",\"best_epoch\":%d,\"val\":{\"ndcg@100\":%.6f,\"recall@20\":%.6f,\"recall@50\":%.6f,"
            "\"users\":10},\"test\":{\"ndcg@100\":%.6f,\"recall@20\":%.6f,\"recall@50\":%.6f,\"users\":10},"

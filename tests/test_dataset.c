@@ -295,6 +295,30 @@ static void test_round_trip(const char *good) {
 }
 
 /* Empty matrices and tables may come with NULL arrays; they still round-trip. */
+/* A link planted at the name the writer used to pick (<path>.tmp.<pid>) must not
+ * redirect the write: the temporary file is made exclusively under a name of its own. */
+static void test_planted_link(void) {
+    vs_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    char path[4200], victim[4200], planted[4300];
+    snprintf(path, sizeof path, "%s", tmp_path("linked.vsds"));
+    snprintf(victim, sizeof victim, "%s", tmp_path("victim.txt"));
+    snprintf(planted, sizeof planted, "%s.tmp.%ld", path, (long)getpid());
+    write_whole(victim, "precious", 8);
+    unlink(planted);
+    CHECK(symlink(victim, planted) == 0);
+    vs_error err = {{0}};
+    CHECK_OK(vs_dataset_write(&ds, path, &err), &err);
+    size_t len = 0;
+    unsigned char *back = read_whole(victim, &len);
+    CHECK_MSG(back && len == 8 && !memcmp(back, "precious", 8), "the victim now holds %zu bytes", len);
+    free(back);
+    vs_dataset opened;
+    CHECK_OK(vs_dataset_open(&opened, path, &err), &err);
+    if (!err.msg[0]) vs_dataset_close(&opened);
+    unlink(planted);
+}
+
 static void test_empty_parts(void) {
     vs_dataset ds;
     memset(&ds, 0, sizeof ds);
@@ -743,6 +767,7 @@ int main(void) {
     snprintf(good, sizeof good, "%s/good.vsds", tmpdir);
     test_round_trip(good);
     test_empty_parts();
+    test_planted_link();
     size_t len = 0;
     unsigned char *bytes = read_whole(good, &len);
     CHECK(bytes != NULL && len > 0);

@@ -6,6 +6,7 @@
  * With VS_RESULTS_FIXTURE=PATH it only writes a small sweep to PATH, and what it wrote
  * to PATH.expect.json, for cli_results_optuna.sh to read back with Optuna. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -358,7 +359,7 @@ static void check_trials(vs_db *db, const char *path, int study_id) {
     run_trial(db, ids[3], d1, 1, "WAITING", 0, "stopped", NULL);
     run_trial(db, ids[4], e, 2, NULL, 0, NULL, NULL); /* left RUNNING: an orphan */
     run_trial(db, ids[6], g, 2, "PRUNED", 0, NULL, NULL); /* last intermediate NaN: no value */
-    run_trial(db, ids[7], a, 1, "COMPLETE", INFINITY, NULL, NULL);
+    run_trial(db, ids[7], a, 1, "COMPLETE", INFINITY, NULL, NULL); /* a non-finite objective: a failure */
     {   /* a done line without the objective is a failure */
         CHECK_OK(vs_db_trial_started(db, ids[8], 1, "", "runs/8", &err), &err);
         cJSON *done = cJSON_Parse("{\"event\": \"done\", \"val\": {\"recall@20\": 0.1}}");
@@ -383,8 +384,10 @@ static void check_trials(vs_db *db, const char *path, int study_id) {
     CHECK(raw_is(path, sql, "PRUNED 0.1 FINITE"));
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM trial_values WHERE trial_id IN (%d, %d, %d)", ids[2], ids[6], ids[8]);
     CHECK(raw_num(path, sql) == 0);
-    snprintf(sql, sizeof sql, "SELECT value_type || ' ' || (value IS NULL) FROM trial_values WHERE trial_id = %d", ids[7]);
-    CHECK(raw_is(path, sql, "INF_POS 1"));
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM trial_values WHERE trial_id = %d", ids[7]);
+    CHECK(raw_is(path, sql, "0"));
+    snprintf(sql, sizeof sql, "SELECT value_json FROM trial_user_attributes WHERE trial_id = %d AND key = 'fail_reason'", ids[7]);
+    CHECK(raw_is(path, sql, "\"the done line's val.ndcg@100 is not finite (inf)\""));
     snprintf(sql, sizeof sql, "SELECT group_concat(step || ':' || coalesce(intermediate_value, 'null') || ':' || intermediate_value_type, ' ') "
                               "FROM (SELECT * FROM trial_intermediate_values WHERE trial_id = %d ORDER BY step)", ids[4]);
     CHECK(raw_is(path, sql, "1:0.22:FINITE 2:null:NAN"));
@@ -461,7 +464,7 @@ static void check_trials(vs_db *db, const char *path, int study_id) {
     }
     if (nt == 9) {
         static const char *const states[] = {"COMPLETE", "PRUNED", "FAIL", "COMPLETE", "WAITING",
-                                             "WAITING",  "PRUNED", "COMPLETE", "FAIL"};
+                                             "WAITING",  "PRUNED", "FAIL",     "FAIL"};
         for (int i = 0; i < 9; i++) CHECK_MSG(!strcmp(t[i].state, states[i]), "trial %d is %s", i, t[i].state);
         CHECK(t[0].has_value && t[0].value == 0.35 && t[0].n_epochs == 3);
         CHECK(t[0].curve[0] == 0.30 && t[0].curve[1] == 0.35 && t[0].curve[2] == 0.33);
@@ -470,7 +473,7 @@ static void check_trials(vs_db *db, const char *path, int study_id) {
         CHECK(t[3].n_epochs == 2 && t[3].curve[0] == 0.25 && t[3].curve[1] == 0.27 && t[3].value == 0.27);
         CHECK(t[4].n_epochs == 2 && t[4].curve[0] == 0.22 && isnan(t[4].curve[1]) && !t[4].has_value);
         CHECK(!t[6].has_value);
-        CHECK(t[7].has_value && isinf(t[7].value) && t[7].value > 0);
+        CHECK(!t[7].has_value);
         CHECK(t[0].out_dir && !strcmp(t[0].out_dir, "runs/x"));
         CHECK(t[3].out_dir && !strcmp(t[3].out_dir, "runs/3"));
         CHECK(t[5].out_dir == NULL);
@@ -481,8 +484,8 @@ static void check_trials(vs_db *db, const char *path, int study_id) {
     cJSON *sweep = vs_db_sweep_json(db, study_id, &err);
     CHECK(sweep != NULL);
     const cJSON *counts = cJSON_GetObjectItem(sweep, "counts");
-    CHECK(cJSON_GetObjectItem(counts, "COMPLETE")->valueint == 3 && cJSON_GetObjectItem(counts, "WAITING")->valueint == 2 &&
-          cJSON_GetObjectItem(counts, "PRUNED")->valueint == 2 && cJSON_GetObjectItem(counts, "FAIL")->valueint == 2);
+    CHECK(cJSON_GetObjectItem(counts, "COMPLETE")->valueint == 2 && cJSON_GetObjectItem(counts, "WAITING")->valueint == 2 &&
+          cJSON_GetObjectItem(counts, "PRUNED")->valueint == 2 && cJSON_GetObjectItem(counts, "FAIL")->valueint == 3);
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(sweep, "owner"), "alive")));
     CHECK(cJSON_GetObjectItem(sweep, "n_trials")->valueint == 8);
     cJSON_Delete(sweep);
@@ -509,7 +512,7 @@ static void check_views(const char *path) {
     CHECK(raw_num(path, "SELECT seconds FROM vs_leaderboard WHERE number = 0") >= 0);
     CHECK(raw_is(path, "SELECT trials || ' ' || waiting || ' ' || running || ' ' || complete || ' ' || pruned || ' ' || fail || ' ' || done || ' ' || budget "
                        "FROM vs_progress WHERE sweep = 'sweep-a'",
-                 "9 2 0 3 2 2 5 8"));
+                 "9 2 0 2 2 3 4 8"));
 }
 
 /* Two processes opening a new file and the same sweep, and creating trials, at once:
@@ -701,6 +704,107 @@ static int write_fixture(const char *path) {
     return test_finish();
 }
 
+/* ---- hostile or broken input (issue 13) ---- */
+
+/* Text written to stderr while call runs (into buf). */
+#define CAPTURE_STDERR(call, buf, path)                                     \
+    do {                                                                    \
+        fflush(stderr);                                                     \
+        int saved_ = dup(2), fd_ = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644); \
+        dup2(fd_, 2);                                                       \
+        close(fd_);                                                         \
+        call;                                                               \
+        fflush(stderr);                                                     \
+        dup2(saved_, 2);                                                    \
+        close(saved_);                                                      \
+        char *text_ = read_file(path);                                      \
+        snprintf(buf, sizeof buf, "%s", text_ ? text_ : "");                \
+        free(text_);                                                        \
+    } while (0)
+
+/* An empty file is not silently begun anew: it is said (it may be what a failed copy
+ * left); control characters from a damaged file come out escaped. */
+static void check_damaged_files(const char *dir) {
+    vs_error err = {{0}};
+    vs_db *db = NULL;
+    char path[1100], said_path[1100], said[2048];
+    snprintf(path, sizeof path, "%s/empty.db", dir);
+    snprintf(said_path, sizeof said_path, "%s/stderr.txt", dir);
+    remove_db(path);
+    FILE *f = fopen(path, "w");
+    if (f) fclose(f);
+    int rc = -1;
+    CAPTURE_STDERR(rc = vs_db_open(path, &db, &err), said, said_path);
+    CHECK_OK(rc, &err);
+    CHECK_MSG(strstr(said, "empty file") && strstr(said, path), "stderr: %s", said);
+    vs_db_close(db);
+    db = NULL;
+    CAPTURE_STDERR(rc = vs_db_open(path, &db, &err), said, said_path);   /* now a database: nothing to say */
+    CHECK_OK(rc, &err);
+    CHECK_MSG(!strstr(said, "empty file"), "stderr: %s", said);
+    vs_db_close(db);
+    db = NULL;
+
+    snprintf(path, sizeof path, "%s/garbled.db", dir);
+    remove_db(path);
+    CHECK_OK(vs_db_open(path, &db, &err), &err);
+    vs_db_close(db);
+    db = NULL;
+    raw_exec(path, "UPDATE alembic_version SET version_num = 'v1' || char(27) || '[31m' || char(10) || 'x'");
+    CHECK(vs_db_open(path, &db, &err) == -1);
+    int controls = 0;
+    for (const char *p = err.msg; *p; p++) controls += (unsigned char)*p < 0x20;
+    CHECK_MSG(!controls && strstr(err.msg, "v1\\x1b[31m\\x0ax"), "message: %s", err.msg);
+}
+
+/* A writer holding the lock longer than the busy timeout is waited for, not an error:
+ * a child holds BEGIN IMMEDIATE for 1.5 s while this process, with a 100 ms timeout,
+ * records a trial. */
+static void check_lock_outlasted(const char *dir) {
+    vs_error err = {{0}};
+    vs_space s;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/locked.db", dir);
+    remove_db(path);
+    CHECK_OK(vs_space_parse(space_json("sweep-l", "0.01"), "space.json", &s, &err), &err);
+    vs_db *db = NULL;
+    int study_id = -1, created, id = -1, number = -1;
+    CHECK_OK(vs_db_open(path, &db, &err), &err);
+    if (!db) return;
+    CHECK_OK(vs_db_open_sweep(db, &s, &study_id, &created, &err), &err);
+    vs_db_close(db);
+    int ready[2];
+    if (pipe(ready)) exit(1);
+    fflush(NULL);
+    pid_t kid = fork();
+    if (kid == 0) {
+        sqlite3 *raw = raw_open(path);
+        int ok = sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        if (write(ready[1], ok ? "1" : "0", 1) != 1) _exit(1);
+        usleep(1500 * 1000);
+        sqlite3_exec(raw, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(raw);
+        _exit(0);
+    }
+    char c = 0;
+    CHECK(read(ready[0], &c, 1) == 1 && c == '1');
+    db = NULL;
+    CHECK_OK(vs_db_open(path, &db, &err), &err);
+    if (db) {
+        vs_db_set_busy_timeout(db, 100);
+        double v[16];
+        trial_values(&s, 0, v);
+        CHECK_OK(vs_db_create_trial(db, study_id, &s, v, -1, &id, &number, &err), &err);
+        vs_db_close(db);
+    }
+    int status;
+    waitpid(kid, &status, 0);
+    close(ready[0]);
+    close(ready[1]);
+    CHECK(raw_is(path, "SELECT COUNT(*) FROM trials", "1"));
+    vs_space_free(&s);
+}
+
 int main(void) {
     const char *fixture = getenv("VS_RESULTS_FIXTURE");
     if (fixture && *fixture) return write_fixture(fixture);
@@ -726,5 +830,7 @@ int main(void) {
     check_concurrent_numbers(tmp);
     check_find_sweep(path);
     check_optuna_file(tmp);
+    check_damaged_files(tmp);
+    check_lock_outlasted(tmp);
     return test_finish();
 }

@@ -11,6 +11,7 @@
 
 #include "test.h"
 #include "common/pcg.h"
+#include "trainer/model_io.h"
 #include "trainer/safetensors.h"
 
 static char tmp_dir[512];
@@ -424,6 +425,53 @@ static void test_write_errors(void) {
     CHECK(access(p, F_OK) != 0);   /* nothing written on refusal */
 }
 
+/* ---------------------------------------------------------- hostile files */
+
+/* A link planted at the name the writer used to pick (<path>.tmp.<pid>) must not
+ * redirect the write: the writer's temporary name is its own, made exclusively. */
+static void test_planted_link(void) {
+    vs_error err = {{0}};
+    const float v[2] = {1, 2};
+    const vs_st_tensor ok[] = {{"v", VS_F32, 1, {2}, v}};
+    char path[1100], planted[1200], victim[1100];
+    snprintf(path, sizeof path, "%s", tmp_path("linked.safetensors"));
+    snprintf(victim, sizeof victim, "%s", tmp_path("victim.txt"));
+    snprintf(planted, sizeof planted, "%s.tmp.%ld", path, (long)getpid());
+    write_bytes(victim, "precious", 8);
+    unlink(planted);
+    CHECK(symlink(victim, planted) == 0);
+    CHECK_OK(vs_st_write(path, ok, 1, NULL, 0, &err), &err);
+    FILE *f = fopen(victim, "rb");
+    char buf[16] = {0};
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    CHECK_MSG(n == 8 && !strcmp(buf, "precious"), "the victim now holds %zu bytes", n);
+    vs_st_file r;
+    CHECK_OK(vs_st_read(path, &r, &err), &err);
+    if (!err.msg[0]) vs_st_free(&r);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+    unlink(planted);
+}
+
+/* A 300-byte model whose config asks for 6 hidden layers of 65536 is refused before
+ * any memory is sized from the config (it took vaesearch recommend down). */
+static void test_model_shape_before_memory(void) {
+    vs_error err = {{0}};
+    const int64_t offsets[3] = {0, 1, 2};
+    const unsigned char ids[2] = {'a', 'b'};
+    const vs_st_tensor t[] = {{"item_ids.offsets", VS_I64, 1, {3}, offsets}, {"item_ids.bytes", VS_U8, 1, {2}, ids}};
+    const char *const meta[][2] = {
+        {"format", "vaesearch-multvae"},
+        {"config", "{\"hidden_dims\": [65536, 65536, 65536, 65536, 65536, 65536], \"latent_dim\": 65536}"}};
+    const char *path = tmp_path("huge-config.safetensors");
+    CHECK_OK(vs_st_write(path, t, 2, meta, 2, &err), &err);
+    vs_model_file m;
+    err.msg[0] = 0;
+    CHECK(vs_model_load(path, &m, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "encoder.0.weight") && strstr(err.msg, "[2, 65536]"), "message: %s", err.msg);
+}
+
 int main(void) {
     const char *base = getenv("VS_TEST_TMP");
     snprintf(tmp_dir, sizeof tmp_dir, "%s", base && base[0] ? base : "/tmp/vs_test_safetensors");
@@ -437,5 +485,7 @@ int main(void) {
     test_corrupt();
     test_truncation_and_mutation();
     test_write_errors();
+    test_planted_link();
+    test_model_shape_before_memory();
     return test_finish();
 }

@@ -2,6 +2,7 @@
 #include "model_io.h"
 #include "common/json_exact.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +79,17 @@ int vs_model_load(const char *path, vs_model_file *m, vs_error *err) {
             vs_errorf(err, "%s: item id offsets out of order", path);
             goto done;
         }
+    if (n_items > INT_MAX) {
+        vs_errorf(err, "%s: %lld item ids, more than a model can have", path, (long long)n_items);
+        goto done;
+    }
+    /* Every tensor's shape against the config before any memory is sized from the
+     * config: vs_st_read has checked that each tensor's bytes lie within the file, so a
+     * model whose shapes all match is one the file really holds. */
     vs_model_shape_init(&m->shape, n_items, &m->cfg);
-    m->params = vs_xalloc_aligned(m->shape.n_params * sizeof(float));
-    for (int l = 0; l < vs_model_n_layers(&m->shape); l++) {
+    int n_layers = vs_model_n_layers(&m->shape);
+    const vs_st_tensor **ws = vs_xcalloc((size_t)n_layers, sizeof *ws), **bs = vs_xcalloc((size_t)n_layers, sizeof *bs);
+    for (int l = 0; l < n_layers; l++) {
         const vs_layer *L = vs_model_layer(&m->shape, l, NULL, NULL);
         char wn[NAME_LEN], bn[NAME_LEN];
         layer_names(&m->shape, l, wn, bn);
@@ -89,11 +98,21 @@ int vs_model_load(const char *path, vs_model_file *m, vs_error *err) {
             b->dtype != VS_F32 || b->ndim != 1 || b->shape[0] != L->out) {
             vs_errorf(err, "%s: tensor '%s' or '%s' missing or not of shape [%d, %d] / [%d]", path, wn, bn, L->in,
                       L->out, L->out);
+            free(ws);
+            free(bs);
             goto done;
         }
-        memcpy(m->params + L->w, w->data, sizeof(float) * (size_t)L->in * L->out);
-        memcpy(m->params + L->b, b->data, sizeof(float) * (size_t)L->out);
+        ws[l] = w;
+        bs[l] = b;
     }
+    m->params = vs_xalloc_aligned(m->shape.n_params * sizeof(float));
+    for (int l = 0; l < n_layers; l++) {
+        const vs_layer *L = vs_model_layer(&m->shape, l, NULL, NULL);
+        memcpy(m->params + L->w, ws[l]->data, sizeof(float) * (size_t)L->in * L->out);
+        memcpy(m->params + L->b, bs[l]->data, sizeof(float) * (size_t)L->out);
+    }
+    free(ws);
+    free(bs);
     /* One block: n+1 offsets, then the id bytes. */
     size_t off_bytes = sizeof(uint64_t) * (size_t)(n_items + 1);
     char *block = vs_xmalloc(off_bytes + (size_t)bytes->shape[0] + 1);

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/tempfile.h"
+
 /* Data is written and read as the host lays it out. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c assumes a little-endian host"
@@ -183,13 +185,14 @@ static void fsync_parent_dir(const char *path) {
 static int write_atomically(const char *path, const char *json, size_t json_len,
                             size_t padded_len, const vs_st_tensor *tensors, const int *order,
                             int n_tensors, const uint64_t *nbytes, vs_error *err) {
-    size_t tmp_size = strlen(path) + 32;
-    char *tmp = vs_xmalloc(tmp_size);
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-
-    FILE *f = fopen(tmp, "wb");
+    char *tmp = NULL;
+    int fd = vs_tempfile_beside(path, &tmp, err);
+    if (fd < 0) return -1;
+    FILE *f = fdopen(fd, "wb");
     if (!f) {
-        vs_errorf(err, "%s: cannot create: %s", tmp, strerror(errno));
+        vs_errorf(err, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
         free(tmp);
         return -1;
     }
