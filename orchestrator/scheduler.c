@@ -68,12 +68,16 @@ typedef struct child {
     vs_strbuf out, err;   /* the line being read from each pipe */
     vs_output_tail tail;
     double started, kill_at;
-    int prune, timed_out, stopping;
+    int prune, timed_out, stopping, killed;
     int last_epoch;
     double last_value, best_value;   /* the metric after the last validated epoch, and the best */
     cJSON *done;
     char *error;
     char prune_reason[256];
+    FILE *stderr_log;          /* the run folder's stderr.log, or NULL */
+    char slurm_step[64];       /* "JOB.STEP" once the step has said so, or "" */
+    char slurm_note[256];      /* Slurm's word on the step (launcher_slurm.c), or "" */
+    int slurm_note_rank;       /* vs_slurm_note's rank of it: a banner outranks an error */
 } child;
 
 typedef struct sweep {
@@ -86,6 +90,9 @@ typedef struct sweep {
     int threads, window, n_slots, n_groups;
     char (*group_gpus)[256];   /* per group: "0,1" */
     child *children;           /* per slot */
+    int slurm;                 /* 1: trials are job steps of this Slurm allocation */
+    vs_slurm_allocation allocation;
+    vs_slurm_plan plan;
     vs_db_trial *trials;
     int n_trials;
     int64_t budget;
@@ -195,8 +202,29 @@ static int ensure_dataset(sweep *w, vs_error *err) {
     return 0;
 }
 
+static const char *getenv_const(const char *name) { return getenv(name); }
+
+/* Under Slurm the allocation gives the slots (launcher_slurm.c), and Slurm chooses each
+ * step's GPUs and CPUs. */
+static int setup_slurm_slots(sweep *w, vs_error *err) {
+    const vs_run_opts *o = w->o;
+    if (o->gpus_given) return vs_errorf(err, "--gpus does not go with --launcher slurm: Slurm chooses each trial's GPUs");
+    if (vs_slurm_allocation_read(&w->allocation, getenv_const, err) ||
+        vs_slurm_plan_slots(&w->allocation, w->space.gpus_per_trial, w->space.trials_per_gpu, o->jobs, &w->plan, err))
+        return -1;
+    w->slurm = 1;
+    w->n_slots = w->plan.slots;
+    w->n_groups = 0;
+    w->device = o->device ? o->device : w->plan.gpus_per_step ? "cuda" : "cpu";
+    w->threads = o->threads > 0 ? o->threads : w->plan.cpus_per_step;
+    w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
+    w->window = w->space.window > 0 ? w->space.window : 2 * (w->n_slots - 1);
+    return 0;
+}
+
 static int setup_slots(sweep *w, vs_error *err) {
     const vs_run_opts *o = w->o;
+    if (o->launcher == VS_LAUNCHER_SLURM) return setup_slurm_slots(w, err);
     int n_gpus = 0, gpus[VS_MAX_GPUS];
     if (o->gpus_given) {
         n_gpus = o->n_gpus;
@@ -361,6 +389,19 @@ static char *params_text(const sweep *w, const double *values) {
     return buf;
 }
 
+/* A step's ids as user attributes (docs/results-db.md): the job at once, the step and
+ * node once the step reports them (its "slurm_step" line); until then null, so that no
+ * earlier attempt's step is shown. */
+static int slurm_step_pending(sweep *w, int trial_id, vs_error *err) {
+    cJSON *job = cJSON_CreateString(w->allocation.job_id), *none = cJSON_CreateNull();
+    int rc = vs_db_set_user_attr(w->db, trial_id, "slurm_job_id", job, err) ||
+             vs_db_set_user_attr(w->db, trial_id, "slurm_step_id", none, err) ||
+             vs_db_set_user_attr(w->db, trial_id, "slurm_node", none, err);
+    cJSON_Delete(job);
+    cJSON_Delete(none);
+    return rc ? -1 : 0;
+}
+
 static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     char dir[8192], config[8300], threads[16];
     snprintf(dir, sizeof dir, "%s/%s/trial-%d", w->runs, w->space.name, t->number);
@@ -371,12 +412,21 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     const char *gpus = slot_gpus(w, slot);
     char *argv[] = {w->trainer, "--data", w->dataset, "--config", config, "--out", dir, "--device", (char *)w->device,
                     "--threads", threads, "--resume", NULL};
-    vs_launch l = {argv, gpus};
     vs_trial_process proc;
-    if (vs_launch_local(&l, &proc, err)) return -1;
+    if (w->slurm) {
+        char name[300];
+        snprintf(name, sizeof name, "%s/trial-%d", w->space.name, t->number);
+        if (vs_launch_slurm(&w->plan, name, argv, &proc, err)) return -1;
+    } else {
+        vs_launch l = {argv, gpus, NULL};
+        if (vs_launch_local(&l, &proc, err)) return -1;
+    }
     child *c = &w->children[slot];
     memset(c, 0, sizeof *c);
     c->used = 1;
+    char log_path[8400];
+    snprintf(log_path, sizeof log_path, "%s/stderr.log", dir);
+    c->stderr_log = fopen(log_path, "a");   /* the trainer's stderr, kept; a trial runs without it */
     c->trial_id = t->trial_id;
     c->number = t->number;
     c->slot = slot;
@@ -385,10 +435,15 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     c->last_value = c->best_value = NAN;
     for (int e = 0; e < t->n_epochs; e++) c->best_value = better_of(w, c->best_value, t->curve[e]);
     if (vs_db_trial_started(w->db, t->trial_id, (int)proc.pid, gpus ? gpus : "", dir, err)) return -1;
+    if (w->slurm && slurm_step_pending(w, t->trial_id, err)) return -1;
     char *p = params_text(w, t->values), where[300];
-    if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
+    if (w->slurm)
+        snprintf(where, sizeof where, "a Slurm step of job %s (%d GPU%s, %d CPU%s)", w->allocation.job_id,
+                 w->plan.gpus_per_step, w->plan.gpus_per_step == 1 ? "" : "s", w->plan.cpus_per_step,
+                 w->plan.cpus_per_step == 1 ? "" : "s");
+    else if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
     else snprintf(where, sizeof where, "CPU slot %d", slot);
-    say(w, "trial %d: started on %s (%s)%s", t->number, where, p, t->out_dir ? ", resuming" : "");
+    say(w, "trial %d: started %s %s (%s)%s", t->number, w->slurm ? "as" : "on", where, p, t->out_dir ? ", resuming" : "");
     free(p);
     return 0;
 }
@@ -432,6 +487,19 @@ static int fill_slots(sweep *w, vs_error *err) {
 
 /* ---- following a trainer ---- */
 
+/* Signals a trial's trainer. Under Slurm, SIGTERM (stop, saving the state) goes to the
+ * step through Slurm, since srun would kill the step at once; before the step has
+ * started, srun's own answer (ending it) is what is wanted. */
+static void signal_trial(child *c, int sig) {
+    vs_error ignore;
+    if (c->slurm_step[0] && (sig == SIGTERM || sig == SIGKILL)) {
+        if (sig == SIGTERM && vs_slurm_signal_step(c->slurm_step, sig, &ignore) == 0) return;
+        if (sig == SIGKILL && !c->killed) vs_slurm_signal_step(c->slurm_step, sig, &ignore);
+    }
+    if (sig == SIGKILL) c->killed = 1;
+    kill(c->proc.pid, sig);
+}
+
 static double json_num(const cJSON *o, const char *key) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(j) ? j->valuedouble : NAN;
@@ -447,6 +515,17 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     } else if (!strcmp(kind->valuestring, "start")) {
         const cJSON *vis = cJSON_GetObjectItemCaseSensitive(ev, "cuda_visible_devices");
         if (vis) rc = vs_db_set_user_attr(w->db, c->trial_id, "trainer_visible_devices", vis, err);
+        /* Under Slurm the step's GPUs are known only to the step: its trainer tells them. */
+        if (rc == 0 && w->slurm && cJSON_IsString(vis)) rc = vs_db_set_user_attr(w->db, c->trial_id, "gpus", vis, err);
+    } else if (!strcmp(kind->valuestring, "slurm_step") && w->slurm) {
+        static const char *const keys[][2] = {{"job_id", "slurm_job_id"}, {"step_id", "slurm_step_id"}, {"node", "slurm_node"}};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0] && rc == 0; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, keys[i][0]);
+            if (cJSON_IsString(v) && v->valuestring[0]) rc = vs_db_set_user_attr(w->db, c->trial_id, keys[i][1], v, err);
+        }
+        const cJSON *job = cJSON_GetObjectItemCaseSensitive(ev, "job_id"), *step = cJSON_GetObjectItemCaseSensitive(ev, "step_id");
+        if (cJSON_IsString(job) && cJSON_IsString(step) && job->valuestring[0] && step->valuestring[0])
+            snprintf(c->slurm_step, sizeof c->slurm_step, "%s.%s", job->valuestring, step->valuestring);
     } else if (!strcmp(kind->valuestring, "epoch")) {
         rc = vs_db_trial_epoch(w->db, c->trial_id, w->space.metric, ev, err);
         int epoch = (int)json_num(ev, "epoch");
@@ -461,7 +540,7 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
                 c->prune = 1;
                 snprintf(c->prune_reason, sizeof c->prune_reason, "pruned after epoch %d (%s %.4f)", epoch,
                          w->space.metric, v);
-                kill(c->proc.pid, SIGTERM);
+                signal_trial(c, SIGTERM);
             }
         }
     } else if (!strcmp(kind->valuestring, "done")) {
@@ -488,6 +567,15 @@ typedef struct line_ctx {
 static void take_line(void *ctx, const char *line) {
     line_ctx *x = ctx;
     vs_tail_add(&x->c->tail, line);
+    if (!x->events) {
+        if (x->c->stderr_log) fprintf(x->c->stderr_log, "%s\n", line), fflush(x->c->stderr_log);
+        char note[256];
+        int rank = x->w->slurm ? vs_slurm_note(line, note, sizeof note) : 0;
+        if (rank && rank >= x->c->slurm_note_rank) {
+            snprintf(x->c->slurm_note, sizeof x->c->slurm_note, "%s", note);
+            x->c->slurm_note_rank = rank;
+        }
+    }
     if (x->events && !x->failed && handle_event(x->w, x->c, line, x->err)) x->failed = 1;
 }
 
@@ -519,6 +607,7 @@ static int attempts_of(const sweep *w, const vs_db_trial *t) {
 }
 
 static void child_free(child *c) {
+    if (c->stderr_log) fclose(c->stderr_log);
     vs_sb_free(&c->out);
     vs_sb_free(&c->err);
     vs_tail_free(&c->tail);
@@ -531,6 +620,8 @@ static void child_free(child *c) {
 static int finish(sweep *w, child *c, int status, vs_error *err) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    /* srun exits with 128 + the signal that ended its task: the trainer's fate, as if local */
+    if (w->slurm && code > 128 && code < 128 + NSIG) sig = code - 128, code = -1;
     const char *state;
     char reason[1200] = "";
     double elapsed = now_seconds() - c->started;
@@ -551,6 +642,10 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
         else if (sig) snprintf(reason, sizeof reason, "killed by signal %d (%s)", sig, strsignal(sig));
         else if (code == 0) snprintf(reason, sizeof reason, "exited without a result");
         else snprintf(reason, sizeof reason, "exit status %d", code);
+        if (c->slurm_note[0]) {
+            size_t used = strlen(reason);
+            snprintf(reason + used, sizeof reason - used, " (Slurm: %s)", c->slurm_note);
+        }
     }
     char *tail = vs_tail_text(&c->tail);
     int rc = vs_db_trial_finished(w->db, c->trial_id, state, c->done, w->space.metric, sig ? 128 + sig : code,
@@ -591,7 +686,7 @@ static void stop_children(sweep *w, int sig) {
             c->stopping = 1;
             if (!c->kill_at) c->kill_at = now_seconds() + KILL_GRACE_SECONDS * 6;
         }
-        kill(c->proc.pid, sig);
+        signal_trial(c, sig);
     }
 }
 
@@ -702,9 +797,9 @@ static int loop(sweep *w, vs_error *err) {
             if (timeout > 0 && !c->timed_out && now - c->started > timeout) {
                 c->timed_out = 1;
                 c->kill_at = now + KILL_GRACE_SECONDS;
-                kill(c->proc.pid, SIGTERM);
+                signal_trial(c, SIGTERM);
             }
-            if (c->kill_at && now > c->kill_at) kill(c->proc.pid, SIGKILL);
+            if (c->kill_at && now > c->kill_at) signal_trial(c, SIGKILL);
             if (c->proc.fd_out < 0 && c->proc.fd_err < 0) {
                 int status;
                 if (waitpid(c->proc.pid, &status, 0) == c->proc.pid && finish(w, c, status, err)) return VS_RUN_FAILED;
@@ -772,7 +867,7 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     tally so_far = count_trials(&w);
     int done = so_far.complete + so_far.pruned + so_far.failed;
     say(&w, "sweep %s: %s; %d %s slot%s, %d thread%s a trial, window %d, trainer %s", w.space.name,
-        created ? "new" : "resuming", w.n_slots, w.n_groups ? "GPU" : "CPU", w.n_slots == 1 ? "" : "s", w.threads,
+        created ? "new" : "resuming", w.n_slots, w.n_groups || w.plan.gpus_per_step ? "GPU" : "CPU", w.n_slots == 1 ? "" : "s", w.threads,
         w.threads == 1 ? "" : "s", w.window, w.trainer);
     if (!created)
         say(&w, "resuming: %d trial%s ended, %d re-queued from a run that stopped", done, done == 1 ? "" : "s", orphans);
