@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"top", cmd_top, "rank the best trials of a sweep"},
     {"status", cmd_status, "a sweep's progress: trials per state, running trials"},
     {"show", cmd_show, "one trial: parameters, curve, metrics, failure reason"},
+    {"slurm-script", cmd_slurm_script, "write the sbatch script that runs a sweep on a Slurm cluster"},
     {"prepare", cmd_prepare, "prepare interaction data with the paper's protocol"},
     {"dataset", cmd_dataset, "inspect or export a prepared dataset (info, export)"},
     {"synth", cmd_synth, "generate a synthetic dataset (presets: small, ml20m)"},
