@@ -42,11 +42,11 @@
 
 /* ---- signals: Ctrl-C once stops cleanly, twice stops now ---- */
 
-static volatile sig_atomic_t interrupts;
+static volatile sig_atomic_t interrupts, first_signal;
 static int signal_pipe[2] = {-1, -1};
 
 static void on_signal(int sig) {
-    (void)sig;
+    if (!interrupts) first_signal = sig;
     interrupts++;
     int saved = errno;
     if (write(signal_pipe[1], "!", 1) < 0) { /* the flag is enough */ }
@@ -749,8 +749,10 @@ static int loop(sweep *w, vs_error *err) {
         if (!w->stopping && (interrupts == 1 || (w->space.max_seconds > 0 && now - w->t0 > w->space.max_seconds))) {
             w->stopping = 1;
             w->time_up = interrupts == 0;
-            say(w, w->time_up ? "budget.max_seconds reached: stopping the running trials (they save their state)"
-                              : "stopping: the running trials save their state (Ctrl-C again to stop at once)");
+            if (w->time_up) say(w, "budget.max_seconds reached: stopping the running trials (they save their state)");
+            else if (first_signal == SIGTERM)   /* e.g. Slurm's warning before the time limit (docs/slurm.md) */
+                say(w, "SIGTERM: stopping; the running trials save their state (a second signal stops at once)");
+            else say(w, "stopping: the running trials save their state (Ctrl-C again to stop at once)");
             stop_children(w, SIGTERM);
         }
         if (!w->stopping && fill_slots(w, err)) return VS_RUN_FAILED;
@@ -877,6 +879,7 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
         goto out;
     }
     interrupts = 0;
+    first_signal = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -135,10 +135,13 @@ failed() {   # failed NAME: skip, quoting the daemon's last error
     skip "$1 did not start: ${why:-no log} (logs in $DIR/log)"
 }
 until_ok() {   # until_ok SECONDS NAME COMMAND...: waits for COMMAND while NAME runs
-    local limit=$((SECONDS + $1)) name=$2
+    local limit=$((SECONDS + $1)) name=$2 gone=0
     shift 2
     until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $limit ] && running "$name" || return 1
+        [ $SECONDS -lt $limit ] || return 1
+        # a daemon writes its pid file a moment after it has started: gone for 2 s is gone
+        if running "$name"; then gone=0; else gone=$((gone + 1)); fi
+        [ $gone -lt 10 ] || return 1
         sleep 0.2
     done
 }

@@ -67,6 +67,7 @@ for d in slurmd slurmctld; do
 done
 for p in ${tree[@]+"${tree[@]}"}; do kill -KILL "$p" 2>/dev/null; done
 pid=$(daemon_pid munged) && stop "$pid" munged
+for d in munged slurmctld slurmd; do daemon_pid $d > /dev/null || rm -f "$DIR/run/$d.pid"; done
 
 left=
 for d in munged slurmctld slurmd; do daemon_pid $d > /dev/null && left="$left $d"; done
