@@ -204,11 +204,26 @@ static int ensure_dataset(sweep *w, vs_error *err) {
 
 static const char *getenv_const(const char *name) { return getenv(name); }
 
+/* Whether program is an executable file in a PATH folder. */
+static int on_path(const char *program) {
+    const char *path = getenv("PATH");
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        char file[4096];
+        snprintf(file, sizeof file, "%.*s/%s", (int)n, path, program);
+        if (n && access(file, X_OK) == 0) return 1;
+        path += n + (path[n] == ':');
+    }
+    return 0;
+}
+
 /* Under Slurm the allocation gives the slots (launcher_slurm.c), and Slurm chooses each
  * step's GPUs and CPUs. */
 static int setup_slurm_slots(sweep *w, vs_error *err) {
     const vs_run_opts *o = w->o;
     if (o->gpus_given) return vs_errorf(err, "--gpus does not go with --launcher slurm: Slurm chooses each trial's GPUs");
+    if (!on_path("srun") || !on_path("scancel"))
+        return vs_errorf(err, "--launcher slurm needs Slurm's srun and scancel, and they are not on PATH");
     if (vs_slurm_allocation_read(&w->allocation, getenv_const, err) ||
         vs_slurm_plan_slots(&w->allocation, w->space.gpus_per_trial, w->space.trials_per_gpu, o->jobs, &w->plan, err))
         return -1;

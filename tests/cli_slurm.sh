@@ -80,7 +80,7 @@ for _ in $(seq 1 60); do
 import json, sys
 r = json.load(sys.stdin)["running"]
 s = r and r[0]["slurm"]
-if s and s["step_id"] is not None: print(s["job_id"] + "." + s["step_id"])' || true)
+if s and s["step_id"] is not None: print(s["job_id"] + "." + s["step_id"])' 2>/dev/null || true)
   [ -n "$step" ] && break
   sleep 0.5
 done
@@ -96,6 +96,7 @@ grep -q "Slurm: STEP $step ON $NODE CANCELLED" <<< "$reason" || { echo "fail_rea
 [ "$(sql cancel.db "select state from trials where number = 1")" = COMPLETE ]
 [ "$(attr cancel.db 1 retry_of)" = 0 ]
 grep -q "CANCELLED" runs/cancel/trial-0/stderr.log
+"$VAESEARCH" show 0 --db cancel.db | grep -q "^slurm     job ${step%.*}, step ${step#*.} on $NODE (last attempt)$"
 
 # 3. The script of `vaesearch slurm-script`, submitted with sbatch, runs the sweep to the end.
 space batch 4 '{"gpus_per_trial": 1}' > batch.json
