@@ -3,9 +3,10 @@
 # (tests/fake_trainer.c): a sweep of 6 trials with gpus_per_trial 2 (never more than 2
 # at once, the GPU sets the trainers saw disjoint, each trial's job and step recorded);
 # `vaesearch status` showing a running trial's job and step; a step killed with scancel
-# (FAIL with Slurm's word on it, retried); and the script `vaesearch slurm-script`
-# writes, submitted with sbatch and run to the end. Skipped, with the reason, where
-# Slurm cannot run. The allocation's time running out is cli_slurm_timelimit.sh.
+# (FAIL with Slurm's word on it, retried); the script `vaesearch slurm-script` writes,
+# submitted with sbatch and run to the end; and a tiny real training through srun.
+# Skipped, with the reason, where Slurm cannot run. The allocation's time running out
+# is cli_slurm_timelimit.sh.
 set -euo pipefail
 T="$VS_TEST_TMP"
 . "$VS_SOURCE_DIR/tests/slurm/lib.sh"
@@ -109,4 +110,12 @@ cat "slurm-vs-batch-$batch.out"
 grep -q "sweep batch: 4 complete" "slurm-vs-batch-$batch.out"
 [ "$(sql batch.db "select count(*) from trials where state = 'COMPLETE'")" = 4 ]
 [ "$(attr batch.db 0 slurm_job_id)" = "\"$batch\"" ]
+
+# 4. The real trainer through srun: its lines read, the GPU Slurm chose seen by it.
+space real 1 '{}' > real.json
+salloc -N1 --gpus=1 -c 2 -- "$VAESEARCH" run real.json --db real.db --trainer "$VAECF_TRAIN" --device cpu \
+  --no-progress --launcher slurm > real.out 2>&1 || { cat real.out; exit 1; }
+[ "$(sql real.db "select state from trials")" = COMPLETE ] || { cat real.out; exit 1; }
+[ "$(attr real.db 0 trainer_visible_devices)" = '"0"' ]
+[ "$(sql real.db "select count(*) from vs_epochs")" = 2 ]
 echo "cli_slurm: ok"
