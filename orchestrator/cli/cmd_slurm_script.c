@@ -35,7 +35,8 @@ static void usage(FILE *f) {
             "--launcher slurm` runs each trial as a job step (docs/slurm.md). Slurm sends it\n"
             "SIGTERM S seconds before the time limit: the running trials save their state and\n"
             "the sweep stops as after Ctrl-C. Paths in the script are absolute; results.db and\n"
-            "the run folders must be on a filesystem every node shares.\n"
+            "the run folders must be on a filesystem every node shares. Slurm writes the job's\n"
+            "output to slurm-<job name>-<job id>.out where sbatch ran.\n"
             "\n"
             "  --time T             the time limit, in Slurm's form: minutes, HH:MM:SS, D-HH:MM...\n"
             "  --nodes N            nodes (default 1)\n"
@@ -93,7 +94,7 @@ static void shell_word(vs_strbuf *b, const char *v) {
 }
 
 static int write_script(const script_opts *o, const vs_space *space, vs_strbuf *b, vs_error *err) {
-    char space_path[PATH_MAX], db[PATH_MAX], runs[PATH_MAX], trainer[PATH_MAX], self[PATH_MAX], cwd[PATH_MAX];
+    char space_path[PATH_MAX], db[PATH_MAX], runs[PATH_MAX], trainer[PATH_MAX], self[PATH_MAX];
     if (absolute("SPACE", o->space_path, space_path, sizeof space_path, err) ||
         absolute("--db", o->db, db, sizeof db, err) ||
         (o->runs_dir && absolute("--runs-dir", o->runs_dir, runs, sizeof runs, err)) ||
@@ -102,11 +103,10 @@ static int write_script(const script_opts *o, const vs_space *space, vs_strbuf *
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) return vs_errorf(err, "cannot find this program (/proc/self/exe): %s", strerror(errno));
     self[n] = 0;
-    if (!getcwd(cwd, sizeof cwd)) return vs_errorf(err, "getcwd: %s", strerror(errno));
     char job_name[300];
     if (o->job_name) snprintf(job_name, sizeof job_name, "%s", o->job_name);
     else snprintf(job_name, sizeof job_name, "vs-%s", space->name);
-    if (plain("--job-name", job_name, err) || plain("the current folder", cwd, err) ||
+    if (plain("--job-name", job_name, err) ||
         (o->partition && plain("--partition", o->partition, err)) || (o->account && plain("--account", o->account, err)) ||
         (o->mem && plain("--mem", o->mem, err)) || plain("--time", o->time, err))
         return -1;
@@ -132,7 +132,6 @@ static int write_script(const script_opts *o, const vs_space *space, vs_strbuf *
     vs_sb_printf(b, "#SBATCH --signal=B:TERM@%d\n", o->signal_before);
     if (o->partition) vs_sb_printf(b, "#SBATCH --partition=%s\n", o->partition);
     if (o->account) vs_sb_printf(b, "#SBATCH --account=%s\n", o->account);
-    vs_sb_printf(b, "#SBATCH --chdir=%s\n", cwd);
     vs_sb_puts(b, "#SBATCH --output=slurm-%x-%j.out\n\n");
     vs_sb_puts(b, "exec");
     shell_word(b, self);
