@@ -21,6 +21,7 @@ umask 022
 skip() { echo "start-slurm: $*" >&2; exit 77; }
 
 [ $# = 1 ] || { echo "usage: start-slurm.sh DIR" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || skip "needs root (munged, slurmctld and slurmd run as root)"
 mkdir -p "$1" 2>/dev/null || skip "cannot create $1"
 DIR=$(cd "$1" && pwd)
 PORT=${VS_SLURM_PORT:-26817}
@@ -30,7 +31,6 @@ CONF=$DIR/slurm.conf
 SOCKET=$DIR/munge/socket
 NODE=$(hostname -s 2>/dev/null)
 
-[ "$(id -u)" = 0 ] || skip "needs root (munged, slurmctld and slurmd run as root)"
 [ -n "$NODE" ] || skip "this machine has no host name (hostname -s)"
 [ ${#SOCKET} -lt 100 ] || skip "$DIR is too deep for munge's socket path ($SOCKET)"
 
