@@ -133,8 +133,8 @@ int vs_slurm_plan_slots(const vs_slurm_allocation *a, int gpus_per_trial, int tr
         if (gpus_per_trial < 1) gpus_per_trial = 1;
         per_node = a->gpus_per_node / gpus_per_trial;
         if (per_node < 1)
-            return vs_errorf(err, "resources.gpus_per_trial is %d but the allocation has %d GPU%s a node", gpus_per_trial,
-                             a->gpus_per_node, a->gpus_per_node == 1 ? "" : "s");
+            return vs_errorf(err, "resources.gpus_per_trial is %d but the allocation has %d GPU%s a node",
+                             gpus_per_trial, a->gpus_per_node, a->gpus_per_node == 1 ? "" : "s");
         p->slots = per_node * a->nodes;
         p->gpus_per_step = gpus_per_trial;
     } else {

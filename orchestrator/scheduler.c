@@ -221,7 +221,8 @@ static int on_path(const char *program) {
  * step's GPUs and CPUs. */
 static int setup_slurm_slots(sweep *w, vs_error *err) {
     const vs_run_opts *o = w->o;
-    if (o->gpus_given) return vs_errorf(err, "--gpus does not go with --launcher slurm: Slurm chooses each trial's GPUs");
+    if (o->gpus_given)
+        return vs_errorf(err, "--gpus does not go with --launcher slurm: Slurm chooses each trial's GPUs");
     if (!on_path("srun") || !on_path("scancel"))
         return vs_errorf(err, "--launcher slurm needs Slurm's srun and scancel, and they are not on PATH");
     if (vs_slurm_allocation_read(&w->allocation, getenv_const, err) ||
@@ -441,7 +442,8 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     c->used = 1;
     char log_path[8400];
     snprintf(log_path, sizeof log_path, "%s/stderr.log", dir);
-    c->stderr_log = fopen(log_path, "a");   /* the trainer's stderr, kept; a trial runs without it */
+    c->stderr_log = fopen(log_path, "ae");   /* the trainer's stderr, kept (a trial runs without it); not
+                                               * inherited by later trainers */
     c->trial_id = t->trial_id;
     c->number = t->number;
     c->slot = slot;
@@ -458,7 +460,8 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
                  w->plan.cpus_per_step == 1 ? "" : "s");
     else if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
     else snprintf(where, sizeof where, "CPU slot %d", slot);
-    say(w, "trial %d: started %s %s (%s)%s", t->number, w->slurm ? "as" : "on", where, p, t->out_dir ? ", resuming" : "");
+    say(w, "trial %d: started %s %s (%s)%s", t->number, w->slurm ? "as" : "on", where, p,
+        t->out_dir ? ", resuming" : "");
     free(p);
     return 0;
 }
@@ -533,12 +536,15 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
         /* Under Slurm the step's GPUs are known only to the step: its trainer tells them. */
         if (rc == 0 && w->slurm && cJSON_IsString(vis)) rc = vs_db_set_user_attr(w->db, c->trial_id, "gpus", vis, err);
     } else if (!strcmp(kind->valuestring, "slurm_step") && w->slurm) {
-        static const char *const keys[][2] = {{"job_id", "slurm_job_id"}, {"step_id", "slurm_step_id"}, {"node", "slurm_node"}};
+        static const char *const keys[][2] = {
+            {"job_id", "slurm_job_id"}, {"step_id", "slurm_step_id"}, {"node", "slurm_node"}};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0] && rc == 0; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, keys[i][0]);
-            if (cJSON_IsString(v) && v->valuestring[0]) rc = vs_db_set_user_attr(w->db, c->trial_id, keys[i][1], v, err);
+            if (cJSON_IsString(v) && v->valuestring[0])
+                rc = vs_db_set_user_attr(w->db, c->trial_id, keys[i][1], v, err);
         }
-        const cJSON *job = cJSON_GetObjectItemCaseSensitive(ev, "job_id"), *step = cJSON_GetObjectItemCaseSensitive(ev, "step_id");
+        const cJSON *job = cJSON_GetObjectItemCaseSensitive(ev, "job_id");
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(ev, "step_id");
         if (cJSON_IsString(job) && cJSON_IsString(step) && job->valuestring[0] && step->valuestring[0])
             snprintf(c->slurm_step, sizeof c->slurm_step, "%s.%s", job->valuestring, step->valuestring);
     } else if (!strcmp(kind->valuestring, "epoch")) {
@@ -884,8 +890,8 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     tally so_far = count_trials(&w);
     int done = so_far.complete + so_far.pruned + so_far.failed;
     say(&w, "sweep %s: %s; %d %s slot%s, %d thread%s a trial, window %d, trainer %s", w.space.name,
-        created ? "new" : "resuming", w.n_slots, w.n_groups || w.plan.gpus_per_step ? "GPU" : "CPU", w.n_slots == 1 ? "" : "s", w.threads,
-        w.threads == 1 ? "" : "s", w.window, w.trainer);
+        created ? "new" : "resuming", w.n_slots, w.n_groups || w.plan.gpus_per_step ? "GPU" : "CPU",
+        w.n_slots == 1 ? "" : "s", w.threads, w.threads == 1 ? "" : "s", w.window, w.trainer);
     if (!created)
         say(&w, "resuming: %d trial%s ended, %d re-queued from a run that stopped", done, done == 1 ? "" : "s", orphans);
 

@@ -137,7 +137,8 @@ static void test_notes(void) {
     CHECK(vs_slurm_note("slurmstepd-n2: error: Detected 1 oom-kill event(s) in StepId=5.1", note, sizeof note) == 1);
     CHECK(!strcmp(note, "Detected 1 oom-kill event(s) in StepId=5.1"));
     /* anything else is the trainer's */
-    CHECK(vs_slurm_note("srun: Job step aborted: Waiting up to 32 seconds for job step to finish.", note, sizeof note) == 0);
+    CHECK(vs_slurm_note("srun: Job step aborted: Waiting up to 32 seconds for job step to finish.", note,
+                        sizeof note) == 0);
     CHECK(vs_slurm_note("fake trainer: error: *** not Slurm ***", note, sizeof note) == 0);
 }
 

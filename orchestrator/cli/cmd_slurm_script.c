@@ -107,7 +107,8 @@ static int write_script(const script_opts *o, const vs_space *space, vs_strbuf *
     if (o->job_name) snprintf(job_name, sizeof job_name, "%s", o->job_name);
     else snprintf(job_name, sizeof job_name, "vs-%s", space->name);
     if (plain("--job-name", job_name, err) ||
-        (o->partition && plain("--partition", o->partition, err)) || (o->account && plain("--account", o->account, err)) ||
+        (o->partition && plain("--partition", o->partition, err)) ||
+        (o->account && plain("--account", o->account, err)) ||
         (o->mem && plain("--mem", o->mem, err)) || plain("--time", o->time, err))
         return -1;
 
@@ -124,7 +125,8 @@ static int write_script(const script_opts *o, const vs_space *space, vs_strbuf *
     vs_sb_printf(b, "#SBATCH --job-name=%s\n", job_name);
     vs_sb_printf(b, "#SBATCH --nodes=%d\n", o->nodes);
     if (o->gpus_per_node > 0) vs_sb_printf(b, "#SBATCH --gpus-per-node=%d\n", o->gpus_per_node);
-    if (o->cpus_per_node > 0) vs_sb_printf(b, "#SBATCH --ntasks-per-node=1\n#SBATCH --cpus-per-task=%d\n", o->cpus_per_node);
+    if (o->cpus_per_node > 0)
+        vs_sb_printf(b, "#SBATCH --ntasks-per-node=1\n#SBATCH --cpus-per-task=%d\n", o->cpus_per_node);
     else vs_sb_puts(b, "#SBATCH --exclusive\n");
     if (o->mem) vs_sb_printf(b, "#SBATCH --mem=%s\n", o->mem);
     vs_sb_printf(b, "#SBATCH --time=%s\n", o->time);
@@ -179,7 +181,8 @@ int cmd_slurm_script(int argc, char **argv) {
             if (cli_parse_int("--nodes", optarg, 1, 100000, &o.nodes, &err)) return complain(2, "%s", err.msg);
             break;
         case 'G':
-            if (cli_parse_int("--gpus-per-node", optarg, 1, 4096, &o.gpus_per_node, &err)) return complain(2, "%s", err.msg);
+            if (cli_parse_int("--gpus-per-node", optarg, 1, 4096, &o.gpus_per_node, &err))
+                return complain(2, "%s", err.msg);
             break;
         case 'C':
             if (cli_parse_int("--cpus-per-node", optarg, 1, 1 << 20, &o.cpus_per_node, &err))
@@ -209,9 +212,11 @@ int cmd_slurm_script(int argc, char **argv) {
     long long limit = vs_slurm_time_seconds(o.time);
     if (limit <= 0)
         return complain(2, "--time '%s': expected minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS", o.time);
-    if (o.signal_before < 0) o.signal_before = limit / 2 < DEFAULT_SIGNAL_SECONDS ? (int)(limit / 2) : DEFAULT_SIGNAL_SECONDS;
+    if (o.signal_before < 0)
+        o.signal_before = limit / 2 < DEFAULT_SIGNAL_SECONDS ? (int)(limit / 2) : DEFAULT_SIGNAL_SECONDS;
     if (o.signal_before < 1 || o.signal_before >= limit)
-        return complain(2, "--signal-before %d: must be at least 1 s and less than --time (%lld s)", o.signal_before, limit);
+        return complain(2, "--signal-before %d: must be at least 1 s and less than --time (%lld s)", o.signal_before,
+                        limit);
 
     vs_space space;
     if (vs_space_load(o.space_path, &space, &err)) return complain(2, "%s", err.msg);

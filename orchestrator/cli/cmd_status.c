@@ -54,7 +54,8 @@ static cJSON *running_json(const cJSON *t, const char *metric) {
     const char *job = results_string(attrs, "slurm_job_id");
     if (job) {
         cJSON *slurm = cJSON_AddObjectToObject(r, "slurm");
-        static const char *const keys[][2] = {{"slurm_job_id", "job_id"}, {"slurm_step_id", "step_id"}, {"slurm_node", "node"}};
+        static const char *const keys[][2] = {
+            {"slurm_job_id", "job_id"}, {"slurm_step_id", "step_id"}, {"slurm_node", "node"}};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             const char *v = results_string(attrs, keys[i][0]);
             if (v) cJSON_AddStringToObject(slurm, keys[i][1], v);
