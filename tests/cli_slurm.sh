@@ -111,7 +111,21 @@ grep -q "sweep batch: 4 complete" "slurm-vs-batch-$batch.out"
 [ "$(sql batch.db "select count(*) from trials where state = 'COMPLETE'")" = 4 ]
 [ "$(attr batch.db 0 slurm_job_id)" = "\"$batch\"" ]
 
-# 4. The real trainer through srun: its lines read, the GPU Slurm chose seen by it.
+# 4. A pruned trial is stopped through Slurm (scancel --signal=TERM, not srun's SIGKILL):
+#    its trainer saves and exits 3. Minimized, trial 1's curve is worse than trial 0's.
+cat > prune.json <<JSON
+{"name": "prune", "dataset": {"synth": "small"}, "sampler": {"kind": "random", "seed": 1},
+ "objective": {"metric": "ndcg@100", "direction": "minimize"}, "budget": {"trials": 2},
+ "resources": {"gpus_per_trial": 4}, "pruner": {"kind": "median", "startup_trials": 1, "warmup_epochs": 1},
+ "fixed": {"epochs": 5}, "parameters": {"lr": {"type": "log_uniform", "low": 0.0001, "high": 0.01}}}
+JSON
+FAKE_EPOCH_SLEEP=0.5 salloc -N1 --gpus=4 -c 2 -- "$VAESEARCH" run prune.json --db prune.db "${RUN[@]}" > prune.out 2>&1 ||
+  { cat prune.out; exit 1; }
+[ "$(sql prune.db "select state from trials order by number" | tr '\n' ' ')" = "COMPLETE PRUNED " ] || { cat prune.out; exit 1; }
+[ "$(sql prune.db "select exit_status from vs_trial_runs r join trials t using (trial_id) where t.number = 1")" = 3 ]
+grep -q "trial 1 saved its state after epoch 1" runs/prune/trial-1/stderr.log
+
+# 5. The real trainer through srun: its lines read, the GPU Slurm chose seen by it.
 space real 1 '{}' > real.json
 salloc -N1 --gpus=1 -c 2 -- "$VAESEARCH" run real.json --db real.db --trainer "$VAECF_TRAIN" --device cpu \
   --no-progress --launcher slurm > real.out 2>&1 || { cat real.out; exit 1; }
