@@ -72,7 +72,7 @@ job=$(attr gpus.db 0 slurm_job_id | tr -d '"')
 # 2. A running step: `vaesearch status` shows its job and step; scancel kills it: FAIL
 #    with Slurm's word on it, and its parameters run again (max_retries 1).
 space cancel 1 '{"max_retries": 1}' > cancel.json
-FAKE_MODE=sleep FAKE_SLEEP=8 salloc -N1 --gpus=1 -c 2 -- "$VAESEARCH" run cancel.json --db cancel.db "${RUN[@]}" \
+FAKE_MODE=sleep FAKE_SLEEP=12 salloc -N1 --gpus=1 -c 2 -- "$VAESEARCH" run cancel.json --db cancel.db "${RUN[@]}" \
   > cancel.out 2>&1 &
 sweep=$!
 step=
