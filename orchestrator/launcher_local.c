@@ -32,6 +32,7 @@ int vs_launch_local(const vs_launch *l, vs_trial_process *p, vs_error *err) {
         dup2(out[1], STDOUT_FILENO);
         dup2(errp[1], STDERR_FILENO);
         if (l->gpus) setenv("CUDA_VISIBLE_DEVICES", l->gpus, 1);
+        for (const char *const *u = l->unset_env; u && *u; u++) unsetenv(*u);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         execvp(l->argv[0], l->argv);

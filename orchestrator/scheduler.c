@@ -42,11 +42,11 @@
 
 /* ---- signals: Ctrl-C once stops cleanly, twice stops now ---- */
 
-static volatile sig_atomic_t interrupts;
+static volatile sig_atomic_t interrupts, first_signal;
 static int signal_pipe[2] = {-1, -1};
 
 static void on_signal(int sig) {
-    (void)sig;
+    if (!interrupts) first_signal = sig;
     interrupts++;
     int saved = errno;
     if (write(signal_pipe[1], "!", 1) < 0) { /* the flag is enough */ }
@@ -68,7 +68,7 @@ typedef struct child {
     vs_line_reader out, err;   /* the line being read from each pipe */
     vs_output_tail tail;
     double started, kill_at;
-    int prune, timed_out, stopping;
+    int prune, timed_out, stopping, killed;
     int bad_output;   /* it printed an event it should not have: stopped, recorded FAIL */
     int last_epoch;
     int last_validated_epoch;        /* the last epoch with a validation, 0 before the first */
@@ -76,6 +76,10 @@ typedef struct child {
     cJSON *done;
     char *error;
     char prune_reason[256];
+    FILE *stderr_log;          /* the run folder's stderr.log, or NULL */
+    char slurm_step[64];       /* "JOB.STEP" once the step has said so, or "" */
+    char slurm_note[256];      /* Slurm's word on the step (launcher_slurm.c), or "" */
+    int slurm_note_rank;       /* vs_slurm_note's rank of it: a banner outranks an error */
 } child;
 
 typedef struct sweep {
@@ -88,6 +92,9 @@ typedef struct sweep {
     int threads, window, n_slots, n_groups;
     char (*group_gpus)[256];   /* per group: "0,1" */
     child *children;           /* per slot */
+    int slurm;                 /* 1: trials are job steps of this Slurm allocation */
+    vs_slurm_allocation allocation;
+    vs_slurm_plan plan;
     vs_db_trial *trials;
     int n_trials;
     int64_t budget;
@@ -243,8 +250,45 @@ static int check_gpus_visible(int n_gpus, const int *gpus, int given, vs_error *
     return 0;
 }
 
+static const char *getenv_const(const char *name) { return getenv(name); }
+
+/* Whether program is an executable file in a PATH folder. */
+static int on_path(const char *program) {
+    const char *path = getenv("PATH");
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        char file[4096];
+        snprintf(file, sizeof file, "%.*s/%s", (int)n, path, program);
+        if (n && access(file, X_OK) == 0) return 1;
+        path += n + (path[n] == ':');
+    }
+    return 0;
+}
+
+/* Under Slurm the allocation gives the slots (launcher_slurm.c), and Slurm chooses each
+ * step's GPUs and CPUs. */
+static int setup_slurm_slots(sweep *w, vs_error *err) {
+    const vs_run_opts *o = w->o;
+    if (o->gpus_given)
+        return vs_errorf(err, "--gpus does not go with --launcher slurm: Slurm chooses each trial's GPUs");
+    if (!on_path("srun") || !on_path("scancel"))
+        return vs_errorf(err, "--launcher slurm needs Slurm's srun and scancel, and they are not on PATH");
+    if (vs_slurm_allocation_read(&w->allocation, getenv_const, err) ||
+        vs_slurm_plan_slots(&w->allocation, w->space.gpus_per_trial, w->space.trials_per_gpu, o->jobs, &w->plan, err))
+        return -1;
+    w->slurm = 1;
+    w->n_slots = w->plan.slots;
+    w->n_groups = 0;
+    w->device = o->device ? o->device : w->plan.gpus_per_step ? "cuda" : "cpu";
+    w->threads = o->threads > 0 ? o->threads : w->plan.cpus_per_step;
+    w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
+    w->window = w->space.window > 0 ? w->space.window : 2 * (w->n_slots - 1);
+    return 0;
+}
+
 static int setup_slots(sweep *w, vs_error *err) {
     const vs_run_opts *o = w->o;
+    if (o->launcher == VS_LAUNCHER_SLURM) return setup_slurm_slots(w, err);
     int n_gpus = 0, gpus[VS_MAX_GPUS];
     if (o->gpus_given) {
         n_gpus = o->n_gpus;
@@ -421,6 +465,19 @@ static char *params_text(const sweep *w, const double *values) {
     return buf;
 }
 
+/* A step's ids as user attributes (docs/results-db.md): the job at once, the step and
+ * node once the step reports them (its "slurm_step" line); until then null, so that no
+ * earlier attempt's step is shown. */
+static int slurm_step_pending(sweep *w, int trial_id, vs_error *err) {
+    cJSON *job = cJSON_CreateString(w->allocation.job_id), *none = cJSON_CreateNull();
+    int rc = vs_db_set_user_attr(w->db, trial_id, "slurm_job_id", job, err) ||
+             vs_db_set_user_attr(w->db, trial_id, "slurm_step_id", none, err) ||
+             vs_db_set_user_attr(w->db, trial_id, "slurm_node", none, err);
+    cJSON_Delete(job);
+    cJSON_Delete(none);
+    return rc ? -1 : 0;
+}
+
 static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     char dir[8192], config[8300], threads[16];
     snprintf(dir, sizeof dir, "%s/%s/trial-%d", w->runs, w->space.name, t->number);
@@ -436,12 +493,22 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     const char *gpus = slot_gpus(w, slot);
     char *argv[] = {w->trainer, "--data", w->dataset, "--config", config, "--out", dir, "--device", (char *)w->device,
                     "--threads", threads, "--resume", NULL};
-    vs_launch l = {argv, gpus};
     vs_trial_process proc;
-    if (vs_launch_local(&l, &proc, err)) return -1;
+    if (w->slurm) {
+        char name[300];
+        snprintf(name, sizeof name, "%s/trial-%d", w->space.name, t->number);
+        if (vs_launch_slurm(&w->plan, name, argv, &proc, err)) return -1;
+    } else {
+        vs_launch l = {argv, gpus, NULL};
+        if (vs_launch_local(&l, &proc, err)) return -1;
+    }
     child *c = &w->children[slot];
     memset(c, 0, sizeof *c);
     c->used = 1;
+    char log_path[8400];
+    snprintf(log_path, sizeof log_path, "%s/stderr.log", dir);
+    c->stderr_log = fopen(log_path, "ae");   /* the trainer's stderr, kept (a trial runs without it); not
+                                               * inherited by later trainers */
     c->trial_id = t->trial_id;
     c->number = t->number;
     c->slot = slot;
@@ -453,10 +520,16 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
         if (!isnan(t->curve[e])) c->last_validated_epoch = e + 1;
     }
     if (vs_db_trial_started(w->db, t->trial_id, (int)proc.pid, gpus ? gpus : "", dir, err)) return -1;
+    if (w->slurm && slurm_step_pending(w, t->trial_id, err)) return -1;
     char *p = params_text(w, t->values), where[300];
-    if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
+    if (w->slurm)
+        snprintf(where, sizeof where, "a Slurm step of job %s (%d GPU%s, %d CPU%s)", w->allocation.job_id,
+                 w->plan.gpus_per_step, w->plan.gpus_per_step == 1 ? "" : "s", w->plan.cpus_per_step,
+                 w->plan.cpus_per_step == 1 ? "" : "s");
+    else if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
     else snprintf(where, sizeof where, "CPU slot %d", slot);
-    say(w, "trial %d: started on %s (%s)%s", t->number, where, p, t->out_dir ? ", resuming" : "");
+    say(w, "trial %d: started %s %s (%s)%s", t->number, w->slurm ? "as" : "on", where, p,
+        t->out_dir ? ", resuming" : "");
     free(p);
     return 0;
 }
@@ -500,6 +573,19 @@ static int fill_slots(sweep *w, vs_error *err) {
 
 /* ---- following a trainer ---- */
 
+/* Signals a trial's trainer. Under Slurm, SIGTERM (stop, saving the state) goes to the
+ * step through Slurm, since srun would kill the step at once; before the step has
+ * started, srun's own answer (ending it) is what is wanted. */
+static void signal_trial(child *c, int sig) {
+    vs_error ignore;
+    if (c->slurm_step[0] && (sig == SIGTERM || sig == SIGKILL)) {
+        if (sig == SIGTERM && vs_slurm_signal_step(c->slurm_step, sig, &ignore) == 0) return;
+        if (sig == SIGKILL && !c->killed) vs_slurm_signal_step(c->slurm_step, sig, &ignore);
+    }
+    if (sig == SIGKILL) c->killed = 1;
+    kill(c->proc.pid, sig);
+}
+
 static double json_num(const cJSON *o, const char *key) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(j) ? j->valuedouble : NAN;
@@ -516,23 +602,46 @@ static void trainer_misbehaved(sweep *w, child *c, const char *problem) {
     free(c->error);
     c->error = vs_xstrdup(reason);
     say(w, "trial %d: %s; stopping its trainer", c->number, reason);
-    kill(c->proc.pid, SIGTERM);
+    signal_trial(c, SIGTERM);
     if (!c->kill_at) c->kill_at = now_seconds() + KILL_GRACE_SECONDS;
 }
 
 /* Acts on one stdout line; nonzero only when the database failed. */
+/* The launcher's line naming a trial's Slurm job step: user attributes for status, and
+ * the step that signal_trial addresses. */
+static int record_slurm_step(sweep *w, child *c, const cJSON *ev, vs_error *err) {
+    static const char *const keys[][2] = {{"job_id", "slurm_job_id"}, {"step_id", "slurm_step_id"}, {"node", "slurm_node"}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, keys[i][0]);
+        if (cJSON_IsString(v) && v->valuestring[0] && vs_db_set_user_attr(w->db, c->trial_id, keys[i][1], v, err))
+            return -1;
+    }
+    const cJSON *job = cJSON_GetObjectItemCaseSensitive(ev, "job_id");
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(ev, "step_id");
+    if (cJSON_IsString(job) && cJSON_IsString(step) && job->valuestring[0] && step->valuestring[0])
+        snprintf(c->slurm_step, sizeof c->slurm_step, "%s.%s", job->valuestring, step->valuestring);
+    return 0;
+}
+
 static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     if (c->bad_output) return 0;   /* its trainer is being stopped */
     vs_trainer_event ev;
     vs_trainer_event_parse(line, w->space.metric, &ev);
     int rc = 0;
     switch (ev.kind) {
-    case VS_EVENT_NONE:   /* not a JSON event: kept in the tail only */
-    case VS_EVENT_OTHER: break;
+    case VS_EVENT_NONE: break;   /* not a JSON event: kept in the tail only */
+    case VS_EVENT_OTHER: {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev.json, "event");
+        if (w->slurm && cJSON_IsString(kind) && !strcmp(kind->valuestring, "slurm_step"))
+            rc = record_slurm_step(w, c, ev.json, err);
+        break;
+    }
     case VS_EVENT_BAD: trainer_misbehaved(w, c, ev.problem); break;
     case VS_EVENT_START: {
         const cJSON *vis = cJSON_GetObjectItemCaseSensitive(ev.json, "cuda_visible_devices");
         if (vis) rc = vs_db_set_user_attr(w->db, c->trial_id, "trainer_visible_devices", vis, err);
+        /* Under Slurm the step's GPUs are known only to the step: its trainer tells them. */
+        if (rc == 0 && w->slurm && cJSON_IsString(vis)) rc = vs_db_set_user_attr(w->db, c->trial_id, "gpus", vis, err);
         break;
     }
     case VS_EVENT_EPOCH: {
@@ -549,7 +658,7 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
                 c->prune = 1;
                 snprintf(c->prune_reason, sizeof c->prune_reason, "pruned after epoch %d (%s %.4f)", epoch,
                          w->space.metric, v);
-                kill(c->proc.pid, SIGTERM);
+                signal_trial(c, SIGTERM);
             }
             if (epoch > c->last_validated_epoch) c->last_validated_epoch = epoch;
         }
@@ -581,6 +690,15 @@ typedef struct line_ctx {
 static void take_line(void *ctx, const char *line) {
     line_ctx *x = ctx;
     vs_tail_add(&x->c->tail, line);
+    if (!x->events) {
+        if (x->c->stderr_log) fprintf(x->c->stderr_log, "%s\n", line), fflush(x->c->stderr_log);
+        char note[256];
+        int rank = x->w->slurm ? vs_slurm_note(line, note, sizeof note) : 0;
+        if (rank && rank >= x->c->slurm_note_rank) {
+            snprintf(x->c->slurm_note, sizeof x->c->slurm_note, "%s", note);
+            x->c->slurm_note_rank = rank;
+        }
+    }
     if (x->events && !x->failed && handle_event(x->w, x->c, line, x->err)) x->failed = 1;
 }
 
@@ -612,6 +730,7 @@ static int attempts_of(const sweep *w, const vs_db_trial *t) {
 }
 
 static void child_free(child *c) {
+    if (c->stderr_log) fclose(c->stderr_log);
     vs_line_reader_free(&c->out);
     vs_line_reader_free(&c->err);
     vs_tail_free(&c->tail);
@@ -671,6 +790,8 @@ static int out_of_space(const child *c, const char *tail) {
 static int finish(sweep *w, child *c, int status, vs_error *err) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    /* srun exits with 128 + the signal that ended its task: the trainer's fate, as if local */
+    if (w->slurm && code > 128 && code < 128 + NSIG) sig = code - 128, code = -1;
     const char *state;
     char reason[1200] = "";
     double elapsed = now_seconds() - c->started;
@@ -710,6 +831,10 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
             snprintf(reason, sizeof reason, "%s", why);
             state = "WAITING";
             w->disk_full = 1;
+        }
+        if (c->slurm_note[0]) {
+            size_t used = strlen(reason);
+            snprintf(reason + used, sizeof reason - used, " (Slurm: %s)", c->slurm_note);
         }
     }
     int rc = vs_db_trial_finished(w->db, c->trial_id, state, c->done, w->space.metric, sig ? 128 + sig : code,
@@ -751,7 +876,7 @@ static void stop_children(sweep *w, int sig) {
             c->stopping = 1;
             if (!c->kill_at) c->kill_at = now_seconds() + KILL_GRACE_SECONDS * 6;
         }
-        kill(c->proc.pid, sig);
+        signal_trial(c, sig);
     }
 }
 
@@ -814,8 +939,10 @@ static int loop(sweep *w, vs_error *err) {
         if (!w->stopping && (interrupts == 1 || (w->space.max_seconds > 0 && now - w->t0 > w->space.max_seconds))) {
             w->stopping = 1;
             w->time_up = interrupts == 0;
-            say(w, w->time_up ? "budget.max_seconds reached: stopping the running trials (they save their state)"
-                              : "stopping: the running trials save their state (Ctrl-C again to stop at once)");
+            if (w->time_up) say(w, "budget.max_seconds reached: stopping the running trials (they save their state)");
+            else if (first_signal == SIGTERM)   /* e.g. Slurm's warning before the time limit (docs/slurm.md) */
+                say(w, "SIGTERM: stopping; the running trials save their state (a second signal stops at once)");
+            else say(w, "stopping: the running trials save their state (Ctrl-C again to stop at once)");
             stop_children(w, SIGTERM);
         }
         if (!w->stopping && !w->disk_full && fill_slots(w, err)) return VS_RUN_FAILED;
@@ -877,9 +1004,9 @@ static int loop(sweep *w, vs_error *err) {
             if (timeout > 0 && !c->timed_out && now - c->started > timeout) {
                 c->timed_out = 1;
                 c->kill_at = now + KILL_GRACE_SECONDS;
-                kill(c->proc.pid, SIGTERM);
+                signal_trial(c, SIGTERM);
             }
-            if (c->kill_at && now > c->kill_at) kill(c->proc.pid, SIGKILL);
+            if (c->kill_at && now > c->kill_at) signal_trial(c, SIGKILL);
             if (c->proc.fd_out < 0 && c->proc.fd_err < 0) {
                 int status;
                 if (waitpid(c->proc.pid, &status, 0) == c->proc.pid && finish(w, c, status, err)) return VS_RUN_FAILED;
@@ -1067,8 +1194,8 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     tally so_far = count_trials(&w);
     int done = so_far.complete + so_far.pruned + so_far.failed;
     say(&w, "sweep %s: %s; %d %s slot%s, %d thread%s a trial, window %d, trainer %s", w.space.name,
-        created ? "new" : "resuming", w.n_slots, w.n_groups ? "GPU" : "CPU", w.n_slots == 1 ? "" : "s", w.threads,
-        w.threads == 1 ? "" : "s", w.window, w.trainer);
+        created ? "new" : "resuming", w.n_slots, w.n_groups || w.plan.gpus_per_step ? "GPU" : "CPU",
+        w.n_slots == 1 ? "" : "s", w.threads, w.threads == 1 ? "" : "s", w.window, w.trainer);
     if (!created)
         say(&w, "resuming: %d trial%s ended, %d re-queued from a run that stopped", done, done == 1 ? "" : "s", orphans);
 
@@ -1077,6 +1204,7 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
         goto out;
     }
     interrupts = 0;
+    first_signal = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -20,7 +20,8 @@ typedef struct vs_run_opts {
     int n_gpus;                 /* with gpus_given: the --gpus list; else detected */
     int gpus[VS_MAX_GPUS];
     int gpus_given;
-    int jobs;                   /* CPU slots when there is no GPU (default 1) */
+    int jobs;                   /* CPU slots when there is no GPU (default 1; under Slurm 0: one a node) */
+    int launcher;               /* VS_LAUNCHER_LOCAL (default) or VS_LAUNCHER_SLURM (launcher.h) */
     const char *device;         /* NULL: cuda when there are GPUs, else cpu */
     int threads;                /* CPU threads per trial (0: cores / slots) */
     double trial_timeout;       /* seconds; overrides the space's when > 0 */

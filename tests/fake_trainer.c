@@ -14,8 +14,12 @@
  *   nospace-odd odd trials fail as a full disk makes them fail ("No space left on device")
  *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs; with FAKE_IGNORE_TERM
  *            set it ignores SIGTERM, as a trainer slow to stop would
+ * FAKE_EPOCH_SLEEP, when set, makes each epoch take that many seconds and SIGTERM save the
+ * state as vaecf-train does: the epochs done go into --out's fake-state, the exit status
+ * is 3, and a run with --resume continues after them (saying so on stderr).
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to;
  * FAKE_ENV_LOG one it appends "N OMP_WAIT_POLICY THREADS" to (the --threads value). */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,12 +48,45 @@ static int config_int(const char *config, const char *key, int def) {
     return v > 0 ? v : def;
 }
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_term(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* Sleeps s seconds unless SIGTERM comes first; 1 when it came. */
+static int sleep_unless_stopped(double s) {
+    struct timespec left = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (!stop_requested && nanosleep(&left, &left) && errno == EINTR) {}
+    return stop_requested;
+}
+
+/* The epochs a saved state holds (0: none). */
+static int saved_epochs(const char *path) {
+    FILE *f = fopen(path, "r");
+    int e = 0;
+    if (f) {
+        if (fscanf(f, "%d", &e) != 1) e = 0;
+        fclose(f);
+    }
+    return e;
+}
+
 int main(int argc, char **argv) {
     const char *out = NULL, *config = NULL, *threads = "-";
-    for (int i = 1; i + 1 < argc; i++) {
-        if (!strcmp(argv[i], "--out")) out = argv[i + 1];
-        if (!strcmp(argv[i], "--config")) config = argv[i + 1];
-        if (!strcmp(argv[i], "--threads")) threads = argv[i + 1];
+    int resume = 0;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--out")) out = argv[i + 1];
+        if (i + 1 < argc && !strcmp(argv[i], "--config")) config = argv[i + 1];
+        if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = argv[i + 1];
+        if (!strcmp(argv[i], "--resume")) resume = 1;
+    }
+    const char *epoch_sleep = getenv("FAKE_EPOCH_SLEEP");
+    char state[4096] = "";
+    if (epoch_sleep && out) {
+        snprintf(state, sizeof state, "%s/fake-state", out);
+        signal(SIGTERM, on_term);
     }
     const char *t = out ? strstr(out, "trial-") : NULL;
     int number = t ? atoi(t + 6) : 0, epochs = config_int(config, "epochs", 3);
@@ -84,7 +121,15 @@ int main(int argc, char **argv) {
         return 1;
     }
     double best = 0;
-    for (int e = 1; e <= epochs; e++) {
+    int first = state[0] && resume ? saved_epochs(state) + 1 : 1;
+    if (first > 1) fprintf(stderr, "fake trainer: trial %d resumes after epoch %d\n", number, first - 1);
+    for (int e = first; e <= epochs; e++) {
+        if (epoch_sleep && sleep_unless_stopped(atof(epoch_sleep))) {
+            FILE *f = fopen(state, "w");
+            if (f) fprintf(f, "%d\n", e - 1), fclose(f);
+            fprintf(stderr, "fake trainer: trial %d saved its state after epoch %d\n", number, e - 1);
+            return 3;
+        }
         double v = 0.1 + 0.01 * number * e / epochs;
         if (!strcmp(mode, "fade") && e > 3) v = 0.09 - 0.001 * number;
         best = v;

@@ -8,29 +8,35 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "orchestrator/launcher.h"
 #include "orchestrator/scheduler.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: vaesearch run SPACE [--db FILE] [--gpus LIST] [--jobs N] [--device cpu|cuda]\n"
             "                     [--threads N] [--trial-timeout SECONDS] [--trainer PATH]\n"
-            "                     [--runs-dir DIR] [--retry-failed] [--max-consecutive-failures N]\n"
-            "                     [--no-progress]\n"
+            "                     [--runs-dir DIR] [--launcher local|slurm] [--retry-failed]\n"
+            "                     [--max-consecutive-failures N] [--no-progress]\n"
             "\n"
             "Runs the sweep a search space describes (docs/search-space.md): proposes trials,\n"
             "runs vaecf-train for each on a GPU group (or a CPU slot) and records every epoch\n"
             "in the results database. Running it again on the same database resumes the sweep:\n"
-            "finished trials stay, interrupted ones continue from their saved state. Ctrl-C once\n"
-            "stops cleanly (running trials save their state); twice stops at once.\n"
+            "finished trials stay, interrupted ones continue from their saved state. Ctrl-C (or\n"
+            "SIGTERM, which Slurm sends before an allocation's time runs out: docs/slurm.md)\n"
+            "once stops cleanly (running trials save their state); twice stops at once.\n"
             "\n"
             "  --db FILE            results database (default results.db)\n"
             "  --gpus LIST          GPUs to use, e.g. 0,1,2,3 (default: every GPU found)\n"
-            "  --jobs N             trials at once on the CPU when there is no GPU (default 1)\n"
+            "  --jobs N             trials at once on the CPU when there is no GPU (default 1;\n"
+            "                       under Slurm, one a node)\n"
             "  --device D           the trainers' device (default: cuda with GPUs, else cpu)\n"
             "  --threads N          CPU threads a trial (default: cores / slots)\n"
             "  --trial-timeout S    fail a trial that runs longer (default: the space's)\n"
             "  --trainer PATH       the trainer program (default: vaecf-train beside vaesearch)\n"
             "  --runs-dir DIR       trainers' run folders (default: runs/ beside the database)\n"
+            "  --launcher L         local: trainers run here (default); slurm: each trial is a\n"
+            "                       job step of the Slurm allocation this runs in (sbatch or\n"
+            "                       salloc), its slots from the allocation (docs/slurm.md)\n"
             "  --retry-failed       run the parameters of every FAILed trial again (as new trials)\n"
             "  --max-consecutive-failures N\n"
             "                       stop when N trials in a row fail for the same reason\n"
@@ -73,8 +79,8 @@ int cmd_run(int argc, char **argv) {
         {"jobs", required_argument, NULL, 'j'},    {"device", required_argument, NULL, 'D'},
         {"threads", required_argument, NULL, 't'}, {"trial-timeout", required_argument, NULL, 'T'},
         {"trainer", required_argument, NULL, 'x'}, {"runs-dir", required_argument, NULL, 'r'},
-        {"no-progress", no_argument, NULL, 'n'},   {"retry-failed", no_argument, NULL, 'R'},
-        {"max-consecutive-failures", required_argument, NULL, 'F'},
+        {"no-progress", no_argument, NULL, 'n'},   {"launcher", required_argument, NULL, 'L'},
+        {"retry-failed", no_argument, NULL, 'R'},  {"max-consecutive-failures", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     vs_run_opts o = {.db_path = "results.db", .jobs = 1, .out = stdout, .live = isatty(STDOUT_FILENO),
@@ -82,7 +88,7 @@ int cmd_run(int argc, char **argv) {
     vs_error err = {{0}};
     optind = 0;
     opterr = 0;
-    int c;
+    int c, jobs_given = 0;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'd': o.db_path = optarg; break;
@@ -91,6 +97,7 @@ int cmd_run(int argc, char **argv) {
             break;
         case 'j':
             if (cli_parse_int("--jobs", optarg, 1, 1024, &o.jobs, &err)) return complain(2, "%s", err.msg);
+            jobs_given = 1;
             break;
         case 'D':
             if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda")) return complain(2, "--device must be cpu or cuda");
@@ -106,6 +113,11 @@ int cmd_run(int argc, char **argv) {
         case 'x': o.trainer = optarg; break;
         case 'r': o.runs_dir = optarg; break;
         case 'n': o.live = 0; break;
+        case 'L':
+            if (!strcmp(optarg, "local")) o.launcher = VS_LAUNCHER_LOCAL;
+            else if (!strcmp(optarg, "slurm")) o.launcher = VS_LAUNCHER_SLURM;
+            else return complain(2, "--launcher must be local or slurm, not '%s'", optarg);
+            break;
         case 'R': o.retry_failed = 1; break;
         case 'F':
             if (cli_parse_int("--max-consecutive-failures", optarg, 0, 1000000, &o.max_consecutive_failures, &err))
@@ -119,6 +131,7 @@ int cmd_run(int argc, char **argv) {
         return 2;
     }
     o.space_path = argv[optind];
+    if (o.launcher == VS_LAUNCHER_SLURM && !jobs_given) o.jobs = 0;   /* one trial a node */
     int rc = vs_scheduler_run(&o, &err);
     if (rc != VS_RUN_DONE && rc != VS_RUN_INTERRUPTED) return complain(rc, "%s", err.msg);
     return rc;

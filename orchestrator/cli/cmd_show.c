@@ -146,6 +146,11 @@ static void print_text(const cJSON *sweep, const cJSON *trial) {
            results_number(cJSON_GetObjectItem(trial, "attempts")));
     double retry_of = results_number(cJSON_GetObjectItem(cJSON_GetObjectItem(trial, "user_attrs"), "retry_of"));
     if (!isnan(retry_of)) printf("retry of  trial %.0f\n", retry_of);
+    const cJSON *attrs = cJSON_GetObjectItem(trial, "user_attrs");
+    const char *job = results_string(attrs, "slurm_job_id"), *step = results_string(attrs, "slurm_step_id");
+    if (job)   /* the last attempt ran as a Slurm job step (docs/slurm.md) */
+        printf("slurm     job %s, step %s on %s (last attempt)\n", job, step ? step : "not started",
+               results_string(attrs, "slurm_node") ? results_string(attrs, "slurm_node") : "?");
     print_metrics(trial);
     print_params(trial);
     print_curve(trial);

@@ -16,10 +16,10 @@ static void usage(FILE *f) {
             "usage: vaesearch status [--db PATH] [--sweep NAME] [--format text|json]\n"
             "\n"
             "A sweep's progress: trials per state and the budget, the best trial so far,\n"
-            "the running trials with their latest epoch, GPUs and time, whether the\n"
-            "`vaesearch run` that owns the sweep is alive, and the time left, estimated as\n"
-            "the mean duration of the finished trials x the trials left / the trials\n"
-            "running at once (1 when none runs).\n"
+            "the running trials with their latest epoch, GPUs, time and (under `--launcher\n"
+            "slurm`) Slurm job and step ids, whether the `vaesearch run` that owns the sweep\n"
+            "is alive, and the time left, estimated as the mean duration of the finished\n"
+            "trials x the trials left / the trials running at once (1 when none runs).\n"
             "\n"
             RESULTS_CLI_HELP
             "missing database or sweep.\n");
@@ -47,8 +47,21 @@ static cJSON *running_json(const cJSON *t, const char *metric) {
     double v = results_number(cJSON_GetObjectItem(latest, key));
     if (isfinite(v)) cJSON_AddNumberToObject(r, "value", v);
     else cJSON_AddNullToObject(r, "value");
-    const char *gpus = results_string(cJSON_GetObjectItem(t, "user_attrs"), "gpus");
+    const cJSON *attrs = cJSON_GetObjectItem(t, "user_attrs");
+    const char *gpus = results_string(attrs, "gpus");
     cJSON_AddStringToObject(r, "gpus", gpus ? gpus : "");
+    /* A job step under `--launcher slurm`: its ids as the step reported them (null until then). */
+    const char *job = results_string(attrs, "slurm_job_id");
+    if (job) {
+        cJSON *slurm = cJSON_AddObjectToObject(r, "slurm");
+        static const char *const keys[][2] = {
+            {"slurm_job_id", "job_id"}, {"slurm_step_id", "step_id"}, {"slurm_node", "node"}};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            const char *v = results_string(attrs, keys[i][0]);
+            if (v) cJSON_AddStringToObject(slurm, keys[i][1], v);
+            else cJSON_AddNullToObject(slurm, keys[i][1]);
+        }
+    } else cJSON_AddNullToObject(r, "slurm");
     double seconds = results_number(cJSON_GetObjectItem(t, "seconds"));
     if (isfinite(seconds)) cJSON_AddNumberToObject(r, "seconds", seconds);
     else cJSON_AddNullToObject(r, "seconds");
@@ -158,8 +171,15 @@ static void print_text(const cJSON *r) {
         printf("running   trial %.0f: ", results_number(cJSON_GetObjectItem(run, "number")));
         if (isnan(epoch)) printf("no epoch yet");
         else printf("epoch %.0f%s", epoch, value);
-        printf(", %s%s, %s%s\n", gpus && *gpus ? "GPUs " : "CPU", gpus ? gpus : "", took,
-               orphaned ? " (orphaned: the next `vaesearch run` resumes it)" : "");
+        printf(", %s%s", gpus && *gpus ? "GPUs " : "CPU", gpus ? gpus : "");
+        const cJSON *slurm = cJSON_GetObjectItem(run, "slurm");
+        if (cJSON_IsObject(slurm)) {
+            const char *job = results_string(slurm, "job_id"), *step = results_string(slurm, "step_id"),
+                       *node = results_string(slurm, "node");
+            if (step) printf(", Slurm job %s step %s (%s.%s) on %s", job, step, job, step, node ? node : "?");
+            else printf(", Slurm job %s, step not started yet", job);
+        }
+        printf(", %s%s\n", took, orphaned ? " (orphaned: the next `vaesearch run` resumes it)" : "");
     }
     print_owner(cJSON_GetObjectItem(r, "owner"));
     double eta = results_number(cJSON_GetObjectItem(r, "eta_seconds"));

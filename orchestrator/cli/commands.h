@@ -14,6 +14,7 @@ int cmd_status(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_rename(int argc, char **argv);
+int cmd_slurm_script(int argc, char **argv);
 
 /* True if argv has -h or --help; commands print their usage to stdout then. */
 int vs_wants_help(int argc, char **argv);

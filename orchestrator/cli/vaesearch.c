@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"show", cmd_show, "one trial: parameters, curve, metrics, failure reason"},
     {"delete", cmd_delete, "delete a sweep from the results database"},
     {"rename", cmd_rename, "rename a sweep in the results database"},
+    {"slurm-script", cmd_slurm_script, "write the sbatch script that runs a sweep on a Slurm cluster"},
     {"prepare", cmd_prepare, "prepare interaction data with the paper's protocol"},
     {"dataset", cmd_dataset, "inspect or export a prepared dataset (info, export)"},
     {"synth", cmd_synth, "generate a synthetic dataset (presets: small, ml20m)"},
