@@ -2,7 +2,8 @@
  * The communicator: sums in rank order (bitwise what a serial loop gives), chunked
  * buffers, broadcast, a rank's abort and a missing rank's timeout reported by the
  * others instead of a hang, and the same over processes meeting through a file (fork).
- * The ranks' bookkeeping: shares, held-out shards, the parameters' agreement check.
+ * The ranks' bookkeeping: shares, held-out shards, the parameters' agreement check,
+ * srun's variables and the file that carries NCCL's unique id from rank 0 to the others.
  * Training: 1 rank through the communicator equals the plain path to the bit; 2 and 3
  * ranks give the 1-rank parameters after 20 steps within float tolerance and the same
  * metrics; a state saved by 2 ranks resumes with 3 and with 1 to the same end. */
@@ -234,6 +235,53 @@ static void test_check_same(void) {
     }
 }
 
+/* srun's variables, and the files through which the ranks meet (NCCL's id goes this way) */
+static void test_slurm_env(void) {
+    vs_error err = {{0}};
+    vs_slurm_rank w;
+    setenv("SLURM_PROCID", "2", 1);
+    setenv("SLURM_NTASKS", "4", 1);
+    setenv("SLURM_LOCALID", "0", 1);
+    setenv("SLURM_JOB_ID", "4711", 1);
+    setenv("SLURM_STEP_ID", "3", 1);
+    CHECK_OK(vs_slurm_rank_from_env(&w, &err), &err);
+    CHECK(w.rank == 2 && w.size == 4 && w.local == 0 && !strcmp(w.step, "4711.3"));
+    char path[4200];
+    vs_ranks_meeting_path(path, sizeof path, "/runs/t1", &w, "nccl-id");
+    CHECK(!strcmp(path, "/runs/t1/.ranks-4711.3.nccl-id"));
+    setenv("SLURM_PROCID", "4", 1);
+    CHECK(vs_slurm_rank_from_env(&w, &err) == -1 && strstr(err.msg, "SLURM_PROCID=4 but SLURM_NTASKS=4"));
+    setenv("SLURM_PROCID", "x", 1);
+    CHECK(vs_slurm_rank_from_env(&w, &err) == -1 && strstr(err.msg, "SLURM_PROCID='x'"));
+    setenv("SLURM_PROCID", "1", 1);
+    setenv("SLURM_JOB_ID", "../etc", 1);
+    CHECK(vs_slurm_rank_from_env(&w, &err) == -1 && strstr(err.msg, "SLURM_JOB_ID"));
+    unsetenv("SLURM_NTASKS");
+    CHECK(vs_slurm_rank_from_env(&w, &err) == -1 && strstr(err.msg, "SLURM_NTASKS is not set"));
+    const char *vars[] = {"SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_JOB_ID", "SLURM_STEP_ID"};
+    for (int i = 0; i < 5; i++) unsetenv(vars[i]);
+
+    /* rank 0 publishes 128 bytes (the size of ncclUniqueId) after a delay; a rank waits for them */
+    snprintf(path, sizeof path, "%s/.ranks-test.nccl-id", tmp);
+    unsigned char id[128], got[128];
+    for (int i = 0; i < 128; i++) id[i] = (unsigned char)(i * 7 + 1);
+    pid_t kid = fork();
+    if (kid == 0) {
+        usleep(200000);
+        vs_error e = {{0}};
+        _exit(vs_ranks_publish(path, id, sizeof id, &e) ? 1 : 0);
+    }
+    CHECK_OK(vs_ranks_await(path, got, sizeof got, 20, &err), &err);
+    CHECK(memcmp(id, got, sizeof id) == 0);
+    int status = 0;
+    waitpid(kid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    unsigned char more[129];
+    CHECK(vs_ranks_await(path, more, sizeof more, 1, &err) == -1 && strstr(err.msg, "expected 129 bytes"));
+    unlink(path);
+    CHECK(vs_ranks_await(path, got, sizeof got, 0.2, &err) == -1 && strstr(err.msg, "did not appear within 0.2 s"));
+}
+
 /* ------------------------------------------------------------------ training */
 
 static vs_dataset ds;
@@ -395,6 +443,7 @@ int main(void) {
     test_processes();
     test_shares();
     test_check_same();
+    test_slurm_env();
     make_dataset();
     test_training();
     vs_dataset_close(&ds);

@@ -508,10 +508,13 @@ static int run_slurm(const vs_dataset *ds, const vs_config *cfg, const vs_train_
 int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts *o, vs_error *err) {
     if (o->slurm) return run_slurm(ds, cfg, o, err);
     int size = o->ranks > 0 ? o->ranks : 1;
+#ifdef VS_HAVE_NCCL
+    /* a trial given several GPUs trains on all of them (a build without NCCL, on the first) */
     if (o->ranks <= 0 && is_cuda(o)) {
         int visible = vs_backend_gpu_count();
         size = visible > 1 ? visible : 1;
     }
+#endif
     if (size == 1 && !o->comm_always) return run_rank(ds, cfg, o, NULL, -1, err);
     return run_threads(ds, cfg, o, size, err);
 }
