@@ -1,7 +1,7 @@
 /* comm_shm: the CPU ranks' communicator, over memory the ranks share: a heap block for
  * the threads of one process, a file mapped by every process for processes of one
- * machine. The block holds a header (a mutex, a condition variable, the barrier's
- * counters, the failure) and one slot per rank plus a result slot. A collective moves
+ * machine. The block holds a header (the barrier's counters and the failure, as
+ * atomics) and one slot per rank plus a result slot. A collective moves
  * its buffer through the slots a chunk at a time: every rank copies its chunk into its
  * slot, waits for the others, sums its share of the elements over the slots in rank
  * order 0, 1, ... into the result (so the sum is the same whichever thread runs first),
@@ -11,7 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,20 +22,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SHM_MAGIC 0x766173636f6d6d31ull   /* "vascomm1" */
+#define SHM_MAGIC 0x766173636f6d6d32ull   /* "vascomm2" */
 #define SHM_MAX_RANKS 256
 #define SLOT_BYTES ((size_t)4 << 20)      /* a chunk: 1M floats */
 
+/* Lock-free atomics only: a process that dies anywhere leaves no lock held and no
+ * waiter that a wake-up would wait for; the others notice it by the timeout. */
 typedef struct shm_header {
     uint64_t magic;
     int32_t size;
-    int32_t failed_rank;                  /* -1 while every rank is well */
-    pthread_mutex_t mutex;
-    pthread_cond_t cond;
-    int64_t generation;                   /* barriers completed */
-    int32_t arrived;                      /* ranks waiting at the current barrier */
-    int32_t users;                        /* communicators still using a heap block */
-    int64_t passes[SHM_MAX_RANKS];        /* barriers each rank has entered */
+    _Atomic int32_t failed_rank;          /* -1 while every rank is well */
+    _Atomic int32_t reason_ready;         /* reason written by failed_rank */
+    _Atomic int32_t arrived;              /* ranks waiting at the current barrier */
+    _Atomic int32_t users;                /* communicators still using a heap block */
+    _Atomic int64_t generation;           /* barriers completed */
+    _Atomic int64_t passes[SHM_MAX_RANKS]; /* barriers each rank has entered */
     char reason[512];
 } shm_header;
 
@@ -43,7 +45,6 @@ typedef struct shm_comm {
     shm_header *h;
     unsigned char *slots;                 /* size + 1 slots of SLOT_BYTES; the last is the result */
     size_t map_bytes;                     /* > 0: a mapped file */
-    char *path;                           /* rank 0 of processes: the file to remove */
 } shm_comm;
 
 static size_t header_bytes(void) { return (sizeof(shm_header) + 63) / 64 * 64; }
@@ -51,40 +52,37 @@ static size_t block_bytes(int size) { return header_bytes() + (size_t)(size + 1)
 
 static unsigned char *slot(shm_comm *c, int r) { return c->slots + (size_t)r * SLOT_BYTES; }
 
-static void deadline_in(struct timespec *ts, double seconds) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    double whole = (double)(time_t)seconds;
-    ts->tv_sec += (time_t)whole;
-    ts->tv_nsec += (long)((seconds - whole) * 1e9);
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Marks the block failed (the caller holds the mutex) and wakes every waiter. */
-static void fail_locked(shm_comm *c, const char *reason) {
+/* Waiting politely: a few yields, then short sleeps. */
+static void pause_a_little(int *spins) {
+    if (++*spins < 200) sched_yield();
+    else usleep(20);
+}
+
+/* Marks the block failed with this rank's reason (the first failure wins). */
+static void fail(shm_comm *c, const char *reason) {
     shm_header *h = c->h;
-    if (h->failed_rank < 0) {
-        h->failed_rank = c->base.rank;
+    int32_t none = -1;
+    if (atomic_compare_exchange_strong(&h->failed_rank, &none, c->base.rank)) {
         snprintf(h->reason, sizeof h->reason, "%s", reason);
-    }
-    pthread_cond_broadcast(&h->cond);
-}
-
-/* Locks the mutex; a process that died holding it leaves it to us marked inconsistent. */
-static void lock(shm_comm *c) {
-    if (pthread_mutex_lock(&c->h->mutex) == EOWNERDEAD) {
-        pthread_mutex_consistent(&c->h->mutex);
-        fail_locked(c, "a rank died inside a collective");
+        atomic_store(&h->reason_ready, 1);
     }
 }
 
 static int failed_error(shm_comm *c, const char *what, vs_error *err) {
     shm_header *h = c->h;
-    if (h->failed_rank == c->base.rank)
-        return vs_errorf(err, "rank %d: %s: %s", c->base.rank, what, h->reason);
-    return vs_errorf(err, "rank %d: %s: rank %d failed: %s", c->base.rank, what, h->failed_rank, h->reason);
+    int spins = 0;
+    for (double until = now_seconds() + 1.0; !atomic_load(&h->reason_ready) && now_seconds() < until;)
+        pause_a_little(&spins);
+    int who = atomic_load(&h->failed_rank);
+    const char *reason = atomic_load(&h->reason_ready) ? h->reason : "(no reason given)";
+    if (who == c->base.rank) return vs_errorf(err, "rank %d: %s: %s", c->base.rank, what, reason);
+    return vs_errorf(err, "rank %d: %s: rank %d failed: %s", c->base.rank, what, who, reason);
 }
 
 /* Waits until every rank has entered this barrier, the block fails, or the timeout
@@ -92,44 +90,33 @@ static int failed_error(shm_comm *c, const char *what, vs_error *err) {
 static int barrier(shm_comm *c, const char *what, vs_error *err) {
     shm_header *h = c->h;
     int size = c->base.size, me = c->base.rank;
-    lock(c);
-    if (h->failed_rank >= 0) {
-        int rc = failed_error(c, what, err);
-        pthread_mutex_unlock(&h->mutex);
-        return rc;
-    }
-    int64_t gen = h->generation;
-    h->passes[me]++;
-    if (++h->arrived == size) {
-        h->arrived = 0;
-        h->generation++;
-        pthread_cond_broadcast(&h->cond);
-        pthread_mutex_unlock(&h->mutex);
+    if (atomic_load(&h->failed_rank) >= 0) return failed_error(c, what, err);
+    int64_t gen = atomic_load(&h->generation);   /* cannot move before this rank arrives */
+    int64_t mine = atomic_fetch_add(&h->passes[me], 1) + 1;
+    if (atomic_fetch_add(&h->arrived, 1) + 1 == size) {
+        atomic_store(&h->arrived, 0);
+        atomic_fetch_add(&h->generation, 1);
         return 0;
     }
-    struct timespec deadline;
-    deadline_in(&deadline, c->base.timeout_s);
-    while (h->generation == gen && h->failed_rank < 0) {
-        int rc = pthread_cond_timedwait(&h->cond, &h->mutex, &deadline);
-        if (rc == EOWNERDEAD) {
-            pthread_mutex_consistent(&h->mutex);
-            fail_locked(c, "a rank died inside a collective");
-        } else if (rc == ETIMEDOUT && h->generation == gen && h->failed_rank < 0) {
+    double deadline = now_seconds() + c->base.timeout_s;
+    int spins = 0;
+    while (atomic_load(&h->generation) == gen) {
+        if (atomic_load(&h->failed_rank) >= 0) return failed_error(c, what, err);
+        if (now_seconds() > deadline) {
             char missing[256] = "";
             size_t used = 0;
             for (int r = 0; r < size && used < sizeof missing - 16; r++)
-                if (h->passes[r] < h->passes[me])
+                if (atomic_load(&h->passes[r]) < mine)
                     used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d", used ? ", " : "", r);
             char reason[512];
             snprintf(reason, sizeof reason, "timed out after %g s waiting for rank%s %s", c->base.timeout_s,
                      strchr(missing, ',') ? "s" : "", missing);
-            fail_locked(c, reason);
+            fail(c, reason);
+            return failed_error(c, what, err);
         }
+        pause_a_little(&spins);
     }
-    int rc = 0;
-    if (h->generation == gen) rc = failed_error(c, what, err);
-    pthread_mutex_unlock(&h->mutex);
-    return rc;
+    return 0;
 }
 
 /* The elements [lo, hi) of this rank's share of n. */
@@ -181,28 +168,12 @@ static int shm_broadcast(vs_comm *base, void *buf, size_t n, int root, vs_error 
     return 0;
 }
 
-static void shm_abort(vs_comm *base, const char *reason) {
-    shm_comm *c = (shm_comm *)base;
-    lock(c);
-    fail_locked(c, reason);
-    pthread_mutex_unlock(&c->h->mutex);
-}
+static void shm_abort(vs_comm *base, const char *reason) { fail((shm_comm *)base, reason); }
 
 static void shm_destroy(vs_comm *base) {
     shm_comm *c = (shm_comm *)base;
-    if (c->map_bytes) {
-        munmap(c->h, c->map_bytes);
-    } else {
-        lock(c);
-        int last = --c->h->users == 0;
-        pthread_mutex_unlock(&c->h->mutex);
-        if (last) {
-            pthread_mutex_destroy(&c->h->mutex);
-            pthread_cond_destroy(&c->h->cond);
-            free(c->h);
-        }
-    }
-    free(c->path);
+    if (c->map_bytes) munmap(c->h, c->map_bytes);
+    else if (atomic_fetch_sub(&c->h->users, 1) == 1) free(c->h);
     free(c);
 }
 
@@ -215,26 +186,10 @@ static const vs_comm_ops shm_ops = {
     .destroy = shm_destroy,
 };
 
-static int header_init(shm_header *h, int size, int across_processes, vs_error *err) {
-    pthread_mutexattr_t ma;
-    pthread_condattr_t ca;
-    pthread_mutexattr_init(&ma);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    if (across_processes) {
-        pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-        pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-        pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
-    }
-    int rc = pthread_mutex_init(&h->mutex, &ma);
-    if (rc == 0) rc = pthread_cond_init(&h->cond, &ca);
-    pthread_mutexattr_destroy(&ma);
-    pthread_condattr_destroy(&ca);
-    if (rc) return vs_errorf(err, "communicator: cannot initialise its lock: %s", strerror(rc));
+static void header_init(shm_header *h, int size) {
     h->size = size;
-    h->failed_rank = -1;
+    atomic_store(&h->failed_rank, -1);
     h->magic = SHM_MAGIC;
-    return 0;
 }
 
 static shm_comm *comm_new(shm_header *h, int rank, int size, double timeout_s) {
@@ -257,13 +212,9 @@ static int check_size(int rank, int size, vs_error *err) {
 
 int vs_comm_threads_create(int size, double timeout_s, vs_comm **comms, vs_error *err) {
     if (check_size(0, size, err)) return -1;
-    shm_header *h = vs_xalloc_aligned(block_bytes(size));
-    memset(h, 0, header_bytes());
-    if (header_init(h, size, 0, err)) {
-        free(h);
-        return -1;
-    }
-    h->users = size;
+    shm_header *h = vs_xalloc_aligned(block_bytes(size));   /* zeroed */
+    header_init(h, size);
+    atomic_store(&h->users, size);
     for (int r = 0; r < size; r++) comms[r] = &comm_new(h, r, size, timeout_s)->base;
     return 0;
 }
@@ -286,9 +237,9 @@ static shm_header *create_file(const char *path, int size, size_t bytes, vs_erro
         unlink(tmp);
         return NULL;
     }
-    int bad = header_init(h, size, 1, err);
-    if (!bad && rename(tmp, path)) bad = vs_errorf(err, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-    if (bad) {
+    header_init(h, size);   /* the rest of a new file reads as zeros */
+    if (rename(tmp, path)) {
+        vs_errorf(err, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
         munmap(h, bytes);
         unlink(tmp);
         return NULL;

@@ -9,6 +9,8 @@
 #include "train.h"
 
 #include <math.h>
+#include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,8 +33,6 @@
 #ifdef VS_HAVE_NCCL
 #include "trainer/cuda/comm_nccl.h"
 #endif
-#include <omp.h>
-#include <pthread.h>
 
 #define STATE_FILE "state.safetensors"
 #define BEST_FILE "best.safetensors"

@@ -192,18 +192,10 @@ static void nccl_abort(vs_comm *base, const char *reason) {
 static void nccl_destroy(vs_comm *base) {
     nccl_comm *c = (nccl_comm *)base;
     if (!c) return;
-    if (c->comm && !c->dead) {
-        /* a clean end: nothing is pending (every collective was waited for); a
-         * non-blocking communicator finalises in the background, bounded by the timeout */
-        ncclResult_t r = ncclCommFinalize(c->comm), async = r;
-        double deadline = now_seconds() + c->base.timeout_s;
-        while (async == ncclInProgress && now_seconds() < deadline) {
-            usleep(1000);
-            ncclCommGetAsyncError(c->comm, &async);
-        }
-        if (async == ncclSuccess) ncclCommDestroy(c->comm);
-        else ncclCommAbort(c->comm);
-    }
+    /* After a clean end nothing is pending (every collective was waited for); the
+     * ranks of one process are destroyed one after another, as NCCL's own example of
+     * ncclCommInitAll does, which a globally synchronising ncclCommFinalize would not allow. */
+    if (c->comm && !c->dead) ncclCommDestroy(c->comm);
     if (c->staging) cudaFree(c->staging);
     if (c->stream) cudaStreamDestroy(c->stream);
     pthread_mutex_lock(&c->group->mutex);
