@@ -36,7 +36,7 @@ static const char usage_text[] =
     "  --stop-after-epochs N   save the state and stop after N epochs, as if interrupted\n"
     "  --ranks N           data-parallel over N ranks in this process, one thread each: CPU\n"
     "                      ranks, or GPUs 0..N-1 through NCCL (default: 1 on cpu, every\n"
-    "                      visible GPU on cuda)\n"
+    "                      visible GPU on cuda in a build with NCCL)\n"
     "  --ranks slurm       this process is rank SLURM_PROCID of SLURM_NTASKS (run by srun;\n"
     "                      GPU SLURM_LOCALID); only rank 0 prints and writes files\n"
     "  --comm C            auto (default): a communicator only for 2 or more ranks; always:\n"
