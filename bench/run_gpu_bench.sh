@@ -3,6 +3,7 @@
 # size, evaluation time for 10,000 users, TFLOP/s against the cuBLAS floor) and, when
 # python3 can import torch, the PyTorch Mult-VAE anchor ../shared/bench/torch_multvae.py
 # in the same call, so both numbers come from the same GPU and the same minutes.
+# Then, in builds with NCCL, bench_allreduce (the data-parallel path's overhead on one GPU).
 #
 #   bench/run_gpu_bench.sh [BUILD_DIR] [bench_gpu options...]     (default build dir: build)
 #
@@ -35,4 +36,14 @@ else
   # its defaults: port:tf32:500, gpu:tf32:500, gpu:bf16:500, gpu:bf16:4096; TORCH_ARGS overrides
   # shellcheck disable=SC2086
   python3 "$TORCH" ${TORCH_ARGS:-}
+fi
+
+# The data-parallel path's overhead on one GPU (NCCL with one rank against the plain
+# step; docs/performance.md, "Data parallelism"), in builds with NCCL.
+echo
+if [ -x "$BUILD/bench_allreduce" ]; then
+  echo "== bench_allreduce"
+  "$BUILD/bench_allreduce"
+else
+  echo "== bench_allreduce: not built (no NCCL in this build), skipped"
 fi

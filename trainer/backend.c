@@ -37,3 +37,11 @@ int vs_backend_gpu_count(void) {
     return 0;
 #endif
 }
+
+int vs_backend_use_gpu(int index, vs_error *err) {
+#ifdef VS_HAVE_CUDA
+    return vs_cuda_use_device(index, err);
+#else
+    return vs_errorf(err, "GPU %d: this build has no CUDA backend", index);
+#endif
+}

@@ -39,6 +39,22 @@ typedef struct vs_backend_ops {
     int (*set_state)(vs_backend *b, const float *params, const float *adam_m, const float *adam_v,
                      vs_error *err);
     void (*destroy)(vs_backend *b);
+    /* Data-parallel training (train.c, docs/trainer.md "Ranks") splits a step in two.
+     * shard_grad: the gradient of `rows` rows of a batch of batch_rows rows, scaled as that
+     * batch's mean loss so that the ranks' gradients sum to the batch's, with the weight
+     * penalty's part only when with_penalty (one rank adds it); it stays in grad_buffer.
+     * losses receive this share of the batch's losses (sums over the rows / batch_rows;
+     * l2 only with the penalty), so the ranks' losses sum to the batch's; *found_inf the
+     * fp16 overflow flag (0 in other precisions). train_step is shard_grad of the whole
+     * batch followed by apply_grad. */
+    int (*shard_grad)(vs_backend *b, const int32_t *users, int rows, int batch_rows, int with_penalty, int64_t step,
+                      double beta, vs_step_losses *losses, int *found_inf, vs_error *err);
+    /* The gradient: n_params floats where the backend keeps its tensors (the GPU's memory
+     * for CUDA), which the communicator sums in place. */
+    float *(*grad_buffer)(vs_backend *b);
+    /* Adam's step t = step + 1 with grad_buffer; in fp16 the loss scaler first decides
+     * from found_inf (nonzero when any rank overflowed) whether the step is applied. */
+    int (*apply_grad)(vs_backend *b, int64_t step, int found_inf, vs_error *err);
 } vs_backend_ops;
 
 struct vs_backend {
@@ -53,6 +69,10 @@ struct vs_backend {
 vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs_csr *train, int64_t n_items,
                               vs_error *err);
 void vs_backend_destroy(vs_backend *b);
+
+/* Makes visible CUDA device `index` the calling thread's (a rank's GPU); an error in a
+ * build without the CUDA backend. */
+int vs_backend_use_gpu(int index, vs_error *err);
 
 /* CUDA devices this process can use: 0 in a build without the CUDA backend, or where
  * there is no device or driver. */

@@ -20,6 +20,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
 static const char usage_text[] =
     "usage: vaecf-train --data DATASET [--config FILE] [--set KEY=VALUE]... [--device cpu|cuda]\n"
     "                   [--out DIR] [--resume] [--threads N] [--format json|text]\n"
+    "                   [--ranks N|slurm] [--comm auto|always] [--comm-timeout SECONDS]\n"
     "\n"
     "Trains Mult-VAE on a prepared dataset (vaesearch prepare / synth) and prints one JSON\n"
     "object per line: start, one per epoch, and done (or stopped, or error).\n"
@@ -33,6 +34,14 @@ static const char usage_text[] =
     "  --threads N         CPU threads (default: all cores)\n"
     "  --format F          json (default): one JSON object per line; text: lines for people\n"
     "  --stop-after-epochs N   save the state and stop after N epochs, as if interrupted\n"
+    "  --ranks N           data-parallel over N ranks in this process, one thread each: CPU\n"
+    "                      ranks, or GPUs 0..N-1 through NCCL (default: 1 on cpu, every\n"
+    "                      visible GPU on cuda in a build with NCCL)\n"
+    "  --ranks slurm       this process is rank SLURM_PROCID of SLURM_NTASKS (run by srun;\n"
+    "                      GPU SLURM_LOCALID); only rank 0 prints and writes files\n"
+    "  --comm C            auto (default): a communicator only for 2 or more ranks; always:\n"
+    "                      one rank through it too (checks that path)\n"
+    "  --comm-timeout S    seconds a rank waits for the others before the run fails (600)\n"
     "\n"
     "Exit status: 0 done, 1 failed, 2 bad usage or config, 3 stopped by SIGINT/SIGTERM\n"
     "with a resumable state saved.\n";
@@ -44,7 +53,23 @@ static void on_signal(int sig) {
     signal(sig, SIG_DFL);   /* a second signal ends the process at once */
 }
 
+/* A rank of srun's other than 0: its errors go to stderr only, so that the trial's
+ * output (every task's stdout, merged) has rank 0's lines alone. */
+static int quiet;
+
+static int parse_count(const char *s, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > 1024) return -1;
+    *out = (int)v;
+    return 0;
+}
+
 static int fail(int code, const char *msg) {
+    if (quiet) {
+        fprintf(stderr, "vaecf-train (rank %s): %s\n", getenv("SLURM_PROCID"), msg);
+        return code;
+    }
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", "error");
     cJSON_AddStringToObject(ev, "message", msg);
@@ -64,6 +89,8 @@ int main(int argc, char **argv) {
         {"out", required_argument, 0, 'o'},     {"resume", no_argument, 0, 'r'},
         {"threads", required_argument, 0, 't'}, {"stop-after-epochs", required_argument, 0, 'S'},
         {"format", required_argument, 0, 'f'},  {"help", no_argument, 0, 'h'},
+        {"ranks", required_argument, 0, 'R'},   {"comm", required_argument, 0, 'C'},
+        {"comm-timeout", required_argument, 0, 'T'},
         {0, 0, 0, 0},
     };
     const char *data = NULL, *config_path = NULL;
@@ -81,6 +108,32 @@ int main(int argc, char **argv) {
         case 'r': o.resume = 1; break;
         case 't': threads = atoi(optarg); break;
         case 'S': o.stop_after_epochs = atoi(optarg); break;
+        case 'R':
+            if (!strcmp(optarg, "slurm")) {
+                o.slurm = 1;
+                const char *procid = getenv("SLURM_PROCID");
+                quiet = procid && strcmp(procid, "0") != 0;
+            } else if (parse_count(optarg, &o.ranks)) {
+                free(sets);
+                return fail(EXIT_USAGE, "--ranks must be a count of ranks (1 or more) or slurm");
+            }
+            break;
+        case 'C':
+            if (strcmp(optarg, "auto") && strcmp(optarg, "always")) {
+                free(sets);
+                return fail(EXIT_USAGE, "--comm must be auto or always");
+            }
+            o.comm_always = !strcmp(optarg, "always");
+            break;
+        case 'T': {
+            char *end;
+            o.comm_timeout = strtod(optarg, &end);
+            if (*end || !(o.comm_timeout > 0)) {
+                free(sets);
+                return fail(EXIT_USAGE, "--comm-timeout must be a number of seconds above 0");
+            }
+            break;
+        }
         case 'f':
             if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
                 free(sets);

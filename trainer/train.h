@@ -21,6 +21,11 @@ typedef struct vs_train_opts {
     int text;                    /* human-readable lines instead of JSON lines */
     volatile sig_atomic_t *stop; /* set by a signal handler: save state and return */
     int stop_after_epochs;       /* for tests: behave as if stopped after this many epochs (0: off) */
+    /* Data parallelism (docs/trainer.md, "Ranks"): */
+    int ranks;                   /* ranks in this process, one thread each: 0 = one for cpu, every visible GPU for cuda */
+    int slurm;                   /* this process is one rank of srun's tasks (SLURM_PROCID of SLURM_NTASKS) */
+    int comm_always;             /* through the communicator even with one rank (checks that path) */
+    double comm_timeout;         /* seconds a collective waits for the other ranks; 0: VS_COMM_DEFAULT_TIMEOUT */
 } vs_train_opts;
 
 enum { VS_TRAIN_DONE = 0, VS_TRAIN_FAILED = -1, VS_TRAIN_STOPPED = 1 };

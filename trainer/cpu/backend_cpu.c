@@ -18,30 +18,50 @@ typedef struct cpu_backend {
     int32_t *topk;
 } cpu_backend;
 
-/* The step's batch, forward and backward: c->grads holds the gradient afterwards. */
-static int forward_backward(cpu_backend *c, const int32_t *users, int rows, int64_t step, double beta,
-                            vs_step_losses *losses, vs_error *err) {
+/* The rows' share of a batch of batch_rows rows, forward and backward: c->grads holds
+ * the gradient afterwards (zero for no rows). */
+static int forward_backward(cpu_backend *c, const int32_t *users, int rows, int batch_rows, int with_penalty,
+                            int64_t step, double beta, vs_step_losses *losses, vs_error *err) {
     const vs_backend *b = &c->base;
     if (rows > c->ws.cap_rows) return vs_errorf(err, "cpu backend: batch of %d rows exceeds %d", rows, c->ws.cap_rows);
+    if (rows == 0) {
+        memset(c->grads, 0, b->shape.n_params * sizeof(float));
+        memset(losses, 0, sizeof *losses);
+        return 0;
+    }
     vs_batch_build_f32(&c->ws, &b->shape, b->train, users, rows, step, b->cfg.seed, b->cfg.keep_prob, 1);
-    *losses = vs_model_loss_grad_f32(&c->ws, &b->shape, c->params, c->grads, beta, b->cfg.lambda);
+    *losses = vs_model_shard_loss_grad_f32(&c->ws, &b->shape, c->params, c->grads, beta, b->cfg.lambda, batch_rows,
+                                           with_penalty);
     return 0;
 }
 
-static int cpu_train_step(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
-                          vs_step_losses *losses, vs_error *err) {
+static int cpu_shard_grad(vs_backend *b, const int32_t *users, int rows, int batch_rows, int with_penalty,
+                          int64_t step, double beta, vs_step_losses *losses, int *found_inf, vs_error *err) {
+    *found_inf = 0;   /* fp32 only */
+    return forward_backward((cpu_backend *)b, users, rows, batch_rows, with_penalty, step, beta, losses, err);
+}
+
+static float *cpu_grad_buffer(vs_backend *b) { return ((cpu_backend *)b)->grads; }
+
+static int cpu_apply_grad(vs_backend *b, int64_t step, int found_inf, vs_error *err) {
     cpu_backend *c = (cpu_backend *)b;
     const vs_config *cfg = &b->cfg;
-    if (forward_backward(c, users, rows, step, beta, losses, err)) return -1;
     vs_adam_f32(b->shape.n_params, c->params, c->grads, c->adam_m, c->adam_v, cfg->lr, cfg->beta1, cfg->beta2,
                 cfg->adam_eps, step + 1);
     return 0;
 }
 
+static int cpu_train_step(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
+                          vs_step_losses *losses, vs_error *err) {
+    int found_inf;
+    if (cpu_shard_grad(b, users, rows, rows, 1, step, beta, losses, &found_inf, err)) return -1;
+    return cpu_apply_grad(b, step, found_inf, err);
+}
+
 static int cpu_loss_and_grad(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
                              vs_step_losses *losses, float *grads, vs_error *err) {
     cpu_backend *c = (cpu_backend *)b;
-    if (forward_backward(c, users, rows, step, beta, losses, err)) return -1;
+    if (forward_backward(c, users, rows, rows, 1, step, beta, losses, err)) return -1;
     memcpy(grads, c->grads, b->shape.n_params * sizeof(float));
     return 0;
 }
@@ -122,6 +142,9 @@ static const vs_backend_ops cpu_ops = {
     .get_state = cpu_get_state,
     .set_state = cpu_set_state,
     .destroy = cpu_destroy,
+    .shard_grad = cpu_shard_grad,
+    .grad_buffer = cpu_grad_buffer,
+    .apply_grad = cpu_apply_grad,
 };
 
 vs_backend *vs_backend_cpu_create(const vs_config *cfg, const vs_csr *train, int64_t n_items, vs_error *err) {

@@ -86,7 +86,15 @@
     /* Forward and backward of the full loss for ws->batch: grads receives the whole gradient  \
      * (every element is written). Returns the losses. */                                        \
     vs_step_losses vs_model_loss_grad_##SUF(vs_ws_##SUF *ws, const vs_model_shape *s,              \
-                                            const R *params, R *grads, double beta, double lambda);
+                                            const R *params, R *grads, double beta, double lambda);   \
+    /* The same for ws->batch as `batch_rows`' share of a larger batch (data parallelism):    \
+     * gradient and losses scaled by 1 / batch_rows instead of 1 / rows, and the weight      \
+     * penalty (its gradient and l2) only when with_penalty, else zero weight gradients      \
+     * for the products to add to. rows == batch_rows with the penalty is the call above.    \
+     */                                                                                      \
+    vs_step_losses vs_model_shard_loss_grad_##SUF(vs_ws_##SUF *ws, const vs_model_shape *s,        \
+                                                  const R *params, R *grads, double beta,          \
+                                                  double lambda, int batch_rows, int with_penalty);
 
 VS_DECLARE_CPU_LAYERS(float, f32)
 VS_DECLARE_CPU_LAYERS(double, f64)

@@ -341,6 +341,11 @@ static double FN(l2_penalty)(const vs_model_shape *s, const R *params, R *grads,
 
 vs_step_losses FN(vs_model_loss_grad)(WS *ws, const vs_model_shape *s, const R *params, R *grads,
                                       double beta, double lambda) {
+    return FN(vs_model_shard_loss_grad)(ws, s, params, grads, beta, lambda, ws->batch.rows, 1);
+}
+
+vs_step_losses FN(vs_model_shard_loss_grad)(WS *ws, const vs_model_shape *s, const R *params, R *grads,
+                                            double beta, double lambda, int batch_rows, int with_penalty) {
     BATCH *bt = &ws->batch;
     int rows = bt->rows, L = s->latent;
     vs_step_losses out = {0};
@@ -348,16 +353,19 @@ vs_step_losses FN(vs_model_loss_grad)(WS *ws, const vs_model_shape *s, const R *
 
     const vs_layer *last = &s->dec[s->n_dec - 1];
     R *logits = ws->act[s->n_enc + s->n_dec - 1];
-    FN(vs_softmax_xent)(rows, s->n_items, logits, params + last->b, bt->x_ptr, bt->x_idx, 1.0 / rows, ws->row_loss);
+    FN(vs_softmax_xent)(rows, s->n_items, logits, params + last->b, bt->x_ptr, bt->x_idx, 1.0 / batch_rows,
+                        ws->row_loss);
     for (int r = 0; r < rows; r++) out.neg_ll += ws->row_loss[r];
-    out.neg_ll /= rows;
+    out.neg_ll /= batch_rows;
     const R *mulv = ws->act[s->n_enc - 1];
-    out.kl = FN(vs_kl_forward)(rows, L, mulv) / rows;
+    out.kl = FN(vs_kl_forward)(rows, L, mulv) / batch_rows;
 
-    /* Weight gradients accumulate onto 2 lambda W when there is a penalty; otherwise the
-     * products overwrite them and only the sparse layer's rows need clearing. */
+    /* Weight gradients accumulate onto 2 lambda W when there is a penalty (onto zeros on
+     * the ranks that leave it to another); otherwise the products overwrite them and only
+     * the sparse layer's rows need clearing. */
     int acc = lambda > 0;
-    if (acc) out.l2 = FN(l2_penalty)(s, params, grads, lambda);
+    if (acc && with_penalty) out.l2 = FN(l2_penalty)(s, params, grads, lambda);
+    else if (acc) memset(grads, 0, sizeof(R) * s->n_weights);
     else memset(grads + s->enc[0].w, 0, sizeof(R) * (size_t)s->enc[0].in * s->enc[0].out);
     out.loss = out.neg_ll + beta * out.kl + out.l2;
 
@@ -374,7 +382,7 @@ vs_step_losses FN(vs_model_loss_grad)(WS *ws, const vs_model_shape *s, const R *
     }
     R *dmulv = spare[which];
     which ^= 1;
-    FN(vs_reparam_kl_backward)(rows, L, mulv, bt->eps, dy, beta / rows, dmulv);
+    FN(vs_reparam_kl_backward)(rows, L, mulv, bt->eps, dy, beta / batch_rows, dmulv);
     dy = dmulv;
     for (int e = s->n_enc - 1; e >= 1; e--) {
         const vs_layer *Le = &s->enc[e];

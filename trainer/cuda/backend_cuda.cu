@@ -261,11 +261,13 @@ static int dense_backward(cuda_backend *c, int rows, const vs_layer *L, vs_dmat 
     return 0;
 }
 
-/* Forward and backward of the training loss on the given users at step `step`, with
- * the gradient multiplied by loss_scale; c->grads receives it, *found_inf the fp16
- * overflow flag (0 in the other precisions). One host synchronisation, at the end. */
-static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int64_t step, double beta, double loss_scale,
-                     vs_step_losses *losses, int *found_inf, vs_error *err) {
+/* Forward and backward of the training loss on the given users at step `step`, as
+ * their share of a batch of batch_rows rows (the weight penalty only with_penalty:
+ * backend.h's shard_grad), with the gradient multiplied by loss_scale; c->grads
+ * receives it, *found_inf the fp16 overflow flag (0 in the other precisions). One host
+ * synchronisation, at the end. */
+static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int batch_rows, int with_penalty, int64_t step,
+                     double beta, double loss_scale, vs_step_losses *losses, int *found_inf, vs_error *err) {
     const vs_model_shape *s = &c->base.shape;
     const vs_config *cfg = &c->base.cfg;
     int hk = c->half_kind, L = s->latent;
@@ -279,16 +281,19 @@ static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int64_t st
     const vs_layer *last = &s->dec[s->n_dec - 1];
     vs_dmat logits = c->act[s->n_enc + s->n_dec - 1];
     const float *mulv = c->act[s->n_enc - 1].f;
-    if (vs_softmax_xent_gpu(rows, s->n_items, logits.f, c->params + last->b, c->b_ptr, c->b_idx, loss_scale / rows,
+    if (vs_softmax_xent_gpu(rows, s->n_items, logits.f, c->params + last->b, c->b_ptr, c->b_idx, loss_scale / batch_rows,
                             c->row_loss, logits.h, hk, err) ||
         vs_kl_rows_gpu(rows, L, mulv, c->row_kl, err))
         return -1;
 
     /* With a penalty the weight gradients start at 2 lambda W and the products add to
      * them; without, the products overwrite them and only the sparse layer's rows need
-     * clearing (the CPU's arrangement). */
-    int acc = cfg->lambda > 0;
-    if (acc) {
+     * clearing (the CPU's arrangement). A rank that leaves the penalty to another starts
+     * them at zero. */
+    int acc = cfg->lambda > 0, penalty = acc && with_penalty;
+    if (acc && !penalty) {
+        CUDA_TRY(err, cudaMemset(c->grads, 0, sizeof(float) * s->n_weights));
+    } else if (acc) {
         if (vs_l2_penalty_gpu(s->n_weights, c->params, c->grads, cfg->lambda, (float)loss_scale, c->l2_partial, err))
             return -1;
     } else {
@@ -309,7 +314,8 @@ static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int64_t st
     }
     vs_dmat dmulv = c->spare[which];
     which ^= 1;
-    if (vs_reparam_kl_backward_gpu(rows, L, mulv, c->eps, dy.f, beta / rows * loss_scale, dmulv.f, dmulv.h, hk, err))
+    if (vs_reparam_kl_backward_gpu(rows, L, mulv, c->eps, dy.f, beta / batch_rows * loss_scale, dmulv.f, dmulv.h, hk,
+                                   err))
         return -1;
     dy = dmulv;
     for (int e = s->n_enc - 1; e >= 1; e--) {
@@ -327,14 +333,14 @@ static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int64_t st
         return -1;
 
     if (c->prec == VS_FP16 && vs_nonfinite_gpu(s->n_params, c->grads, &c->result->found_inf, err)) return -1;
-    if (vs_step_losses_gpu(rows, c->row_loss, c->row_kl, acc ? (int)vs_l2_chunks(s->n_weights) : 0, c->l2_partial,
-                           c->result, err))
+    if (vs_step_losses_gpu(rows, c->row_loss, c->row_kl, penalty ? (int)vs_l2_chunks(s->n_weights) : 0,
+                           c->l2_partial, c->result, err))
         return -1;
     vs_dev_step_result res;
     CUDA_TRY(err, cudaMemcpy(&res, c->result, sizeof res, cudaMemcpyDeviceToHost));
-    losses->neg_ll = res.neg_ll_sum / rows;
-    losses->kl = res.kl_sum / rows;
-    losses->l2 = acc ? cfg->lambda * res.l2_sum : 0.0;
+    losses->neg_ll = res.neg_ll_sum / batch_rows;
+    losses->kl = res.kl_sum / batch_rows;
+    losses->l2 = penalty ? cfg->lambda * res.l2_sum : 0.0;
     losses->loss = losses->neg_ll + beta * losses->kl + losses->l2;
     *found_inf = res.found_inf;
     return 0;
@@ -342,17 +348,36 @@ static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int64_t st
 
 /* ------------------------------------------------------------------ ops */
 
-static int cuda_train_step(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
-                           vs_step_losses *losses, vs_error *err) {
+static int cuda_shard_grad(vs_backend *b, const int32_t *users, int rows, int batch_rows, int with_penalty,
+                           int64_t step, double beta, vs_step_losses *losses, int *found_inf, vs_error *err) {
+    cuda_backend *c = (cuda_backend *)b;
+    *found_inf = 0;
+    if (rows == 0) {   /* a rank with no rows this step adds nothing */
+        memset(losses, 0, sizeof *losses);
+        CUDA_TRY(err, cudaMemset(c->grads, 0, sizeof(float) * b->shape.n_params));
+        return 0;
+    }
+    double scale = c->prec == VS_FP16 ? c->scaler.scale : 1.0;
+    return loss_grad(c, users, rows, batch_rows, with_penalty, step, beta, scale, losses, found_inf, err);
+}
+
+static float *cuda_grad_buffer(vs_backend *b) { return ((cuda_backend *)b)->grads; }
+
+static int cuda_apply_grad(vs_backend *b, int64_t step, int found_inf, vs_error *err) {
     cuda_backend *c = (cuda_backend *)b;
     const vs_config *cfg = &b->cfg;
-    double scale = c->prec == VS_FP16 ? c->scaler.scale : 1.0;
-    int found_inf = 0;
-    if (loss_grad(c, users, rows, step, beta, scale, losses, &found_inf, err)) return -1;
+    double scale = c->prec == VS_FP16 ? c->scaler.scale : 1.0;   /* the scale the gradient carries */
     /* fp16: the scaler decides (and moves the scale) from what this step's backward saw */
     if (c->prec == VS_FP16 && !vs_loss_scaler_update(&c->scaler, found_inf)) return 0;
     vs_adam_consts k = vs_adam_consts_at(cfg->lr, cfg->beta1, cfg->beta2, cfg->adam_eps, step + 1, scale);
     return vs_adam_gpu(b->shape.n_params, c->params, c->grads, c->adam_m, c->adam_v, k, c->params16, c->half_kind, err);
+}
+
+static int cuda_train_step(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
+                           vs_step_losses *losses, vs_error *err) {
+    int found_inf = 0;
+    if (cuda_shard_grad(b, users, rows, rows, 1, step, beta, losses, &found_inf, err)) return -1;
+    return cuda_apply_grad(b, step, found_inf, err);
 }
 
 static int cuda_loss_and_grad(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
@@ -360,7 +385,7 @@ static int cuda_loss_and_grad(vs_backend *b, const int32_t *users, int rows, int
     cuda_backend *c = (cuda_backend *)b;
     double scale = c->prec == VS_FP16 ? c->scaler.scale : 1.0;
     int found_inf = 0;
-    if (loss_grad(c, users, rows, step, beta, scale, losses, &found_inf, err)) return -1;
+    if (loss_grad(c, users, rows, rows, 1, step, beta, scale, losses, &found_inf, err)) return -1;
     size_t n = b->shape.n_params;
     CUDA_TRY(err, cudaMemcpy(grads, c->grads, sizeof(float) * n, cudaMemcpyDeviceToHost));
     if (scale != 1.0) {
@@ -475,7 +500,7 @@ static void cuda_destroy(vs_backend *b) {
 
 static const vs_backend_ops cuda_ops = {
     "cuda", cuda_train_step, cuda_evaluate, cuda_loss_and_grad, cuda_loss_scaler, cuda_get_state, cuda_set_state,
-    cuda_destroy,
+    cuda_destroy, cuda_shard_grad, cuda_grad_buffer, cuda_apply_grad,
 };
 
 /* ------------------------------------------------------------------ creation */
@@ -554,6 +579,15 @@ static int device_count(void) {
         return 0;
     }
     return n;
+}
+
+extern "C" int vs_cuda_use_device(int index, vs_error *err) {
+    int n = device_count();
+    if (index < 0 || index >= n)
+        return vs_errorf(err, "GPU %d: %d CUDA device%s visible (CUDA_VISIBLE_DEVICES=%s)", index, n, n == 1 ? " is" : "s are",
+                         getenv("CUDA_VISIBLE_DEVICES") ? getenv("CUDA_VISIBLE_DEVICES") : "unset");
+    CUDA_TRY(err, cudaSetDevice(index));
+    return 0;
 }
 
 extern "C" vs_backend *vs_backend_cuda_create(const vs_config *cfg, const vs_csr *train, int64_t n_items,

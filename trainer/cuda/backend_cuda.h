@@ -18,6 +18,9 @@ extern "C" {
  * the model, its optimiser state, the training data and the activations. */
 vs_backend *vs_backend_cuda_create(const vs_config *cfg, const vs_csr *train, int64_t n_items, vs_error *err);
 
+/* Makes visible device `index` the calling thread's (a data-parallel rank's GPU). */
+int vs_cuda_use_device(int index, vs_error *err);
+
 /* The evaluation's ranking and metrics on the GPU for given scores (rows x n_items,
  * host memory): fold-in rows 0..rows-1 excluded, metrics against targets rows
  * 0..rows-1 added into *out (in row order, as the CPU merges them). topk_out, when not
