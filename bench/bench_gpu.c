@@ -23,6 +23,7 @@
 #include "dataset/synth.h"
 #include "trainer/backend.h"
 #include "trainer/cuda/backend_cuda.h"
+#include "trainer/cuda/device_cuda.h"
 #include "trainer/train.h"
 
 #define MAX_LIST 8
@@ -179,9 +180,9 @@ int main(int argc, char **argv) {
         }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    int n_dev = 0;
-    if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev < 1) {
-        fprintf(stderr, "bench_gpu: no CUDA device\n");
+    const char *problem = vs_cuda_device_problem();
+    if (problem) {
+        fprintf(stderr, "bench_gpu: no usable CUDA device: %s\n", problem);
         return 1;
     }
     struct cudaDeviceProp prop;
