@@ -86,6 +86,11 @@ reason() {
   echo "${line:0:220}"
 }
 
+# What a passing step's log says last: ctest's count, else its last line.
+passed() {
+  grep -m 1 -E '[0-9]+% tests passed' "$1" || grep -v '^[[:space:]]*$' "$1" | tail -n 1 | cut -c1-160
+}
+
 # record NAME RESULT SECONDS NOTE
 record() {
   STEPS+=("$1") RESULTS+=("$2") TIMES+=("$3") NOTES+=("$4")
@@ -101,7 +106,7 @@ step() {
   timeout "$limit" bash -c '"$@"' "$name" "$@" > "$OUT/$name.log" 2>&1
   rc=$?
   if [ $rc = 0 ]; then
-    record "$name" PASS $((SECONDS - t)) "$(grep -v '^[[:space:]]*$' "$OUT/$name.log" | tail -n 1 | cut -c1-160)"
+    record "$name" PASS $((SECONDS - t)) "$(passed "$OUT/$name.log")"
   elif [ $rc = 124 ]; then
     record "$name" FAIL $((SECONDS - t)) "timed out after ${limit}s; see $name.log"
   else
