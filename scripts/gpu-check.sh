@@ -9,7 +9,8 @@
 #   train-P   vaecf-train --device cuda, 3 epochs of the small synthetic preset, for P in
 #             fp32 tf32 bf16 fp16: a done line and finite losses
 #   resume    --stop-after-epochs 1, then --resume: stopped, then done with finite losses
-# Every step's log goes into OUTDIR; a summary table (each step, its result, its time, the
+# Every step's log goes into OUTDIR (and all of them into OUTDIR/logs.tar.gz; the data and
+# the trained models into a scratch folder, removed at the end); a summary table (each step, its result, its time, the
 # card, the driver and the CUDA version) ends the output and OUTDIR/summary.txt. The exit
 # status is 1 when any step failed (a step that could not run counts as failed).
 #
@@ -38,6 +39,10 @@ done
 OUT=$1
 mkdir -p "$OUT" || exit 2
 OUT=$(cd "$OUT" && pwd)
+# the dataset and the runs' folders (models, states) go to a scratch folder, removed at
+# the end: OUTDIR holds the logs alone
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX") || exit 2
+trap 'rm -rf "$WORK"' EXIT
 case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
 JOBS=${JOBS:-16}
 export VS_REQUIRE_GPU=1
@@ -63,7 +68,12 @@ have nvcc && toolkit=$(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')
 ARCH=${CUDA_ARCH:-${cap:-80 90}}
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit: $(git -C "$REPO" rev-parse --short HEAD 2> /dev/null)$(git -C "$REPO" diff --quiet HEAD 2> /dev/null || echo ' (with uncommitted changes)')"
+  if commit=$(git -C "$REPO" rev-parse --short HEAD 2> /dev/null); then
+    git -C "$REPO" diff --quiet HEAD 2> /dev/null || commit="$commit (with uncommitted changes)"
+  else
+    commit="unknown (not a git checkout)"
+  fi
+  echo "commit: $commit"
   echo "gpu: $card; driver $driver (CUDA $driver_cuda); toolkit CUDA $toolkit; architectures $ARCH"
   have nvidia-smi && nvidia-smi 2>&1
   have nvcc && nvcc --version
@@ -143,29 +153,35 @@ sanitize() {   # TOOL TEST
   "$cs" --tool "$1" --error-exitcode 99 "$BUILD/tests/$2"
 }
 
-train() {   # PRECISION
-  "$BUILD/vaecf-train" --data "$OUT/small.vsds" --device cuda --set epochs=3 --set "precision=$1" \
-    --out "$OUT/run-$1" > "$OUT/run-$1.jsonl" || { cat "$OUT/run-$1.jsonl"; return 1; }
-  python3 "$REPO/scripts/check_train_log.py" "$OUT/run-$1.jsonl" --epochs 3
+train() {   # PRECISION: the run's output lines, then the checker's verdict
+  "$BUILD/vaecf-train" --data "$WORK/small.vsds" --device cuda --set epochs=3 --set "precision=$1" \
+    --out "$WORK/run-$1" > "$WORK/run-$1.jsonl"
+  local rc=$?
+  cat "$WORK/run-$1.jsonl"
+  [ $rc = 0 ] || return 1
+  python3 "$REPO/scripts/check_train_log.py" "$WORK/run-$1.jsonl" --epochs 3
 }
 
 resume() {
   local rc
-  "$BUILD/vaecf-train" --data "$OUT/small.vsds" --device cuda --set epochs=3 --out "$OUT/run-resume" \
-    --stop-after-epochs 1 > "$OUT/run-resume-1.jsonl"
+  "$BUILD/vaecf-train" --data "$WORK/small.vsds" --device cuda --set epochs=3 --out "$WORK/run-resume" \
+    --stop-after-epochs 1 > "$WORK/run-resume-1.jsonl"
   rc=$?
-  if [ $rc != 3 ] || ! grep -q '"event":"stopped"' "$OUT/run-resume-1.jsonl"; then
-    cat "$OUT/run-resume-1.jsonl"
+  cat "$WORK/run-resume-1.jsonl"
+  if [ $rc != 3 ] || ! grep -q '"event":"stopped"' "$WORK/run-resume-1.jsonl"; then
     echo "FAIL: --stop-after-epochs 1 exited $rc without a stopped line (expected exit 3)"
     return 1
   fi
-  "$BUILD/vaecf-train" --data "$OUT/small.vsds" --device cuda --set epochs=3 --out "$OUT/run-resume" \
-    --resume > "$OUT/run-resume-2.jsonl" || { cat "$OUT/run-resume-2.jsonl"; return 1; }
-  python3 "$REPO/scripts/check_train_log.py" "$OUT/run-resume-2.jsonl" --epochs 3 --resumed
+  "$BUILD/vaecf-train" --data "$WORK/small.vsds" --device cuda --set epochs=3 --out "$WORK/run-resume" \
+    --resume > "$WORK/run-resume-2.jsonl"
+  rc=$?
+  cat "$WORK/run-resume-2.jsonl"
+  [ $rc = 0 ] || return 1
+  python3 "$REPO/scripts/check_train_log.py" "$WORK/run-resume-2.jsonl" --epochs 3 --resumed
 }
 
 if [ -n "$cap" ]; then record gpu PASS 0 "$card, driver $driver"; else record gpu FAIL 0 "${card#none: }"; fi
-export REPO BUILD OUT ARCH JOBS
+export REPO BUILD WORK ARCH JOBS
 export -f have build reuse_build sanitize train resume
 built=0
 if [ $DO_BUILD = 1 ]; then
@@ -177,7 +193,7 @@ if [ $built = 1 ]; then
   step gpu-tests 300 ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 240
   step memcheck 240 sanitize memcheck test_gpu_backend
   step racecheck 180 sanitize racecheck test_gpu_eval
-  if step data 60 "$BUILD/vaesearch" synth --preset small -o "$OUT/small.vsds"; then
+  if step data 60 "$BUILD/vaesearch" synth --preset small -o "$WORK/small.vsds"; then
     for p in fp32 tf32 bf16 fp16; do step "train-$p" 120 train "$p"; done
     step resume 180 resume
   else
@@ -203,4 +219,6 @@ echo
   done
   if [ $failed = 0 ]; then echo "result: PASS (every step passed)"; else echo "result: FAIL (logs in $OUT)"; fi
 } | tee "$OUT/summary.txt"
+# every log in one file too, for copying off the machine
+tar -czf "$OUT/logs.tar.gz" -C "$OUT" --exclude logs.tar.gz . 2> /dev/null
 exit $failed
