@@ -9,10 +9,11 @@
 #   train-P   vaecf-train --device cuda, 3 epochs of the small synthetic preset, for P in
 #             fp32 tf32 bf16 fp16: a done line and finite losses
 #   resume    --stop-after-epochs 1, then --resume: stopped, then done with finite losses
-# Every step's log goes into OUTDIR (and all of them into OUTDIR/logs.tar.gz; the data and
-# the trained models into a scratch folder, removed at the end); a summary table (each step, its result, its time, the
-# card, the driver and the CUDA version) ends the output and OUTDIR/summary.txt. The exit
-# status is 1 when any step failed (a step that could not run counts as failed).
+# Every step's log goes into OUTDIR, and all of them into OUTDIR/logs.tar.gz (the data and
+# the trained models into a scratch folder, removed at the end); a summary table (each
+# step, its result, its time; the card, the driver and the CUDA version) ends the output
+# and OUTDIR/summary.txt. The exit status is 1 when any step failed (a step that could
+# not run counts as failed).
 #
 #   scripts/gpu-check.sh [--build-dir DIR] [--no-build] OUTDIR
 #

@@ -14,7 +14,8 @@
  *   4. evaluate with eval_batch_size below the users (several chunks) on the same
  *      weights: the CPU's top-100 except where two scores are within float noise, never
  *      a fold-in item, sums equal to the metrics of the GPU's own lists, and the CPU
- *      backend's sums within 1e-6 where the lists agree
+ *      backend's sums within 1e-6 where the lists agree; then the test set and the
+ *      validation set again on the same backend (buffers kept between calls): the same sums
  *   5. fp16 loss-scale growth: x2 after loss_scale_growth_interval good steps
  *   6. fp16 whose forward pass overflows (z past 65504): train_step fails saying that the
  *      loss scale cannot help; the same state trains in bf16
@@ -209,6 +210,16 @@ static void check_evaluate_chunks(const vs_dataset *d, const vs_config *base, co
     CHECK_NEAR(gs.ndcg100, cs.ndcg100, allowed);
     CHECK_NEAR(gs.recall20, cs.recall20, allowed);
     CHECK_NEAR(gs.recall50, cs.recall50, allowed);
+    /* the held-out buffers are kept between calls: the test set (another size), then the
+     * validation set again, which must give the first call's sums exactly */
+    vs_metric_sums test_sums = {0}, again = {0};
+    CHECK_OK(gpu->ops->evaluate(gpu, &d->test_in, &d->test_out, &test_sums, &err), &err);
+    CHECK_OK(gpu->ops->evaluate(gpu, in, tg, &again, &err), &err);
+    CHECK(test_sums.users > 0);
+    CHECK_MSG(again.users == gs.users && again.ndcg100 == gs.ndcg100 && again.recall20 == gs.recall20 &&
+                  again.recall50 == gs.recall50,
+              "%s: evaluating the validation set again gives ndcg@100 sum %.17g, first %.17g", label, again.ndcg100,
+              gs.ndcg100);
     free(p), free(m), free(v), free(gpu_top), free(cpu_top), free(sc);
     vs_backend_destroy(cpu);
     vs_backend_destroy(gpu);
