@@ -7,8 +7,11 @@
  *   bench_gpu [--preset ml20m] [--precisions fp32,tf32,bf16,fp16] [--batches 500,4096,24576]
  *             [--steps N] [--warmup N] [--eval-users N] [--floor-reps N]
  *
- * Prints a table, then one JSON line per measurement. Needs a CUDA build and a GPU. */
+ * Prints a table, then one JSON line per measurement. Needs a CUDA build and a GPU.
+ * Exits 1 when any configuration failed (its row and JSON line say why instead of
+ * giving figures), a step's loss included: every step's loss must be finite. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "dataset/synth.h"
 #include "trainer/backend.h"
 #include "trainer/cuda/backend_cuda.h"
+#include "trainer/cuda/device_cuda.h"
 #include "trainer/train.h"
 
 #define MAX_LIST 8
@@ -93,6 +97,10 @@ static void run_one(const vs_dataset *ds, vs_precision prec, int batch, int warm
         double t0 = now();
         if (b->ops->train_step(b, perm + r0, rows, k, vs_config_beta(&cfg, k), &l, &err)) {
             out->error = err;
+            goto done;
+        }
+        if (!isfinite(l.loss)) {   /* a throughput of wrong arithmetic is no figure */
+            vs_errorf(&out->error, "step %lld: the loss is %g", (long long)k, l.loss);
             goto done;
         }
         if (k < warmup) continue;   /* the step reads its losses back: it has finished here */
@@ -172,9 +180,9 @@ int main(int argc, char **argv) {
         }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    int n_dev = 0;
-    if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev < 1) {
-        fprintf(stderr, "bench_gpu: no CUDA device\n");
+    const char *problem = vs_cuda_device_problem();
+    if (problem) {
+        fprintf(stderr, "bench_gpu: no usable CUDA device: %s\n", problem);
         return 1;
     }
     struct cudaDeviceProp prop;
@@ -209,7 +217,7 @@ int main(int argc, char **argv) {
            (long long)eval_users);
 
     run_result results[MAX_LIST * MAX_LIST];
-    int n_results = 0;
+    int n_results = 0, n_failed = 0;
     for (int i = 0; i < n_prec; i++)
         for (int j = 0; j < n_batch; j++) {
             run_result *r = &results[n_results++];
@@ -217,6 +225,7 @@ int main(int argc, char **argv) {
             run_one(&ds, precs[i], batches[j], warmup, steps, floor_reps, j == 0 ? eval_users : 0, r);
             if (!r->ok) {
                 printf("%-5s %6d  failed: %s\n", vs_precision_name(r->precision), r->batch, r->error.msg);
+                n_failed++;
                 continue;
             }
             char eval_s[32] = "-";
@@ -247,5 +256,9 @@ int main(int argc, char **argv) {
                    r->eval_users / r->eval_s);
     }
     vs_dataset_close(&ds);
+    if (n_failed) {
+        fprintf(stderr, "bench_gpu: %d of %d configurations failed\n", n_failed, n_results);
+        return 1;
+    }
     return 0;
 }

@@ -7,9 +7,13 @@
 #
 #   bench/run_gpu_bench.sh [BUILD_DIR] [bench_gpu options...]     (default build dir: build)
 #
-# Needs a CUDA build (-DVAESEARCH_CUDA=ON) and a GPU. Exits 1 when bench_gpu fails.
+# Needs a CUDA build (-DVAESEARCH_CUDA=ON) and a GPU. It fails (non-zero exit, and the
+# last line says so) when bench_gpu fails, any configuration included (a failed one
+# prints its error, never a figure), or when the PyTorch anchor, able to run, fails; a
+# figure printed by a failed run is not one to record.
 # TORCH_ARGS (environment) passes options to the PyTorch script, e.g.
 #   TORCH_ARGS="--variants gpu:bf16:4096 --epochs 1" bench/run_gpu_bench.sh build-cuda
+# TORCH_MULTVAE names that script where ../shared does not travel (a copy in the checkout).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
@@ -23,9 +27,10 @@ fi
 
 echo "== vaesearch bench_gpu ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-"$BENCH" "$@"
+fail() { echo "run_gpu_bench: FAILED: $*; nothing of this run is to be recorded" >&2; exit 1; }
+"$BENCH" "$@" || fail "bench_gpu exited $?"
 
-TORCH="$REPO/../shared/bench/torch_multvae.py"
+TORCH=${TORCH_MULTVAE:-$REPO/../shared/bench/torch_multvae.py}
 echo
 if [ ! -f "$TORCH" ]; then
   echo "== PyTorch anchor: $TORCH not found, skipped"
@@ -35,7 +40,7 @@ else
   echo "== PyTorch anchor: $TORCH"
   # its defaults: port:tf32:500, gpu:tf32:500, gpu:bf16:500, gpu:bf16:4096; TORCH_ARGS overrides
   # shellcheck disable=SC2086
-  python3 "$TORCH" ${TORCH_ARGS:-}
+  python3 "$TORCH" ${TORCH_ARGS:-} || fail "the PyTorch anchor exited $?"
 fi
 
 # The data-parallel path's overhead on one GPU (NCCL with one rank against the plain

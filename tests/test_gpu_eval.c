@@ -12,7 +12,6 @@
 #include "trainer/metrics.h"
 #ifdef VS_HAVE_CUDA
 #include "trainer/cuda/backend_cuda.h"
-#include "trainer/cuda/rng_cuda.h"
 #endif
 
 #ifdef VS_HAVE_CUDA
@@ -124,7 +123,8 @@ static void check_case(const case_data *c, const char *name) {
 #endif
 
 int main(void) {
-    if (test_gpu_missing()) return 77;
+    int missing = test_gpu_missing();
+    if (missing) return missing;
 #ifdef VS_HAVE_CUDA
     static const struct {
         const char *name;

@@ -7,7 +7,7 @@
 
 #ifdef VS_HAVE_CUDA
 #include "trainer/cuda/backend_cuda.h"
-#include "trainer/cuda/rng_cuda.h"
+#include "trainer/cuda/device_cuda.h"
 #endif
 
 vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs_csr *train, int64_t n_items,

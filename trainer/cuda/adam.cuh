@@ -6,7 +6,9 @@
  *                     pass (bf16, fp16), so the products of the next step read fresh
  *                     weights without a separate cast.
  *   nonfinite_kernel  sets *flag when any gradient is inf or NaN (fp16: the scaled
- *                     backward overflowed); the host reads the flag once per step. */
+ *                     backward overflowed); the host reads the flag once per step.
+ *   nonfinite_half_kernel  the same over an fp16 array: which of the forward pass's
+ *                     16-bit inputs overflowed, asked only after a non-finite loss. */
 #ifndef VS_CUDA_ADAM_CUH
 #define VS_CUDA_ADAM_CUH
 
@@ -57,6 +59,12 @@ __global__ static void nonfinite_kernel(size_t n, const float *g, int *flag) {
     }
 }
 
+__global__ static void nonfinite_half_kernel(size_t n, const __half *x, int *flag) {
+    VS_GRID_STRIDE(i, n) {
+        if (__hisinf(x[i]) || __hisnan(x[i])) *flag = 1;
+    }
+}
+
 static inline int vs_adam_gpu(size_t n, float *p, const float *g, float *m, float *v, vs_adam_consts k, void *p16,
                               int half_kind, vs_error *err) {
     if (n == 0) return 0;
@@ -69,6 +77,13 @@ static inline int vs_nonfinite_gpu(size_t n, const float *g, int *flag, vs_error
     if (n == 0) return 0;
     nonfinite_kernel<<<vs_grid_for(n, VS_BLOCK), VS_BLOCK>>>(n, g, flag);
     KERNEL_TRY(err, "nonfinite_kernel");
+    return 0;
+}
+
+static inline int vs_nonfinite_half_gpu(size_t n, const void *x16, int *flag, vs_error *err) {
+    if (n == 0) return 0;
+    nonfinite_half_kernel<<<vs_grid_for(n, VS_BLOCK), VS_BLOCK>>>(n, (const __half *)x16, flag);
+    KERNEL_TRY(err, "nonfinite_half_kernel");
     return 0;
 }
 

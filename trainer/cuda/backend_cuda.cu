@@ -8,10 +8,14 @@
  * The design and what differs from the CPU in the last bits is docs/cuda.md. */
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curand.h>
+
 #include "backend_cuda.h"
+#include "device_cuda.h"
 
 #include "adam.cuh"
 #include "classifier.cuh"
@@ -22,10 +26,11 @@
 #include "sparse.cuh"
 #include "vae.cuh"
 
-/* A CSR copied to the GPU. */
+/* A CSR copied to the GPU, in buffers that hold up to rows_cap rows and nnz_cap entries. */
 typedef struct dev_csr {
     int64_t *ptr;
     int32_t *idx;
+    int64_t rows_cap, nnz_cap;
 } dev_csr;
 
 typedef struct cuda_backend {
@@ -60,6 +65,7 @@ typedef struct cuda_backend {
     double *user_metrics;
     double *discount, *ideal;
     vs_metric_sums *sums;
+    dev_csr eval_in, eval_out;   /* held-out rows, kept from one evaluate to the next */
 
     vs_loss_scaler scaler;
 } cuda_backend;
@@ -78,11 +84,22 @@ static int dev_alloc(void **p, size_t bytes, const char *what, vs_error *err) {
     return 0;
 }
 
+/* Copies m into d, allocating d's buffers only when m does not fit in them, so the
+ * evaluation's held-out rows reuse theirs from call to call. */
 static int upload_csr(const vs_csr *m, dev_csr *d, const char *what, vs_error *err) {
     int64_t nnz = vs_csr_nnz(m);
-    if (dev_alloc((void **)&d->ptr, sizeof(int64_t) * (size_t)(m->rows + 1), what, err) ||
-        dev_alloc((void **)&d->idx, sizeof(int32_t) * (size_t)nnz, what, err))
-        return -1;
+    if (!d->ptr || m->rows > d->rows_cap) {
+        cudaFree(d->ptr);
+        d->rows_cap = 0;
+        if (dev_alloc((void **)&d->ptr, sizeof(int64_t) * (size_t)(m->rows + 1), what, err)) return -1;
+        d->rows_cap = m->rows;
+    }
+    if (!d->idx || nnz > d->nnz_cap) {
+        cudaFree(d->idx);
+        d->nnz_cap = 0;
+        if (dev_alloc((void **)&d->idx, sizeof(int32_t) * (size_t)nnz, what, err)) return -1;
+        d->nnz_cap = nnz;
+    }
     if (m->rows > 0)
         CUDA_TRY(err, cudaMemcpy(d->ptr, m->indptr, sizeof(int64_t) * (size_t)(m->rows + 1), cudaMemcpyHostToDevice));
     else
@@ -96,6 +113,7 @@ static void free_csr(dev_csr *d) {
     cudaFree(d->idx);
     d->ptr = NULL;
     d->idx = NULL;
+    d->rows_cap = d->nnz_cap = 0;
 }
 
 /* discount[r] = 1/log2(r+2) and its prefix sums, computed on the host exactly as
@@ -214,6 +232,25 @@ static int upload_batch(cuda_backend *c, const vs_csr *m, const int32_t *users, 
 
 /* ------------------------------------------------------------------ forward, backward */
 
+/* The batch of training rows `users` at step `step`, built on the GPU as loss_grad
+ * trains on it: values normalised, dropout drawn. */
+static int build_train_batch(cuda_backend *c, const int32_t *users, int rows, int64_t step, vs_error *err) {
+    const vs_config *cfg = &c->base.cfg;
+    if (upload_batch(c, c->base.train, users, rows, err) ||
+        vs_build_batch_gpu(rows, c->train.ptr, c->train.idx, c->users, c->b_ptr, cfg->seed, step, cfg->keep_prob, 1,
+                           c->b_idx, c->b_val, err))
+        return -1;
+    return 0;
+}
+
+/* z from the encoder's output (mu, logvar) of the uploaded batch: mu + noise exp(logvar/2)
+ * in training (the noise kept in c->eps for backward), mu at evaluation. */
+static int reparameterise(cuda_backend *c, int rows, int train, int64_t step, vs_error *err) {
+    const vs_model_shape *s = &c->base.shape;
+    return vs_reparam_forward_gpu(rows, s->latent, c->act[s->n_enc - 1].f, train, c->base.cfg.seed, step, c->users,
+                                  c->eps, c->z.f, c->z.h, c->half_kind, err);
+}
+
 /* The forward pass of the uploaded, built batch. Training leaves the logits without
  * the output bias (the classifier adds it); evaluation adds it. */
 static int forward(cuda_backend *c, int rows, int train, int64_t step, vs_error *err) {
@@ -231,10 +268,7 @@ static int forward(cuda_backend *c, int rows, int train, int64_t step, vs_error 
             return -1;
         }
     }
-    const float *mulv = c->act[s->n_enc - 1].f;
-    if (vs_reparam_forward_gpu(rows, s->latent, mulv, train, c->base.cfg.seed, step, c->users, c->eps, c->z.f, c->z.h,
-                               hk, err))
-        return -1;
+    if (reparameterise(c, rows, train, step, err)) return -1;
     for (int d = 0; d < s->n_dec; d++) {
         const vs_layer *L = &s->dec[d];
         vs_dmat x = d == 0 ? c->z : c->act[s->n_enc + d - 1];
@@ -271,10 +305,7 @@ static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int batch_
     const vs_model_shape *s = &c->base.shape;
     const vs_config *cfg = &c->base.cfg;
     int hk = c->half_kind, L = s->latent;
-    if (upload_batch(c, c->base.train, users, rows, err) ||
-        vs_build_batch_gpu(rows, c->train.ptr, c->train.idx, c->users, c->b_ptr, cfg->seed, step, cfg->keep_prob, 1,
-                           c->b_idx, c->b_val, err))
-        return -1;
+    if (build_train_batch(c, users, rows, step, err)) return -1;
     CUDA_TRY(err, cudaMemset(&c->result->found_inf, 0, sizeof(int)));
     if (forward(c, rows, 1, step, err)) return -1;
 
@@ -346,6 +377,51 @@ static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int batch_
     return 0;
 }
 
+/* fp16: a non-finite loss while one of the products' 16-bit inputs (the dense layers'
+ * weights, the hidden layers' outputs, the latent code z) holds a value past fp16's
+ * largest, 65504, means that the forward pass itself overflowed. Loss scaling scales
+ * only the backward pass, so no scale can help: this says so, naming the first such
+ * tensor (-1). 0 when none overflowed (the loop then reports the non-finite loss as in
+ * any precision). Runs only after a non-finite loss: no cost to a normal step. */
+static int fp16_forward_overflow(cuda_backend *c, int rows, int64_t step, double loss, vs_error *err) {
+    const vs_model_shape *s = &c->base.shape;
+    typedef struct {
+        const void *h;
+        size_t n;
+        char name[48];
+    } tensor;
+    tensor t[4 * VS_MAX_LAYERS + 1];
+    int n = 0;
+    for (int l = 1; l < vs_model_n_layers(s); l++) {   /* the sparse first layer reads float weights */
+        const vs_layer *L = vs_model_layer(s, l, NULL, NULL);
+        t[n].h = weight_of(c, L).h, t[n].n = (size_t)L->in * L->out;
+        snprintf(t[n++].name, sizeof t[0].name, "layer %d's 16-bit weights", l);
+    }
+    for (int e = 0; e + 1 < s->n_enc; e++) {
+        t[n].h = c->act[e].h, t[n].n = (size_t)rows * s->enc[e].out;
+        snprintf(t[n++].name, sizeof t[0].name, "encoder layer %d's output", e + 1);
+    }
+    t[n].h = c->z.h, t[n].n = (size_t)rows * s->latent;
+    snprintf(t[n++].name, sizeof t[0].name, "the latent code z");
+    for (int d = 0; d + 1 < s->n_dec; d++) {
+        t[n].h = c->act[s->n_enc + d].h, t[n].n = (size_t)rows * s->dec[d].out;
+        snprintf(t[n++].name, sizeof t[0].name, "decoder layer %d's output", d + 1);
+    }
+    for (int i = 0; i < n; i++) {
+        int found = 0;
+        CUDA_TRY(err, cudaMemset(&c->result->found_inf, 0, sizeof(int)));
+        if (vs_nonfinite_half_gpu(t[i].n, t[i].h, &c->result->found_inf, err)) return -1;
+        CUDA_TRY(err, cudaMemcpy(&found, &c->result->found_inf, sizeof found, cudaMemcpyDeviceToHost));
+        if (found)
+            return vs_errorf(err,
+                             "fp16: step %lld: the forward pass overflowed: %s holds values beyond fp16's largest "
+                             "(65504), so the loss is %g; loss scaling scales only the backward pass and cannot "
+                             "help here: train this configuration in bf16 (fp32's range) or fp32",
+                             (long long)step, t[i].name, loss);
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ ops */
 
 static int cuda_shard_grad(vs_backend *b, const int32_t *users, int rows, int batch_rows, int with_penalty,
@@ -358,7 +434,11 @@ static int cuda_shard_grad(vs_backend *b, const int32_t *users, int rows, int ba
         return 0;
     }
     double scale = c->prec == VS_FP16 ? c->scaler.scale : 1.0;
-    return loss_grad(c, users, rows, batch_rows, with_penalty, step, beta, scale, losses, found_inf, err);
+    if (loss_grad(c, users, rows, batch_rows, with_penalty, step, beta, scale, losses, found_inf, err)) return -1;
+    /* fp16: a forward pass beyond fp16's range is no matter for the loss scaler: say so */
+    if (c->prec == VS_FP16 && !isfinite(losses->loss) && fp16_forward_overflow(c, rows, step, losses->loss, err))
+        return -1;
+    return 0;
 }
 
 static float *cuda_grad_buffer(vs_backend *b) { return ((cuda_backend *)b)->grads; }
@@ -400,9 +480,10 @@ static vs_loss_scaler *cuda_loss_scaler(vs_backend *b) {
     return c->prec == VS_FP16 ? &c->scaler : NULL;
 }
 
-/* The evaluation with the held-out CSRs already on the GPU. */
+/* The evaluation with the held-out CSRs already on the GPU, in chunks of c->cap rows;
+ * topk_host, when not NULL, receives every row's top-k (the tests compare them). */
 static int evaluate_on_device(cuda_backend *c, const vs_csr *fold_in, const dev_csr *in, const dev_csr *out,
-                              vs_error *err) {
+                              int32_t *topk_host, vs_error *err) {
     const vs_model_shape *s = &c->base.shape;
     for (int64_t r0 = 0; r0 < fold_in->rows; r0 += c->cap) {
         int rows = (int)(fold_in->rows - r0 < c->cap ? fold_in->rows - r0 : c->cap);
@@ -413,12 +494,15 @@ static int evaluate_on_device(cuda_backend *c, const vs_csr *fold_in, const dev_
             vs_rank_and_score_gpu(rows, s->n_items, c->act[s->n_enc + s->n_dec - 1].f, r0, in->ptr, in->idx, out->ptr,
                                   out->idx, c->discount, c->ideal, c->topk, c->user_metrics, c->sums, err))
             return -1;
+        if (topk_host)
+            CUDA_TRY(err, cudaMemcpy(topk_host + (size_t)r0 * VS_METRICS_TOPK, c->topk,
+                                     sizeof(int32_t) * (size_t)rows * VS_METRICS_TOPK, cudaMemcpyDeviceToHost));
     }
     return 0;
 }
 
-static int cuda_evaluate(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets, vs_metric_sums *sums,
-                         vs_error *err) {
+static int evaluate_topk(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets, vs_metric_sums *sums,
+                         int32_t *topk_host, vs_error *err) {
     cuda_backend *c = (cuda_backend *)b;
     if (fold_in->rows != targets->rows)
         return vs_errorf(err, "evaluate: %lld fold-in rows but %lld target rows", (long long)fold_in->rows,
@@ -427,28 +511,19 @@ static int cuda_evaluate(vs_backend *b, const vs_csr *fold_in, const vs_csr *tar
         return vs_errorf(err, "evaluate: held-out matrices have %lld and %lld columns, the model %d items",
                          (long long)fold_in->cols, (long long)targets->cols, b->shape.n_items);
     if (fold_in->rows > INT32_MAX) return vs_errorf(err, "evaluate: %lld rows is too many", (long long)fold_in->rows);
-    dev_csr in = {NULL, NULL}, out = {NULL, NULL};
-    int rc = -1;
-    if (upload_csr(fold_in, &in, "evaluation fold-in rows", err) ||
-        upload_csr(targets, &out, "evaluation target rows", err))
-        goto done;
+    if (upload_csr(fold_in, &c->eval_in, "evaluation fold-in rows", err) ||
+        upload_csr(targets, &c->eval_out, "evaluation target rows", err))
+        return -1;
     /* The device sums continue the caller's, so the additions are the CPU's sequence. */
-    if (cudaMemcpy(c->sums, sums, sizeof *sums, cudaMemcpyHostToDevice) != cudaSuccess) {
-        vs_errorf(err, "%s:%d: cudaMemcpy of the metric sums: %s", __FILE__, __LINE__,
-                  cudaGetErrorString(cudaGetLastError()));
-        goto done;
-    }
-    if (evaluate_on_device(c, fold_in, &in, &out, err)) goto done;
-    if (cudaMemcpy(sums, c->sums, sizeof *sums, cudaMemcpyDeviceToHost) != cudaSuccess) {
-        vs_errorf(err, "%s:%d: cudaMemcpy of the metric sums: %s", __FILE__, __LINE__,
-                  cudaGetErrorString(cudaGetLastError()));
-        goto done;
-    }
-    rc = 0;
-done:
-    free_csr(&in);
-    free_csr(&out);
-    return rc;
+    CUDA_TRY(err, cudaMemcpy(c->sums, sums, sizeof *sums, cudaMemcpyHostToDevice));
+    if (evaluate_on_device(c, fold_in, &c->eval_in, &c->eval_out, topk_host, err)) return -1;
+    CUDA_TRY(err, cudaMemcpy(sums, c->sums, sizeof *sums, cudaMemcpyDeviceToHost));
+    return 0;
+}
+
+static int cuda_evaluate(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets, vs_metric_sums *sums,
+                         vs_error *err) {
+    return evaluate_topk(b, fold_in, targets, sums, NULL, err);
 }
 
 static int cuda_get_state(vs_backend *b, float *params, float *adam_m, float *adam_v, vs_error *err) {
@@ -488,6 +563,8 @@ static void cuda_destroy(vs_backend *b) {
                     c->discount, c->ideal, c->sums};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
     free_csr(&c->train);
+    free_csr(&c->eval_in);
+    free_csr(&c->eval_out);
     for (int l = 0; l < 2 * VS_MAX_LAYERS; l++) free_dmat(&c->act[l]);
     free_dmat(&c->z);
     free_dmat(&c->spare[0]);
@@ -572,17 +649,8 @@ static int cuda_setup(cuda_backend *c, const vs_csr *train, vs_error *err) {
     return 0;
 }
 
-static int device_count(void) {
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
-        (void)cudaGetLastError();
-        return 0;
-    }
-    return n;
-}
-
 extern "C" int vs_cuda_use_device(int index, vs_error *err) {
-    int n = device_count();
+    int n = vs_cuda_device_count();
     if (index < 0 || index >= n)
         return vs_errorf(err, "GPU %d: %d CUDA device%s visible (CUDA_VISIBLE_DEVICES=%s)", index, n, n == 1 ? " is" : "s are",
                          getenv("CUDA_VISIBLE_DEVICES") ? getenv("CUDA_VISIBLE_DEVICES") : "unset");
@@ -592,8 +660,9 @@ extern "C" int vs_cuda_use_device(int index, vs_error *err) {
 
 extern "C" vs_backend *vs_backend_cuda_create(const vs_config *cfg, const vs_csr *train, int64_t n_items,
                                               vs_error *err) {
-    if (device_count() < 1) {
-        vs_errorf(err, "--device cuda: no CUDA device is visible to this process (CUDA_VISIBLE_DEVICES=%s)",
+    const char *problem = vs_cuda_device_problem();
+    if (problem) {
+        vs_errorf(err, "--device cuda: no usable CUDA device: %s (CUDA_VISIBLE_DEVICES=%s)", problem,
                   getenv("CUDA_VISIBLE_DEVICES") ? getenv("CUDA_VISIBLE_DEVICES") : "unset");
         return NULL;
     }
@@ -692,6 +761,60 @@ extern "C" int vs_cuda_metrics_from_scores(const float *scores_host, int rows, i
     return rc;
 }
 
+static cuda_backend *as_cuda(vs_backend *b, const char *fn, vs_error *err) {
+    if (b && b->ops == &cuda_ops) return (cuda_backend *)b;
+    vs_errorf(err, "%s: not a cuda backend", fn);
+    return NULL;
+}
+
+extern "C" int vs_cuda_backend_build_batch(vs_backend *b, const int32_t *users, int rows, int64_t step,
+                                           int64_t *ptr_out, int32_t *idx_out, float *val_out, vs_error *err) {
+    cuda_backend *c = as_cuda(b, "vs_cuda_backend_build_batch", err);
+    if (!c || build_train_batch(c, users, rows, step, err)) return -1;
+    CUDA_TRY(err, cudaDeviceSynchronize());
+    memcpy(ptr_out, c->h_bptr, sizeof(int64_t) * (size_t)(rows + 1));
+    size_t nnz = (size_t)c->h_bptr[rows];
+    CUDA_TRY(err, cudaMemcpy(idx_out, c->b_idx, sizeof(int32_t) * nnz, cudaMemcpyDeviceToHost));
+    CUDA_TRY(err, cudaMemcpy(val_out, c->b_val, sizeof(float) * nnz, cudaMemcpyDeviceToHost));
+    return 0;
+}
+
+extern "C" int vs_cuda_backend_reparam(vs_backend *b, const int32_t *users, int rows, int64_t step, const float *mulv,
+                                       float *eps_out, float *z_out, vs_error *err) {
+    cuda_backend *c = as_cuda(b, "vs_cuda_backend_reparam", err);
+    if (!c || upload_batch(c, b->train, users, rows, err)) return -1;
+    size_t L = (size_t)b->shape.latent, n = (size_t)rows * L;
+    CUDA_TRY(err, cudaMemcpy(c->act[b->shape.n_enc - 1].f, mulv, sizeof(float) * 2 * n, cudaMemcpyHostToDevice));
+    if (reparameterise(c, rows, 1, step, err)) return -1;
+    CUDA_TRY(err, cudaMemcpy(eps_out, c->eps, sizeof(float) * n, cudaMemcpyDeviceToHost));
+    CUDA_TRY(err, cudaMemcpy(z_out, c->z.f, sizeof(float) * n, cudaMemcpyDeviceToHost));
+    return 0;
+}
+
+extern "C" int vs_cuda_backend_evaluate_topk(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets,
+                                             vs_metric_sums *sums, int32_t *topk_out, vs_error *err) {
+    if (!as_cuda(b, "vs_cuda_backend_evaluate_topk", err)) return -1;
+    return evaluate_topk(b, fold_in, targets, sums, topk_out, err);
+}
+
+/* n normal(0, stddev) values into dst, in precision p's product input type; scratch
+ * holds n floats (rounded up to even, as cuRAND's normal generator asks). */
+static int random_operand(void *dst, float *scratch, size_t n, float stddev, vs_precision p, uint64_t seed,
+                          vs_error *err) {
+    curandGenerator_t g = NULL;
+    if (curandCreateGenerator(&g, CURAND_RNG_PSEUDO_DEFAULT) != CURAND_STATUS_SUCCESS)
+        return vs_errorf(err, "%s:%d: curandCreateGenerator failed", __FILE__, __LINE__);
+    curandStatus_t st = curandSetPseudoRandomGeneratorSeed(g, seed);
+    if (st == CURAND_STATUS_SUCCESS) st = curandGenerateNormal(g, scratch, n + (n & 1), 0.0f, stddev);
+    curandDestroyGenerator(g);
+    if (st != CURAND_STATUS_SUCCESS)
+        return vs_errorf(err, "%s:%d: curandGenerateNormal of %zu values: cuRAND status %d", __FILE__, __LINE__, n,
+                         (int)st);
+    if (vs_half_kind_of(p) != VS_HALF_NONE) return vs_cast_half_gpu(n, scratch, dst, vs_half_kind_of(p), err);
+    CUDA_TRY(err, cudaMemcpy(dst, scratch, n * sizeof(float), cudaMemcpyDeviceToDevice));
+    return 0;
+}
+
 /* The step's dense products, timed with events around reps repetitions. */
 static int time_products(cublasHandle_t h, const vs_model_shape *s, vs_precision p, int rows, int reps, void *x,
                          void *W, float *y, float *dW, float *dx, double *seconds, vs_error *err) {
@@ -750,17 +873,19 @@ extern "C" int vs_cuda_time_dense_products(const vs_model_shape *s, vs_precision
     void *x = NULL, *W = NULL;
     float *y = NULL, *dW = NULL, *dx = NULL;
     int rc = -1;
-    /* x also serves as dy: one buffer of rows x the widest side, in the input type */
+    /* x also serves as dy: one buffer of rows x the widest side, in the input type; y and
+     * dW (+1: cuRAND draws normals in pairs) first hold x's and W's float draws */
     if (scratch_alloc(&sc, &x, (size_t)rows * big * eb, "benchmark input", err) ||
         scratch_alloc(&sc, &W, max_w * eb, "benchmark weights", err) ||
-        scratch_alloc(&sc, (void **)&y, (size_t)rows * max_out * sizeof(float), "benchmark output", err) ||
-        scratch_alloc(&sc, (void **)&dW, max_w * sizeof(float), "benchmark weight gradient", err) ||
+        scratch_alloc(&sc, (void **)&y, ((size_t)rows * big + 1) * sizeof(float), "benchmark output", err) ||
+        scratch_alloc(&sc, (void **)&dW, (max_w + 1) * sizeof(float), "benchmark weight gradient", err) ||
         scratch_alloc(&sc, (void **)&dx, (size_t)rows * max_in * sizeof(float), "benchmark input gradient", err))
         goto done;
-    if (cudaMemset(x, 0, (size_t)rows * big * eb) != cudaSuccess || cudaMemset(W, 0, max_w * eb) != cudaSuccess) {
-        vs_errorf(err, "%s:%d: cudaMemset: %s", __FILE__, __LINE__, cudaGetErrorString(cudaGetLastError()));
+    /* Random operands: products of zeros run faster than products of real data (less
+     * switching, less power), so a floor measured on zeros would sit too low. y and dW,
+     * overwritten by the products, hold the float draws first. */
+    if (random_operand(x, y, (size_t)rows * big, 0.5f, p, 1, err) || random_operand(W, dW, max_w, 0.05f, p, 2, err))
         goto done;
-    }
     if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) {
         h = NULL;
         vs_errorf(err, "%s:%d: cublasCreate failed", __FILE__, __LINE__);

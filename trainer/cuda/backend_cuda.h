@@ -1,5 +1,5 @@
-/* backend_cuda: the CUDA training backend (docs/cuda.md), and two C entry points into
- * its kernels for the tests and the benchmark. Only in builds with VS_HAVE_CUDA. */
+/* backend_cuda: the CUDA training backend (docs/cuda.md), and C entry points into its
+ * kernels for the tests and the benchmark. Only in builds with VS_HAVE_CUDA. */
 #ifndef VS_BACKEND_CUDA_H
 #define VS_BACKEND_CUDA_H
 
@@ -28,10 +28,23 @@ int vs_cuda_use_device(int index, vs_error *err);
 int vs_cuda_metrics_from_scores(const float *scores_host, int rows, int n_items, const vs_csr *fold_in,
                                 const vs_csr *targets, vs_metric_sums *out, int32_t *topk_out, vs_error *err);
 
+/* For the tests, the backend's own code paths with their results copied out:
+ * the training batch of `users` at `step` as train_step builds it (ptr_out: rows + 1
+ * offsets; idx_out, val_out: the rows' entries, dropped ones kept with value 0), */
+int vs_cuda_backend_build_batch(vs_backend *b, const int32_t *users, int rows, int64_t step, int64_t *ptr_out,
+                                int32_t *idx_out, float *val_out, vs_error *err);
+/* the reparameterisation of a training step on the encoder output mulv (rows x
+ * 2 latent, host memory): its noise and z (rows x latent each), */
+int vs_cuda_backend_reparam(vs_backend *b, const int32_t *users, int rows, int64_t step, const float *mulv,
+                            float *eps_out, float *z_out, vs_error *err);
+/* and evaluate (ops->evaluate) with every row's top-k (rows x VS_METRICS_TOPK). */
+int vs_cuda_backend_evaluate_topk(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets, vs_metric_sums *sums,
+                                  int32_t *topk_out, vs_error *err);
+
 /* For the benchmark: times the dense products of one training step (every layer but the
  * sparse first one: forward, weight gradient and input gradient) at `rows` rows in
- * precision p with the backend's own cuBLAS calls, averaged over reps steps after one
- * warm-up. Gives the seconds per step and the FLOPs they perform. */
+ * precision p with the backend's own cuBLAS calls on random operands, averaged over reps
+ * steps after one warm-up. Gives the seconds per step and the FLOPs they perform. */
 int vs_cuda_time_dense_products(const vs_model_shape *s, vs_precision p, int rows, int reps,
                                 double *seconds_per_step, double *flops_per_step, vs_error *err);
 

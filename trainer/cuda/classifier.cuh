@@ -7,9 +7,10 @@
  *                        grad_scale (|x| softmax - x), with its 16-bit copy.
  *                        grad_scale is 1/B, times the loss scale in fp16. The sums are
  *                        double, the element-wise work float, as on the CPU.
- *   step_losses_kernel   one thread adds the rows' losses and KL and the penalty's chunk
- *                        sums in row order (a fixed order: the totals do not vary), so
- *                        the host reads one small struct per step. */
+ *   step_losses_kernel   one block adds the rows' losses and KL and the penalty's chunk
+ *                        sums (per thread in index order, then a fixed tree: the totals
+ *                        do not vary from run to run), so the host reads one small
+ *                        struct per step. */
 #ifndef VS_CUDA_CLASSIFIER_CUH
 #define VS_CUDA_CLASSIFIER_CUH
 
@@ -74,16 +75,25 @@ typedef struct vs_dev_step_result {
     int pad;
 } vs_dev_step_result;
 
+/* One block: thread t adds elements t, t + blockDim.x, ... in that order, then a block
+ * reduction (a fixed tree) adds the threads' sums, so the totals do not vary. */
 __global__ static void step_losses_kernel(int rows, const double *row_loss, const double *row_kl, int n_l2_chunks,
                                           const double *l2_partial, vs_dev_step_result *out) {
-    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    __shared__ double scratch[32];
     double nll = 0, kl = 0, l2 = 0;
-    for (int r = 0; r < rows; r++) nll += row_loss[r];
-    for (int r = 0; r < rows; r++) kl += row_kl[r];
-    for (int c = 0; c < n_l2_chunks; c++) l2 += l2_partial[c];
-    out->neg_ll_sum = nll;
-    out->kl_sum = kl;
-    out->l2_sum = l2;
+    for (int r = threadIdx.x; r < rows; r += blockDim.x) {
+        nll += row_loss[r];
+        kl += row_kl[r];
+    }
+    for (int c = threadIdx.x; c < n_l2_chunks; c += blockDim.x) l2 += l2_partial[c];
+    nll = vs_block_sum(nll, scratch);
+    kl = vs_block_sum(kl, scratch);
+    l2 = vs_block_sum(l2, scratch);
+    if (threadIdx.x == 0) {
+        out->neg_ll_sum = nll;
+        out->kl_sum = kl;
+        out->l2_sum = l2;
+    }
 }
 
 static inline int vs_softmax_xent_gpu(int rows, int n, float *logits, const float *bias, const int64_t *x_ptr,
@@ -98,7 +108,7 @@ static inline int vs_softmax_xent_gpu(int rows, int n, float *logits, const floa
 
 static inline int vs_step_losses_gpu(int rows, const double *row_loss, const double *row_kl, int n_l2_chunks,
                                      const double *l2_partial, vs_dev_step_result *out, vs_error *err) {
-    step_losses_kernel<<<1, 32>>>(rows, row_loss, row_kl, n_l2_chunks, l2_partial, out);
+    step_losses_kernel<<<1, VS_BLOCK>>>(rows, row_loss, row_kl, n_l2_chunks, l2_partial, out);
     KERNEL_TRY(err, "step_losses_kernel");
     return 0;
 }

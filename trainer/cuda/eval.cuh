@@ -16,8 +16,9 @@
  *                        (keys are distinct), best first; -1 fills the rest as on the CPU
  *   user_metrics_kernel  one thread per row: DCG@100 over the ranks in order, hits@20,
  *                        @50, with the host's discount table, so the values are the CPU's
- *   metric_sums_kernel   one thread adds the rows in order into running sums: the same
- *                        sequence of additions as the CPU's merges, so equal sums. */
+ *   metric_sums_kernel   one thread adds the rows in order into running sums (held in
+ *                        registers, stored once): the same sequence of additions as the
+ *                        CPU's merges, so equal sums. */
 #ifndef VS_CUDA_EVAL_CUH
 #define VS_CUDA_EVAL_CUH
 
@@ -179,16 +180,21 @@ __global__ static void user_metrics_kernel(int rows, int64_t row0, const int32_t
     out[3] = 1.0;
 }
 
+/* The compiler must assume that sums may alias user_metrics, so adding into *sums
+ * would load and store global memory at every addition: the running sums stay in
+ * registers and are stored once (the same additions, in the same order). */
 __global__ static void metric_sums_kernel(int rows, const double *user_metrics, vs_metric_sums *sums) {
     if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    vs_metric_sums s = *sums;
     for (int r = 0; r < rows; r++) {
         const double *u = user_metrics + (size_t)r * 4;
         if (u[3] == 0.0) continue;   /* the CPU adds nothing for a user without targets */
-        sums->ndcg100 += u[0];
-        sums->recall20 += u[1];
-        sums->recall50 += u[2];
-        sums->users += 1;
+        s.ndcg100 += u[0];
+        s.recall20 += u[1];
+        s.recall50 += u[2];
+        s.users += 1;
     }
+    *sums = s;
 }
 
 /* Ranks rows x n_items scores (destroyed: they become keys) with the fold-in rows
