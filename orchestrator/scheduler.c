@@ -86,8 +86,8 @@ typedef struct sweep {
     int threads, window, n_slots, n_groups;
     char (*group_gpus)[256];   /* per group: "0,1" */
     child *children;           /* per slot */
-    vs_db_trial *trials;
-    int n_trials;
+    vs_db_trial *trials;       /* the history, by number: read once, then kept current */
+    int n_trials, cap_trials;
     int64_t budget;
     int stopping, time_up;
     double t0, last_heartbeat, last_live;
@@ -116,11 +116,43 @@ static child *running_child(sweep *w, int trial_id) {
     return NULL;
 }
 
+/* Reads the whole history: once when the run starts, once for the summary. */
 static int reload(sweep *w, vs_error *err) {
     vs_db_free_trials(w->trials, w->n_trials);
     w->trials = NULL;
-    w->n_trials = 0;
-    return vs_db_load_trials(w->db, w->study_id, &w->space, &w->trials, &w->n_trials, err);
+    w->n_trials = w->cap_trials = 0;
+    if (vs_db_load_trials(w->db, w->study_id, &w->space, &w->trials, &w->n_trials, err)) return -1;
+    w->cap_trials = w->n_trials;
+    return 0;
+}
+
+/* The trial numbered number, or NULL. Numbers run 0, 1, 2... so the index is the
+ * number, unless trials were deleted from the database by hand. */
+static vs_db_trial *trial_by_number(const sweep *w, int number) {
+    if (number >= 0 && number < w->n_trials && w->trials[number].number == number) return &w->trials[number];
+    for (int i = 0; i < w->n_trials; i++)
+        if (w->trials[i].number == number) return &w->trials[i];
+    return NULL;
+}
+
+/* After a change to one trial (or a new one), reads that trial back from the database
+ * into the history: the history stays what the database holds, at the cost of one
+ * trial's rows, never all of them. A new trial has the largest number: it goes last. */
+static int refresh_trial(sweep *w, int trial_id, vs_error *err) {
+    vs_db_trial t;
+    if (vs_db_load_trial(w->db, trial_id, &w->space, &t, err)) return -1;
+    vs_db_trial *old = trial_by_number(w, t.number);
+    if (old) {
+        vs_db_free_trials_content(old, 1);
+        *old = t;
+        return 0;
+    }
+    if (w->n_trials == w->cap_trials) {
+        w->cap_trials = w->cap_trials ? 2 * w->cap_trials : 64;
+        w->trials = vs_xrealloc(w->trials, sizeof *w->trials * (size_t)w->cap_trials);
+    }
+    w->trials[w->n_trials++] = t;
+    return 0;
 }
 
 /* ---- set-up ---- */
@@ -287,7 +319,7 @@ static int propose(sweep *w, vs_error *err) {
     free(values);
     free(hist);
     if (rc) return -1;
-    return reload(w, err) ? -1 : 1;
+    return refresh_trial(w, trial_id, err) ? -1 : 1;
 }
 
 /* Pruning, as Optuna's pruners judge: the trial's best value so far against the curves
@@ -418,7 +450,7 @@ static int fill_slots(sweep *w, vs_error *err) {
             snprintf(reason, sizeof reason, "pruned after epoch %d (recorded before the sweep stopped)", pruned_at);
             int number = pick->number;
             if (vs_db_trial_finished(w->db, pick->trial_id, "PRUNED", NULL, w->space.metric, -1, reason, NULL, err) ||
-                reload(w, err))
+                refresh_trial(w, pick->trial_id, err))
                 return -1;
             say(w, "trial %d: PRUNED: %s", number, reason);
             slot--;   /* this slot is still free */
@@ -502,9 +534,7 @@ static int drain(sweep *w, child *c, int *fd, vs_strbuf *b, int events, vs_error
  * no retry (guarded against a cycle in a damaged database). */
 static int retry_root(const sweep *w, int number) {
     for (int guard = 0; guard < w->n_trials; guard++) {
-        const vs_db_trial *r = NULL;
-        for (int i = 0; i < w->n_trials; i++)
-            if (w->trials[i].number == number) r = &w->trials[i];
+        const vs_db_trial *r = trial_by_number(w, number);
         if (!r || r->retry_of < 0) break;
         number = r->retry_of;
     }
@@ -564,18 +594,16 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
     } else {
         say(w, "trial %d: %s%s%s", c->number, state, reason[0] ? ": " : "", reason);
     }
-    int number = c->number;
+    int number = c->number, ended_id = c->trial_id;
     child_free(c);
-    if (reload(w, err)) return -1;
+    if (refresh_trial(w, ended_id, err)) return -1;
     if (!strcmp(state, "FAIL") && !w->stopping) {
-        const vs_db_trial *t = NULL;
-        for (int i = 0; i < w->n_trials; i++)
-            if (w->trials[i].number == number) t = &w->trials[i];
+        const vs_db_trial *t = trial_by_number(w, number);
         if (t && attempts_of(w, t) <= w->space.max_retries) {
             int trial_id, again;
             if (vs_db_create_trial(w->db, w->study_id, &w->space, t->values, number, &trial_id, &again, err)) return -1;
             say(w, "trial %d: retrying its parameters as trial %d", number, again);
-            if (reload(w, err)) return -1;
+            if (refresh_trial(w, trial_id, err)) return -1;
         }
     }
     return 0;

@@ -56,7 +56,7 @@ static int sweep_check_space(vs_db *db, const vs_space *s, int study_id, vs_erro
             free(diff);
         }
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     return rc;
 }
 
@@ -109,7 +109,7 @@ static int sweep_claim(vs_db *db, int study_id, double stale_seconds, vs_error *
             rc = vs_errorf(err, "%s: the sweep is being run by pid %d on %s (heartbeat %.0f s ago); stop it first",
                            db->path, pid, host ? host : "?", age);
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (rc) return -1;
     char now[32];
     db_now(now);

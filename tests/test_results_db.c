@@ -474,6 +474,21 @@ static void check_trials(vs_db *db, const char *path, int study_id) {
         CHECK(t[0].out_dir && !strcmp(t[0].out_dir, "runs/x"));
         CHECK(t[3].out_dir && !strcmp(t[3].out_dir, "runs/3"));
         CHECK(t[5].out_dir == NULL);
+        /* One trial read alone (the scheduler's refresh) is the same as in the history. */
+        for (int i = 0; i < 9; i++) {
+            vs_db_trial one;
+            CHECK_OK(vs_db_load_trial(db, ids[i], &s, &one, &err), &err);
+            CHECK_MSG(one.number == t[i].number && !strcmp(one.state, t[i].state) && one.has_value == t[i].has_value &&
+                          (!one.has_value || one.value == t[i].value) && one.n_epochs == t[i].n_epochs &&
+                          one.retry_of == t[i].retry_of && !one.out_dir == !t[i].out_dir,
+                      "trial %d read alone differs", i);
+            for (int e = 0; e < one.n_epochs && one.n_epochs == t[i].n_epochs; e++)
+                CHECK(one.curve[e] == t[i].curve[e] || (isnan(one.curve[e]) && isnan(t[i].curve[e])));
+            for (int p = 0; p < s.n_params; p++) CHECK(one.values[p] == t[i].values[p]);
+            vs_db_free_trials_content(&one, 1);
+        }
+        vs_db_trial none;
+        CHECK(vs_db_load_trial(db, 999999, &s, &none, &err) == -1 && strstr(err.msg, "999999"));
     }
     vs_db_free_trials(t, nt);
 
