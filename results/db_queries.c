@@ -162,6 +162,11 @@ static cJSON *param_json(double v, const char *distribution_json) {
         out = c ? choice_json(c) : NULL;
     } else if (cJSON_IsString(name) && !strcmp(name->valuestring, "IntDistribution")) {
         out = cJSON_CreateNumber(round(v));
+    } else if (cJSON_IsString(name) && !strcmp(name->valuestring, "FloatDistribution")) {
+        const cJSON *low = cJSON_GetObjectItemCaseSensitive(attrs, "low");
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(attrs, "step");
+        if (cJSON_IsNumber(low) && cJSON_IsNumber(step))
+            out = cJSON_CreateNumber(vs_step_on_grid(low->valuedouble, step->valuedouble, v));
     }
     cJSON_Delete(d);
     return out ? out : cJSON_CreateNumber(v);

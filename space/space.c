@@ -1067,9 +1067,38 @@ int64_t vs_space_grid_size(const vs_space *s, vs_error *err) {
 
 /* ------------------------------------------------------------ trials */
 
+double vs_step_on_grid(double low, double step, double v) {
+    if (!isfinite(low) || !isfinite(step) || !isfinite(v) || step <= 0) return v;
+    double k = rint((v - low) / step);
+    if (!(fabs(k) < 9e15)) return v;
+    /* low + k x step in decimal, at the finer of the two exponents, printed and read back */
+    decimal l = to_decimal(low), s = to_decimal(step);
+    int e = l.exp < s.exp ? l.exp : s.exp;
+    wide_int wl, ws;
+    if (scale_up(l.mant, l.exp - e, &wl) || scale_up(s.mant, s.exp - e, &ws)) return v;
+    wide_int x = wl + (wide_int)(int64_t)k * ws;
+    char rev[48], text[64];
+    int n = 0, neg = x < 0, j = 0;
+    wide_int t = neg ? -x : x;
+    do {
+        rev[n++] = (char)('0' + (int)(t % 10));
+        t /= 10;
+    } while (t > 0 && n < 45);
+    if (neg) text[j++] = '-';
+    while (n > 0) text[j++] = rev[--n];
+    snprintf(text + j, sizeof text - (size_t)j, "e%d", e);
+    return strtod(text, NULL);
+}
+
+double vs_param_on_grid(const vs_param *p, double v) {
+    if (p->kind == VS_PARAM_UNIFORM && p->step > 0) return vs_step_on_grid(p->low, p->step, v);
+    if (p->kind == VS_PARAM_INT && isfinite(v)) return round(v);
+    return v;
+}
+
 cJSON *vs_param_json_value(const vs_param *p, double v) {
     switch (p->kind) {
-    case VS_PARAM_UNIFORM:
+    case VS_PARAM_UNIFORM: return isfinite(v) ? cJSON_CreateNumber(vs_param_on_grid(p, v)) : NULL;
     case VS_PARAM_LOG_UNIFORM: return isfinite(v) ? cJSON_CreateNumber(v) : NULL;
     case VS_PARAM_INT: return isfinite(v) ? cJSON_CreateNumber(round(v)) : NULL;
     case VS_PARAM_CATEGORICAL:
