@@ -72,6 +72,39 @@ static int sweep_create(vs_db *db, const vs_space *s, int *study_id, vs_error *e
                   "issis", *study_id, s->canonical, s->metric, s->n_trials, now);
 }
 
+/* What optuna-dashboard and optuna.load_study show of a sweep: the objective's name (the
+ * system attribute Optuna's set_metric_names writes), and the space's description and
+ * dataset as study user attributes. Written at every open, so older files gain them. */
+static int sweep_labels(vs_db *db, const vs_space *s, int study_id, vs_error *err) {
+    char name[80];
+    snprintf(name, sizeof name, "val_%s", s->metric);
+    cJSON *names = cJSON_CreateArray();
+    cJSON_AddItemToArray(names, cJSON_CreateString(name));
+    char *names_json = cJSON_PrintUnformatted(names);
+    cJSON_Delete(names);
+    int rc = db_run(db, err,
+                    "INSERT INTO study_system_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
+                    "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
+                    "iss", study_id, "study:metric_names", names_json);
+    free(names_json);
+    const char *keys[2] = {"description", "dataset"};
+    const char *values[2] = {s->description, s->dataset_synth ? s->dataset_synth : s->dataset};
+    char synth[300];
+    if (s->dataset_synth) snprintf(synth, sizeof synth, "synth:%s", s->dataset_synth), values[1] = synth;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        if (!values[i]) continue;
+        cJSON *v = cJSON_CreateString(values[i]);
+        char *json = cJSON_PrintUnformatted(v);
+        cJSON_Delete(v);
+        rc = db_run(db, err,
+                    "INSERT INTO study_user_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
+                    "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
+                    "iss", study_id, keys[i], json);
+        free(json);
+    }
+    return rc;
+}
+
 int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, vs_error *err) {
     if (!s->name || !s->canonical || !s->metric) return vs_errorf(err, "%s: the space has no name, metric or canonical form", db->path);
     if (db_begin(db, err)) return -1;
@@ -86,6 +119,7 @@ int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, 
         *created = 1;
         rc = sweep_create(db, s, study_id, err);
     }
+    if (!rc) rc = sweep_labels(db, s, *study_id, err);
     return db_finish_tx(db, rc, err);
 }
 

@@ -921,6 +921,7 @@ static int parse_root(parse_ctx *c, const cJSON *root, vs_space *s) {
     if (check_members(c, root, "", keys, "a search space")) return -1;
     const char *description;
     if (get_string(c, root, "", "description", NULL, &description)) return -1;
+    if (description) s->description = vs_xstrdup(description);
     if (parse_name(c, root, s) || parse_dataset(c, root, s) || parse_objective(c, root, s) ||
         parse_sampler(c, root, s) || parse_resources(c, root, s) || parse_pruner(c, root, s) ||
         parse_fixed(c, root, s) || parse_parameters(c, root, s) || parse_budget(c, root, s))
@@ -1013,6 +1014,7 @@ int vs_space_load(const char *path, vs_space *out, vs_error *err) {
 void vs_space_free(vs_space *s) {
     if (!s) return;
     free(s->name);
+    free(s->description);
     free(s->dataset);
     free(s->dataset_synth);
     free(s->metric);

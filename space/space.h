@@ -36,6 +36,7 @@ typedef enum vs_pruner_kind { VS_PRUNER_NONE, VS_PRUNER_MEDIAN, VS_PRUNER_ASHA }
 
 typedef struct vs_space {
     char *name;                 /* the sweep (an Optuna study name) */
+    char *description;          /* what the sweep is for, or NULL (not part of the canonical form) */
     char *dataset;              /* path of the .vsds file; a relative path is relative to the space file's folder */
     char *dataset_synth;        /* instead of a path, {"synth": "small"}: a generated dataset (vaesearch synth's
                                    presets), made on first use beside the results database; NULL otherwise */

@@ -92,7 +92,7 @@ static int is_optuna_datetime(const char *s) {
 static const char *space_json(const char *name, const char *lr_high) {
     static char buf[2048];
     snprintf(buf, sizeof buf,
-             "{\"name\": \"%s\", \"dataset\": {\"synth\": \"small\"},"
+             "{\"name\": \"%s\", \"description\": \"a \\\"test\\\" sweep\", \"dataset\": {\"synth\": \"small\"},"
              " \"sampler\": {\"kind\": \"random\", \"seed\": 7}, \"budget\": {\"trials\": 8},"
              " \"parameters\": {"
              "  \"lr\": {\"type\": \"log_uniform\", \"low\": 0.0001, \"high\": %s},"
@@ -245,6 +245,11 @@ static void check_sweeps(vs_db *db, const char *path, int *study_id) {
     char *stored = raw_text(path, "SELECT space_json FROM vs_sweeps");
     CHECK(stored && !strcmp(stored, s.canonical));
     free(stored);
+    /* what optuna-dashboard shows: the objective's name, the description and dataset */
+    CHECK(raw_is(path, "SELECT value_json FROM study_system_attributes WHERE key = 'study:metric_names'",
+                 "[\"val_ndcg@100\"]"));
+    CHECK(raw_is(path, "SELECT value_json FROM study_user_attributes WHERE key = 'description'", "\"a \\\"test\\\" sweep\""));
+    CHECK(raw_is(path, "SELECT value_json FROM study_user_attributes WHERE key = 'dataset'", "\"synth:small\""));
     vs_space_free(&s);
     vs_space_free(&changed);
 }
