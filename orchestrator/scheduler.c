@@ -69,7 +69,7 @@ typedef struct child {
     vs_output_tail tail;
     double started, kill_at;
     int prune, timed_out, stopping;
-    int last_epoch;
+    int last_epoch, epochs;   /* the last epoch seen, of how many (0 when unknown) */
     double last_value, best_value;   /* the metric after the last validated epoch, and the best */
     cJSON *done;
     char *error;
@@ -91,6 +91,8 @@ typedef struct sweep {
     int64_t budget;
     int stopping, time_up;
     double t0, last_heartbeat, last_live;
+    double ended_seconds;      /* trainer time of the attempts that ended in this run (COMPLETE, PRUNED, FAIL) */
+    int ended_count;
 } sweep;
 
 static void say(sweep *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -153,6 +155,11 @@ static int refresh_trial(sweep *w, int trial_id, vs_error *err) {
     }
     w->trials[w->n_trials++] = t;
     return 0;
+}
+
+static double json_num(const cJSON *o, const char *key) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
 }
 
 /* ---- set-up ---- */
@@ -415,6 +422,10 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     c->proc = proc;
     c->started = now_seconds();
     c->last_value = c->best_value = NAN;
+    cJSON *cfg = vs_space_trial_config(&w->space, t->values);
+    double epochs = json_num(cfg, "epochs");   /* the trainer's start line says it too, when it runs */
+    cJSON_Delete(cfg);
+    c->epochs = epochs >= 1 && epochs < 1e9 ? (int)epochs : 0;
     for (int e = 0; e < t->n_epochs; e++) c->best_value = better_of(w, c->best_value, t->curve[e]);
     if (vs_db_trial_started(w->db, t->trial_id, (int)proc.pid, gpus ? gpus : "", dir, err)) return -1;
     char *p = params_text(w, t->values), where[300];
@@ -464,11 +475,6 @@ static int fill_slots(sweep *w, vs_error *err) {
 
 /* ---- following a trainer ---- */
 
-static double json_num(const cJSON *o, const char *key) {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
-}
-
 static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     cJSON *ev = cJSON_Parse(line);
     if (!ev) return 0;   /* not a JSON line: kept in the tail only */
@@ -477,6 +483,8 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     if (!cJSON_IsString(kind)) {
         /* not an event: nothing to record */
     } else if (!strcmp(kind->valuestring, "start")) {
+        double epochs = json_num(cJSON_GetObjectItemCaseSensitive(ev, "config"), "epochs");
+        if (epochs >= 1 && epochs < 1e9) c->epochs = (int)epochs;
         const cJSON *vis = cJSON_GetObjectItemCaseSensitive(ev, "cuda_visible_devices");
         if (vis) rc = vs_db_set_user_attr(w->db, c->trial_id, "trainer_visible_devices", vis, err);
     } else if (!strcmp(kind->valuestring, "epoch")) {
@@ -488,7 +496,11 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
             double v = json_num(val, w->space.metric);
             c->last_value = v;
             c->best_value = better_of(w, c->best_value, v);
-            if (!w->o->live) say(w, "trial %d: epoch %d, %s %.4f", c->number, epoch, w->space.metric, v);
+            /* a resumed trainer first repeats the epochs it did before it was stopped */
+            int replayed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "replayed"));
+            if (!w->o->live)
+                say(w, "trial %d: epoch %d, %s %.4f%s", c->number, epoch, w->space.metric, v,
+                    replayed ? " (replayed: done before the trial was interrupted)" : "");
             if (!c->prune && prune_verdict(w, c->number, epoch, isnan(v) ? v : c->best_value)) {
                 c->prune = 1;
                 snprintf(c->prune_reason, sizeof c->prune_reason, "pruned after epoch %d (%s %.4f)", epoch,
@@ -594,6 +606,10 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
     } else {
         say(w, "trial %d: %s%s%s", c->number, state, reason[0] ? ": " : "", reason);
     }
+    if (strcmp(state, "WAITING")) {
+        w->ended_seconds += elapsed;
+        w->ended_count++;
+    }
     int number = c->number, ended_id = c->trial_id;
     child_free(c);
     if (refresh_trial(w, ended_id, err)) return -1;
@@ -650,25 +666,49 @@ static tally count_trials(const sweep *w) {
     return t;
 }
 
+/* h:mm:ss */
+static void clock_text(double seconds, char out[32]) {
+    long t = seconds > 0 && seconds < 1e9 ? (long)(seconds + 0.5) : 0;
+    snprintf(out, 32, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+}
+
+/* On a terminal, one line kept current: trials done, each running trial and its epoch,
+ * the best so far, the time taken and, once trials have ended, the time left (as
+ * `vaesearch status` estimates it: mean trial time x trials left / slots). */
 static void live_line(sweep *w) {
     if (!w->o->live) return;
     double now = now_seconds();
     if (now - w->last_live < 0.5) return;
     w->last_live = now;
     tally t = count_trials(w);
-    char running[256] = "";
-    size_t used = 0;
-    for (int i = 0; i < w->n_slots && used < 200; i++) {
+    vs_strbuf b = {0};
+    vs_sb_printf(&b, "\r\033[K%s: %d/%lld done (%d pruned, %d failed)", w->space.name, t.complete + t.pruned,
+                 (long long)w->budget, t.pruned, t.failed);
+    int running = 0;
+    for (int i = 0; i < w->n_slots; i++) {
         const child *c = &w->children[i];
-        if (c->used)
-            used += (size_t)snprintf(running + used, sizeof running - used, " #%d@%d", c->number, c->last_epoch);
+        if (!c->used) continue;
+        if (running++ == 4) {
+            vs_sb_printf(&b, "; %d more running", active_children(w) - 4);
+            break;
+        }
+        if (!c->last_epoch) vs_sb_printf(&b, "; trial %d, starting", c->number);
+        else vs_sb_printf(&b, "; trial %d, epoch %d", c->number, c->last_epoch);
+        if (c->last_epoch && c->epochs) vs_sb_printf(&b, "/%d", c->epochs);
     }
-    int secs = (int)(now - w->t0);
-    fprintf(w->o->out, "\r\033[K%s: %d/%lld done (%d pruned, %d failed), running%s", w->space.name,
-            t.complete + t.pruned, (long long)w->budget, t.pruned, t.failed, used ? running : " none");
-    if (t.best) fprintf(w->o->out, ", best #%d %.4f", t.best->number, t.best->value);
-    fprintf(w->o->out, ", %d:%02d:%02d", secs / 3600, secs / 60 % 60, secs % 60);
+    if (!running) vs_sb_printf(&b, "; none running");
+    if (t.best) vs_sb_printf(&b, "; best trial %d, %s %.4f", t.best->number, w->space.metric, t.best->value);
+    char took[32], left[32];
+    clock_text(now - w->t0, took);
+    vs_sb_printf(&b, "; %s", took);
+    int64_t remaining = w->budget - (t.complete + t.pruned);
+    if (w->ended_count && remaining > 0) {
+        clock_text(w->ended_seconds / w->ended_count * (double)remaining / w->n_slots, left);
+        vs_sb_printf(&b, ", about %s left", left);
+    }
+    fputs(b.s ? b.s : "", w->o->out);
     fflush(w->o->out);
+    vs_sb_free(&b);
 }
 
 static int loop(sweep *w, vs_error *err) {

@@ -8,6 +8,7 @@
  *   crash-odd odd trials kill themselves with SIGSEGV after one epoch
  *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs; with FAKE_IGNORE_TERM
  *            set it ignores SIGTERM, as a trainer slow to stop would
+ * FAKE_REPLAY=K marks the first K epoch lines "replayed", as a resumed trainer repeats them.
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to. */
 #include <signal.h>
 #include <stdio.h>
@@ -57,13 +58,14 @@ int main(int argc, char **argv) {
         return 1;
     }
     double best = 0;
+    int replay = getenv("FAKE_REPLAY") ? atoi(getenv("FAKE_REPLAY")) : 0;
     for (int e = 1; e <= epochs; e++) {
         double v = 0.1 + 0.01 * number * e / epochs;
         best = v;
         printf("{\"event\":\"epoch\",\"epoch\":%d,\"step\":%d,\"loss\":%g,\"neg_ll\":%g,\"kl\":1,\"beta\":0.1,"
                "\"users_per_s\":1000,\"seconds\":0.01,\"val\":{\"ndcg@100\":%.6f,\"recall@20\":%.6f,\"recall@50\":%.6f,"
-               "\"users\":10}}\n",
-               e, e * 4, 100.0 / e, 100.0 / e, v, v + 0.05, v + 0.1);
+               "\"users\":10}%s}\n",
+               e, e * 4, 100.0 / e, 100.0 / e, v, v + 0.05, v + 0.1, e <= replay ? ",\"replayed\":true" : "");
         fflush(stdout);
         if (!strcmp(mode, "crash-odd") && number % 2) raise(SIGSEGV);
     }
