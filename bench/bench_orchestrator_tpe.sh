@@ -6,7 +6,10 @@
 # epochs a trial), one at a time; each "trial N: COMPLETE" line is timestamped as it is
 # printed, so the time of each block of BLOCK trials is known. The orchestrator's own
 # overhead per trial in a block is the block's time per trial minus the time of
-# launching the stand-in by itself (measured in the same run). Optuna's TPESampler,
+# launching the stand-in by itself (measured in the same run) and minus the sampler's
+# own time (its model of the history, which grows with it by design: bench_tpe_propose
+# asks the sampler again for every trial of the finished sweep, checks it proposes the
+# same, and times it). Optuna's TPESampler,
 # with the same 4 parameters, does ask, suggest, 3 x report, set_user_attr, tell on a
 # SQLite file for OPTUNA_TRIALS trials, timed per block the same way.
 set -euo pipefail
@@ -16,7 +19,9 @@ NO=${3:-$N}
 BLOCK=${BLOCK:-1000}
 VAESEARCH="$BUILD/vaesearch"
 FAKE="$BUILD/tests/fake_trainer"
-[ -x "$VAESEARCH" ] && [ -x "$FAKE" ] || { echo "build first: $VAESEARCH and $FAKE are needed"; exit 2; }
+PROPOSE="$BUILD/bench_tpe_propose"
+[ -x "$VAESEARCH" ] && [ -x "$FAKE" ] && [ -x "$PROPOSE" ] ||
+    { echo "build first: $VAESEARCH, $FAKE and $PROPOSE are needed"; exit 2; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -49,6 +54,8 @@ for line in sys.stdin:
     if m: out.write(f"{m.group(1)} {time.perf_counter() - t0:.6f}\n")
 ' "$T/ends.txt"
 
+"$PROPOSE" "$T/space.json" "$T/results.db" "$BLOCK" > "$T/sampler.txt"
+
 optuna_json=$(python3 - "$T/optuna.db" "$NO" "$BLOCK" <<'PY' 2>/dev/null || echo "none"
 import sys, time, json
 import optuna
@@ -74,24 +81,26 @@ for i in range(n):
 print(json.dumps(per_block))
 PY
 )
-python3 - "$T/ends.txt" "$t2" "$t3" "$N" "$BLOCK" "$optuna_json" "$NO" <<'PY'
+python3 - "$T/ends.txt" "$t2" "$t3" "$N" "$BLOCK" "$optuna_json" "$NO" "$T/sampler.txt" <<'PY'
 import sys, json
 ends_path, t2, t3, n, block, optuna, no = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
+sampler = [float(l.split()[2]) for l in open(sys.argv[8])]
 alone = (t3 - t2) / 200 * 1e3
 ends = sorted(float(l.split()[1]) for l in open(ends_path))
 if len(ends) != n:
     sys.exit(f"only {len(ends)} of {n} trials ended")
 opt = None if optuna == "none" else json.loads(optuna)
 print(f"TPE, 4 parameters, {n} trials one at a time, stand-in trainer (3 epochs each); launching it alone: {alone:.2f} ms")
-print(f"{'trials':>13}  {'vaesearch ms/trial':>18}  {'own overhead':>12}  {'optuna TPE ms/trial':>19}")
+print(f"{'trials':>13}  {'vaesearch ms/trial':>18}  {'TPE model':>9}  {'own overhead':>12}  {'optuna TPE ms/trial':>19}")
 rows, prev = [], 0.0
 for b in range((n + block - 1) // block):
     lo, hi = b * block, min(n, (b + 1) * block)
     per = (ends[hi - 1] - prev) / (hi - lo) * 1e3
     prev = ends[hi - 1]
     o = opt[b] if opt is not None and b < len(opt) else None
-    print(f"{lo + 1:>6}-{hi:<6}  {per:>18.2f}  {per - alone:>12.2f}  {'' if o is None else f'{o:.2f}':>19}")
-    rows.append({"first": lo + 1, "last": hi, "ms": round(per, 3), "own_ms": round(per - alone, 3),
+    own = per - alone - sampler[b]
+    print(f"{lo + 1:>6}-{hi:<6}  {per:>18.2f}  {sampler[b]:>9.2f}  {own:>12.2f}  {'' if o is None else f'{o:.2f}':>19}")
+    rows.append({"first": lo + 1, "last": hi, "ms": round(per, 3), "sampler_ms": round(sampler[b], 3), "own_ms": round(own, 3),
                  "optuna_ms": None if o is None else round(o, 3)})
 if opt is None: print("optuna: not installed (pip install optuna), no comparison")
 elif no < n: print(f"optuna: {no} trials only")
