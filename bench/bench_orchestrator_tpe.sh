@@ -3,15 +3,22 @@
 # `bench/bench_orchestrator.sh --tpe [BUILD_DIR] [TRIALS] [OPTUNA_TRIALS]`).
 #
 # vaesearch runs TRIALS TPE trials of the stand-in trainer (tests/fake_trainer.c, 3
-# epochs a trial), one at a time; each "trial N: COMPLETE" line is timestamped as it is
-# printed, so the time of each block of BLOCK trials is known. The orchestrator's own
-# overhead per trial in a block is the block's time per trial minus the time of
-# launching the stand-in by itself (measured in the same run) and minus the sampler's
-# own time (its model of the history, which grows with it by design: bench_tpe_propose
-# asks the sampler again for every trial of the finished sweep, checks it proposes the
-# same, and times it). Optuna's TPESampler,
-# with the same 4 parameters, does ask, suggest, 3 x report, set_user_attr, tell on a
-# SQLite file for OPTUNA_TRIALS trials, timed per block the same way.
+# epochs a trial, 4 parameters as the search spaces have them: log-uniform, stepped
+# uniform, stepped int, categorical), one at a time. As each "trial N: COMPLETE" line
+# comes, the wall time and the CPU time of the vaesearch process itself (user + system,
+# /proc/PID/stat, its children not counted) are read, so each block of BLOCK trials
+# (default 1000) has its own figures:
+#   wall          the sweep's time per trial (the trainer's launch and run included);
+#   vaesearch CPU the orchestrator's own work per trial: SQLite, reading the trainer's
+#                 lines, forking it, and the sampler;
+#   TPE model     the sampler's share: bench_tpe_propose asks the sampler again for each
+#                 trial of the finished sweep with the history it had, checks it proposes
+#                 the same, and times it. Its model of the history grows with it by design;
+#   own overhead  vaesearch CPU - TPE model: what must stay flat.
+# CPU time, unlike wall time, is hardly changed by other work on a shared machine.
+# Beside it, Optuna's TPESampler with the same 4 parameters does ask, suggest, 3 x
+# report, set_user_attr, tell on a SQLite file for OPTUNA_TRIALS trials (its TPE on RDB
+# storage is slow: a smaller number fits), its CPU time per trial per block.
 set -euo pipefail
 BUILD=${1:-build}
 N=${2:-10000}
@@ -36,23 +43,33 @@ cat > "$T/space.json" <<JSON
 JSON
 "$VAESEARCH" synth --preset small -o "$T/synth-small.vsds" > /dev/null   # made before the timing
 
-# The launch of the stand-in alone, per trial (200 launches are enough for the mean).
-mkdir -p "$T/alone/trial-1"
-echo '{"epochs": 3}' > "$T/alone/c.json"
-t2=$(date +%s.%N)
-for ((i = 0; i < 200; i++)); do "$FAKE" --out "$T/alone/trial-1" --config "$T/alone/c.json" > /dev/null; done
-t3=$(date +%s.%N)
-
-# The sweep, its lines timestamped as they come.
-"$VAESEARCH" run "$T/space.json" --db "$T/results.db" --trainer "$FAKE" --no-progress |
-    python3 -c '
-import sys, time, re
-t0 = time.perf_counter()
-out = open(sys.argv[1], "w")
-for line in sys.stdin:
-    m = re.match(r"trial (\d+): (COMPLETE|PRUNED|FAIL)", line)
-    if m: out.write(f"{m.group(1)} {time.perf_counter() - t0:.6f}\n")
-' "$T/ends.txt"
+# The sweep: per block, wall and the process's own CPU time.
+python3 - "$VAESEARCH" "$T" "$FAKE" "$BLOCK" > "$T/sweep.txt" <<'PY'
+import os, re, subprocess, sys, time
+vaesearch, t, fake, block = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+tick = os.sysconf("SC_CLK_TCK")
+p = subprocess.Popen([vaesearch, "run", f"{t}/space.json", "--db", f"{t}/results.db", "--trainer", fake,
+                      "--no-progress"], stdout=subprocess.PIPE, text=True)
+def cpu():   # utime + stime of the process itself, seconds
+    f = open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / tick
+ended, w0, c0 = 0, time.perf_counter(), cpu()
+for line in p.stdout:
+    if re.match(r"trial \d+: (COMPLETE|PRUNED|FAIL)", line):
+        ended += 1
+        if ended % block == 0:
+            w, c = time.perf_counter(), cpu()
+            print(ended, (w - w0) / block * 1e3, (c - c0) / block * 1e3, flush=True)
+            w0, c0 = w, c
+last = ended % block
+if last:   # the process has not been reaped yet: its counters are still readable
+    try:
+        w, c = time.perf_counter(), cpu()
+        print(ended, (w - w0) / last * 1e3, (c - c0) / last * 1e3)
+    except OSError:
+        pass
+sys.exit(p.wait())
+PY
 
 "$PROPOSE" "$T/space.json" "$T/results.db" "$BLOCK" > "$T/sampler.txt"
 
@@ -63,7 +80,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 path, n, block = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 study = optuna.create_study(study_name="overhead-tpe", storage=f"sqlite:///{path}", direction="maximize",
                             sampler=optuna.samplers.TPESampler(seed=1, n_startup_trials=10, n_ei_candidates=24))
-per_block, t = [], time.perf_counter()
+per_block, t = [], time.process_time()
 for i in range(n):
     trial = study.ask()
     lr = trial.suggest_float("lr", 1e-4, 1e-2, log=True)
@@ -75,34 +92,32 @@ for i in range(n):
     trial.set_user_attr("gpus", "")
     study.tell(trial, 0.1 + 0.01 * (i % 97))
     if (i + 1) % block == 0 or i + 1 == n:
-        now = time.perf_counter()
+        now = time.process_time()
         per_block.append((now - t) / (block if (i + 1) % block == 0 else (i + 1) % block) * 1e3)
         t = now
 print(json.dumps(per_block))
 PY
 )
-python3 - "$T/ends.txt" "$t2" "$t3" "$N" "$BLOCK" "$optuna_json" "$NO" "$T/sampler.txt" <<'PY'
+python3 - "$T/sweep.txt" "$T/sampler.txt" "$N" "$BLOCK" "$optuna_json" "$NO" <<'PY'
 import sys, json
-ends_path, t2, t3, n, block, optuna, no = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
-sampler = [float(l.split()[2]) for l in open(sys.argv[8])]
-alone = (t3 - t2) / 200 * 1e3
-ends = sorted(float(l.split()[1]) for l in open(ends_path))
-if len(ends) != n:
-    sys.exit(f"only {len(ends)} of {n} trials ended")
+sweep = [l.split() for l in open(sys.argv[1])]
+sampler = [float(l.split()[2]) for l in open(sys.argv[2])]
+n, block, optuna, no = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+if not sweep or int(sweep[-1][0]) // block < n // block:
+    sys.exit(f"the sweep ended {sweep[-1][0] if sweep else 0} of {n} trials")
 opt = None if optuna == "none" else json.loads(optuna)
-print(f"TPE, 4 parameters, {n} trials one at a time, stand-in trainer (3 epochs each); launching it alone: {alone:.2f} ms")
-print(f"{'trials':>13}  {'vaesearch ms/trial':>18}  {'TPE model':>9}  {'own overhead':>12}  {'optuna TPE ms/trial':>19}")
-rows, prev = [], 0.0
-for b in range((n + block - 1) // block):
-    lo, hi = b * block, min(n, (b + 1) * block)
-    per = (ends[hi - 1] - prev) / (hi - lo) * 1e3
-    prev = ends[hi - 1]
+print(f"TPE, 4 parameters, {n} trials one at a time, stand-in trainer (3 epochs each); ms a trial:")
+print(f"{'trials':>13}  {'wall':>7}  {'vaesearch CPU':>13}  {'TPE model':>9}  {'own overhead':>12}  {'optuna TPE CPU':>14}")
+rows = []
+for b, (last, wall, cpu) in enumerate(sweep):
+    last, wall, cpu = int(last), float(wall), float(cpu)
+    first = b * block + 1
+    own = cpu - sampler[b]
     o = opt[b] if opt is not None and b < len(opt) else None
-    own = per - alone - sampler[b]
-    print(f"{lo + 1:>6}-{hi:<6}  {per:>18.2f}  {sampler[b]:>9.2f}  {own:>12.2f}  {'' if o is None else f'{o:.2f}':>19}")
-    rows.append({"first": lo + 1, "last": hi, "ms": round(per, 3), "sampler_ms": round(sampler[b], 3), "own_ms": round(own, 3),
-                 "optuna_ms": None if o is None else round(o, 3)})
+    print(f"{first:>6}-{last:<6}  {wall:>7.2f}  {cpu:>13.2f}  {sampler[b]:>9.2f}  {own:>12.2f}  {'' if o is None else f'{o:.2f}':>14}")
+    rows.append({"first": first, "last": last, "wall_ms": round(wall, 3), "cpu_ms": round(cpu, 3),
+                 "sampler_ms": round(sampler[b], 3), "own_ms": round(own, 3), "optuna_cpu_ms": None if o is None else round(o, 3)})
 if opt is None: print("optuna: not installed (pip install optuna), no comparison")
 elif no < n: print(f"optuna: {no} trials only")
-print(json.dumps({"bench": "orchestrator_tpe", "trials": n, "block": block, "process_ms": round(alone, 3), "blocks": rows}))
+print(json.dumps({"bench": "orchestrator_tpe", "trials": n, "block": block, "blocks": rows}))
 PY

@@ -1,11 +1,12 @@
 /* bench_tpe_propose: the sampler's own time in a finished sweep, block by block. It
  * reads a sweep's trials from results.db and asks the sampler again for each trial k
  * with the history that trial had (the trials before it, ended, as a one-slot sweep
- * with window 0 sees them), timing each proposal; it checks that each proposal is the
+ * with window 0 sees them), timing each proposal in CPU time; it checks that each proposal is the
  * recorded one, so the time is that of the very work the sweep did. bench_orchestrator.sh
  * --tpe subtracts it to leave the orchestrator's own overhead.
  *
- *   bench_tpe_propose SPACE.json RESULTS.db BLOCK     prints one line a block: "first last ms" */
+ *   bench_tpe_propose SPACE.json RESULTS.db BLOCK     prints one line a block: "first last ms"
+ * (the mean CPU milliseconds of a proposal in trials first..last) */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -18,9 +19,10 @@
 #include "results/results_db.h"
 #include "space/space.h"
 
+/* CPU time of this process: what the sampler costs, whatever else the machine runs. */
 static double now_seconds(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
