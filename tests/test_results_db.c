@@ -590,6 +590,29 @@ static void check_find_sweep(const char *path) {
     vs_db_close(db);
 }
 
+/* A stepped value a hair off its grid (0.1 + 2 x 0.1) reads back, in the reports, as
+ * the grid's decimal: what top, show and their CSV print. */
+static void check_stepped_report(const char *path) {
+    vs_error err = {{0}};
+    vs_db *db;
+    vs_space s;
+    int study_id, created, trial_id, number;
+    CHECK_OK(vs_db_open_existing(path, &db, &err), &err);
+    CHECK_OK(vs_space_parse(space_json("sweep-b", "0.01"), "space.json", &s, &err), &err);
+    CHECK_OK(vs_db_open_sweep(db, &s, &study_id, &created, &err), &err);
+    double v[16];
+    trial_values(&s, 0, v);
+    v[param_of(&s, "keep_prob")] = 0.1 + 2 * 0.1;
+    CHECK_OK(vs_db_create_trial(db, study_id, &s, v, -1, &trial_id, &number, &err), &err);
+    cJSON *list = vs_db_trials_json(db, study_id, number, 0, &err);
+    char *text = vs_json_print_exact(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "params"), "keep_prob"));
+    CHECK_MSG(text && !strcmp(text, "0.3"), "keep_prob printed as %s", text ? text : "NULL");
+    free(text);
+    cJSON_Delete(list);
+    vs_space_free(&s);
+    vs_db_close(db);
+}
+
 /* A file Optuna made (its tables only): vaesearch adds its own, refuses a study it did
  * not make, and refuses another Optuna schema revision without adding its tables. */
 static void check_optuna_file(const char *dir) {
@@ -745,6 +768,7 @@ int main(void) {
     check_views(path);
     check_concurrent_numbers(tmp);
     check_find_sweep(path);
+    check_stepped_report(path);
     check_optuna_file(tmp);
     return test_finish();
 }
