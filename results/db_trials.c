@@ -45,9 +45,13 @@ static int check_param_value(const vs_param *p, double v, vs_error *err) {
 static int trial_insert(vs_db *db, int study_id, const vs_space *s, const double *values, int retry_of, int *trial_id,
                         int *number, vs_error *err) {
     int64_t next = 0;
-    /* Optuna numbers a study's trials 0, 1, 2... in creation order; so do we. */
-    if (db_query_int(db, err, &next, NULL, "SELECT COALESCE(MAX(number), -1) + 1 FROM trials WHERE study_id = ?", "i",
-                     study_id))
+    /* Optuna numbers a study's trials 0, 1, 2... in creation order; so do we. Each number
+     * is given inside the write transaction that inserts the row, so the study's latest
+     * row (largest trial_id) holds the largest number: found through ix_trials_study_id
+     * at once, where MAX(number) would read every trial of the study. */
+    if (db_query_int(db, err, &next, NULL,
+                     "SELECT COALESCE((SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1), -1) + 1",
+                     "i", study_id))
         return -1;
     if (db_run(db, err, "INSERT INTO trials (number, study_id, state) VALUES (?, ?, 'WAITING')", "ii", (int)next,
                study_id))
