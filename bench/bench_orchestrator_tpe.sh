@@ -11,11 +11,14 @@
 #   wall          the sweep's time per trial (the trainer's launch and run included);
 #   vaesearch CPU the orchestrator's own work per trial: SQLite, reading the trainer's
 #                 lines, forking it, and the sampler;
-#   TPE model     the sampler's share: bench_tpe_propose asks the sampler again for each
-#                 trial of the finished sweep with the history it had, checks it proposes
-#                 the same, and times it. Its model of the history grows with it by design;
-#   own overhead  vaesearch CPU - TPE model: what must stay flat.
+#   sampler       the sampler's share (TPE's model of the history, which grows with it by
+#                 design): bench_tpe_propose asks the sampler again for each trial of the
+#                 finished sweep with the history it had, checks it proposes the same,
+#                 and times it;
+#   own overhead  vaesearch CPU - sampler: what must stay flat.
 # CPU time, unlike wall time, is hardly changed by other work on a shared machine.
+# SAMPLER=random runs the same with the random sampler (and Optuna's RandomSampler):
+# with no model to speak of, the orchestrator's own work alone.
 # Beside it, Optuna's TPESampler with the same 4 parameters does ask, suggest, 3 x
 # report, set_user_attr, tell on a SQLite file for OPTUNA_TRIALS trials (its TPE on RDB
 # storage is slow: a smaller number fits), its CPU time per trial per block.
@@ -24,6 +27,12 @@ BUILD=${1:-build}
 N=${2:-10000}
 NO=${3:-$N}
 BLOCK=${BLOCK:-1000}
+SAMPLER=${SAMPLER:-tpe}
+case $SAMPLER in
+  tpe) SAMPLER_JSON='{"kind": "tpe", "seed": 1, "startup_trials": 10, "candidates": 24}' ;;
+  random) SAMPLER_JSON='{"kind": "random", "seed": 1}' ;;
+  *) echo "SAMPLER is tpe or random"; exit 2 ;;
+esac
 VAESEARCH="$BUILD/vaesearch"
 FAKE="$BUILD/tests/fake_trainer"
 PROPOSE="$BUILD/bench_tpe_propose"
@@ -34,7 +43,7 @@ trap 'rm -rf "$T"' EXIT
 
 cat > "$T/space.json" <<JSON
 {"name": "overhead-tpe", "dataset": {"synth": "small"},
- "sampler": {"kind": "tpe", "seed": 1, "startup_trials": 10, "candidates": 24},
+ "sampler": $SAMPLER_JSON,
  "budget": {"trials": $N}, "fixed": {"epochs": 3},
  "parameters": {"lr": {"type": "log_uniform", "low": 0.0001, "high": 0.01},
                 "anneal_cap": {"type": "uniform", "low": 0.0, "high": 0.5, "step": 0.05},
@@ -73,13 +82,14 @@ PY
 
 "$PROPOSE" "$T/space.json" "$T/results.db" "$BLOCK" > "$T/sampler.txt"
 
-optuna_json=$(python3 - "$T/optuna.db" "$NO" "$BLOCK" <<'PY' 2>/dev/null || echo "none"
+optuna_json=$(python3 - "$T/optuna.db" "$NO" "$BLOCK" "$SAMPLER" <<'PY' 2>/dev/null || echo "none"
 import sys, time, json
 import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-path, n, block = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-study = optuna.create_study(study_name="overhead-tpe", storage=f"sqlite:///{path}", direction="maximize",
-                            sampler=optuna.samplers.TPESampler(seed=1, n_startup_trials=10, n_ei_candidates=24))
+path, n, block, kind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sampler = (optuna.samplers.TPESampler(seed=1, n_startup_trials=10, n_ei_candidates=24) if kind == "tpe"
+           else optuna.samplers.RandomSampler(seed=1))
+study = optuna.create_study(study_name="overhead", storage=f"sqlite:///{path}", direction="maximize", sampler=sampler)
 per_block, t = [], time.process_time()
 for i in range(n):
     trial = study.ask()
@@ -98,26 +108,28 @@ for i in range(n):
 print(json.dumps(per_block))
 PY
 )
-python3 - "$T/sweep.txt" "$T/sampler.txt" "$N" "$BLOCK" "$optuna_json" "$NO" <<'PY'
+python3 - "$T/sweep.txt" "$T/sampler.txt" "$N" "$BLOCK" "$optuna_json" "$NO" "$SAMPLER" <<'PY'
 import sys, json
+kind = sys.argv[7]
 sweep = [l.split() for l in open(sys.argv[1])]
 sampler = [float(l.split()[2]) for l in open(sys.argv[2])]
 n, block, optuna, no = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
 if not sweep or int(sweep[-1][0]) // block < n // block:
     sys.exit(f"the sweep ended {sweep[-1][0] if sweep else 0} of {n} trials")
 opt = None if optuna == "none" else json.loads(optuna)
-print(f"TPE, 4 parameters, {n} trials one at a time, stand-in trainer (3 epochs each); ms a trial:")
-print(f"{'trials':>13}  {'wall':>7}  {'vaesearch CPU':>13}  {'TPE model':>9}  {'own overhead':>12}  {'optuna TPE CPU':>14}")
+name = "TPE" if kind == "tpe" else "random"
+print(f"{name} sampler, 4 parameters, {n} trials one at a time, stand-in trainer (3 epochs each); ms a trial:")
+print(f"{'trials':>13}  {'wall':>7}  {'vaesearch CPU':>13}  {'sampler':>9}  {'own overhead':>12}  {'optuna ' + name + ' CPU':>17}")
 rows = []
 for b, (last, wall, cpu) in enumerate(sweep):
     last, wall, cpu = int(last), float(wall), float(cpu)
     first = b * block + 1
     own = cpu - sampler[b]
     o = opt[b] if opt is not None and b < len(opt) else None
-    print(f"{first:>6}-{last:<6}  {wall:>7.2f}  {cpu:>13.2f}  {sampler[b]:>9.2f}  {own:>12.2f}  {'' if o is None else f'{o:.2f}':>14}")
+    print(f"{first:>6}-{last:<6}  {wall:>7.2f}  {cpu:>13.2f}  {sampler[b]:>9.2f}  {own:>12.2f}  {'' if o is None else f'{o:.2f}':>17}")
     rows.append({"first": first, "last": last, "wall_ms": round(wall, 3), "cpu_ms": round(cpu, 3),
                  "sampler_ms": round(sampler[b], 3), "own_ms": round(own, 3), "optuna_cpu_ms": None if o is None else round(o, 3)})
 if opt is None: print("optuna: not installed (pip install optuna), no comparison")
 elif no < n: print(f"optuna: {no} trials only")
-print(json.dumps({"bench": "orchestrator_tpe", "trials": n, "block": block, "blocks": rows}))
+print(json.dumps({"bench": "orchestrator_" + kind, "trials": n, "block": block, "blocks": rows}))
 PY
