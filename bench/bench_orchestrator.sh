@@ -3,6 +3,8 @@
 # ask/tell on SQLite for the same number of trials, measured in the same run.
 #
 #   bench/bench_orchestrator.sh [BUILD_DIR] [TRIALS]      (defaults: build, 200)
+#   bench/bench_orchestrator.sh --tpe [BUILD_DIR] [TRIALS] [OPTUNA_TRIALS]
+#                                                         (defaults: build, 10000, TRIALS)
 #
 # vaesearch runs TRIALS trials of a stand-in trainer (tests/fake_trainer.c: it prints
 # the trainer's JSON lines for 3 epochs and exits), one at a time, each recorded in
@@ -11,7 +13,17 @@
 # minus the time of launching the stand-in TRIALS times by itself. Optuna does the
 # same bookkeeping in-process (ask, suggest, 3 x report, set_user_attr, tell) against a
 # SQLite file, with no process to launch: the figure to beat for bookkeeping alone.
+#
+# --tpe: a TPE sweep over 4 parameters (as the search spaces have them: log-uniform,
+# stepped uniform, stepped int, categorical), and the overhead per trial for each block
+# of BLOCK trials (default 1000), to show whether it grows with the history; beside it
+# Optuna's TPESampler with the same 4 parameters on a SQLite file, block by block, over
+# OPTUNA_TRIALS trials (Optuna's TPE on RDB storage is slow: a smaller number fits).
 set -euo pipefail
+if [ "${1:-}" = "--tpe" ]; then
+    shift
+    exec "$(dirname "$0")/bench_orchestrator_tpe.sh" "$@"
+fi
 BUILD=${1:-build}
 N=${2:-200}
 VAESEARCH="$BUILD/vaesearch"

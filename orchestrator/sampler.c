@@ -243,10 +243,14 @@ int vs_sampler_propose(const vs_space *s, int number, const vs_trial_obs *histor
     if (n_history < 0 || (n_history > 0 && !history))
         return vs_errorf(err, "sampler: bad history (%d trials)", n_history);
     if (check_space(s, err)) return -1;
+    int rc;
     switch (s->sampler) {
-    case VS_SAMPLER_GRID: return grid_propose(s, number, values, err);
-    case VS_SAMPLER_RANDOM: return vs_sampler_random(s, number, values, err);
-    case VS_SAMPLER_TPE: return vs_sampler_tpe(s, number, history, n_history, values, err);
+    case VS_SAMPLER_GRID: rc = grid_propose(s, number, values, err); break;
+    case VS_SAMPLER_RANDOM: rc = vs_sampler_random(s, number, values, err); break;
+    case VS_SAMPLER_TPE: rc = vs_sampler_tpe(s, number, history, n_history, values, err); break;
+    default: return vs_errorf(err, "sampler: unknown kind %d", (int)s->sampler);
     }
-    return vs_errorf(err, "sampler: unknown kind %d", (int)s->sampler);
+    /* low + k x step in binary is often a hair off the decimal the user wrote */
+    for (int i = 0; rc == 0 && i < s->n_params; i++) values[i] = vs_param_on_grid(&s->params[i], values[i]);
+    return rc;
 }

@@ -70,7 +70,7 @@ typedef struct child {
     double started, kill_at;
     int prune, timed_out, stopping, killed;
     int bad_output;   /* it printed an event it should not have: stopped, recorded FAIL */
-    int last_epoch;
+    int last_epoch, epochs;   /* the last epoch seen, of how many (0 when unknown) */
     int last_validated_epoch;        /* the last epoch with a validation, 0 before the first */
     double last_value, best_value;   /* the metric after the last validated epoch, and the best */
     cJSON *done;
@@ -95,8 +95,8 @@ typedef struct sweep {
     int slurm;                 /* 1: trials are job steps of this Slurm allocation */
     vs_slurm_allocation allocation;
     vs_slurm_plan plan;
-    vs_db_trial *trials;
-    int n_trials;
+    vs_db_trial *trials;       /* the history, by number: read once, then kept current */
+    int n_trials, cap_trials;
     int64_t budget;
     int stopping, time_up;
     int disk_full;   /* a trainer found no space left on the device: start no more trials */
@@ -108,6 +108,8 @@ typedef struct sweep {
     vs_db_seed *seeds;              /* warm start: an earlier sweep's finished trials that fit */
     int n_seeds, n_unfit;           /* ... and how many did not fit this space */
     int n_seeded;                   /* trials of this sweep that are seeds (not run, not in the budget) */
+    double ended_seconds;      /* trainer time of the attempts that ended in this run (COMPLETE, PRUNED, FAIL) */
+    int ended_count;
 } sweep;
 
 static void say(sweep *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -133,11 +135,48 @@ static child *running_child(sweep *w, int trial_id) {
     return NULL;
 }
 
+/* Reads the whole history: once when the run starts, once for the summary. */
 static int reload(sweep *w, vs_error *err) {
     vs_db_free_trials(w->trials, w->n_trials);
     w->trials = NULL;
-    w->n_trials = 0;
-    return vs_db_load_trials(w->db, w->study_id, &w->space, &w->trials, &w->n_trials, err);
+    w->n_trials = w->cap_trials = 0;
+    if (vs_db_load_trials(w->db, w->study_id, &w->space, &w->trials, &w->n_trials, err)) return -1;
+    w->cap_trials = w->n_trials;
+    return 0;
+}
+
+/* The trial numbered number, or NULL. Numbers run 0, 1, 2... so the index is the
+ * number, unless trials were deleted from the database by hand. */
+static vs_db_trial *trial_by_number(const sweep *w, int number) {
+    if (number >= 0 && number < w->n_trials && w->trials[number].number == number) return &w->trials[number];
+    for (int i = 0; i < w->n_trials; i++)
+        if (w->trials[i].number == number) return &w->trials[i];
+    return NULL;
+}
+
+/* After a change to one trial (or a new one), reads that trial back from the database
+ * into the history: the history stays what the database holds, at the cost of one
+ * trial's rows, never all of them. A new trial has the largest number: it goes last. */
+static int refresh_trial(sweep *w, int trial_id, vs_error *err) {
+    vs_db_trial t;
+    if (vs_db_load_trial(w->db, trial_id, &w->space, &t, err)) return -1;
+    vs_db_trial *old = trial_by_number(w, t.number);
+    if (old) {
+        vs_db_free_trials_content(old, 1);
+        *old = t;
+        return 0;
+    }
+    if (w->n_trials == w->cap_trials) {
+        w->cap_trials = w->cap_trials ? 2 * w->cap_trials : 64;
+        w->trials = vs_xrealloc(w->trials, sizeof *w->trials * (size_t)w->cap_trials);
+    }
+    w->trials[w->n_trials++] = t;
+    return 0;
+}
+
+static double json_num(const cJSON *o, const char *key) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
 }
 
 /* ---- set-up ---- */
@@ -386,7 +425,7 @@ static int propose(sweep *w, vs_error *err) {
     free(values);
     free(hist);
     if (rc) return -1;
-    return reload(w, err) ? -1 : 1;
+    return refresh_trial(w, trial_id, err) ? -1 : 1;
 }
 
 /* Pruning, as Optuna's pruners judge, at a validated epoch (the previous one was
@@ -515,6 +554,10 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     c->proc = proc;
     c->started = now_seconds();
     c->last_value = c->best_value = NAN;
+    cJSON *cfg = vs_space_trial_config(&w->space, t->values);
+    double epochs = json_num(cfg, "epochs");   /* the trainer's start line says it too, when it runs */
+    cJSON_Delete(cfg);
+    c->epochs = epochs >= 1 && epochs < 1e9 ? (int)epochs : 0;
     for (int e = 0; e < t->n_epochs; e++) {   /* what it recorded before (replay_pruning judged it) */
         c->best_value = better_of(w, c->best_value, t->curve[e]);
         if (!isnan(t->curve[e])) c->last_validated_epoch = e + 1;
@@ -559,7 +602,7 @@ static int fill_slots(sweep *w, vs_error *err) {
             snprintf(reason, sizeof reason, "pruned after epoch %d (recorded before the sweep stopped)", pruned_at);
             int number = pick->number;
             if (vs_db_trial_finished(w->db, pick->trial_id, "PRUNED", NULL, w->space.metric, -1, reason, NULL, err) ||
-                reload(w, err))
+                refresh_trial(w, pick->trial_id, err))
                 return -1;
             say(w, "trial %d: PRUNED: %s", number, reason);
             slot--;   /* this slot is still free */
@@ -586,11 +629,6 @@ static void signal_trial(child *c, int sig) {
     kill(c->proc.pid, sig);
 }
 
-static double json_num(const cJSON *o, const char *key) {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
-}
-
 /* A trainer whose output cannot be recorded has failed: that trial alone. Its trainer
  * is stopped, nothing more of its output is recorded, and it ends as FAIL with the
  * reason; the sweep goes on. */
@@ -606,7 +644,6 @@ static void trainer_misbehaved(sweep *w, child *c, const char *problem) {
     if (!c->kill_at) c->kill_at = now_seconds() + KILL_GRACE_SECONDS;
 }
 
-/* Acts on one stdout line; nonzero only when the database failed. */
 /* The launcher's line naming a trial's Slurm job step: user attributes for status, and
  * the step that signal_trial addresses. */
 static int record_slurm_step(sweep *w, child *c, const cJSON *ev, vs_error *err) {
@@ -623,6 +660,7 @@ static int record_slurm_step(sweep *w, child *c, const cJSON *ev, vs_error *err)
     return 0;
 }
 
+/* Acts on one stdout line; nonzero only when the database failed. */
 static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     if (c->bad_output) return 0;   /* its trainer is being stopped */
     vs_trainer_event ev;
@@ -638,6 +676,8 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     }
     case VS_EVENT_BAD: trainer_misbehaved(w, c, ev.problem); break;
     case VS_EVENT_START: {
+        double epochs = json_num(cJSON_GetObjectItemCaseSensitive(ev.json, "config"), "epochs");
+        if (epochs >= 1 && epochs < 1e9) c->epochs = (int)epochs;
         const cJSON *vis = cJSON_GetObjectItemCaseSensitive(ev.json, "cuda_visible_devices");
         if (vis) rc = vs_db_set_user_attr(w->db, c->trial_id, "trainer_visible_devices", vis, err);
         /* Under Slurm the step's GPUs are known only to the step: its trainer tells them. */
@@ -652,7 +692,11 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
             int epoch = ev.epoch;
             c->last_value = v;
             c->best_value = better_of(w, c->best_value, v);
-            if (!w->o->live) say(w, "trial %d: epoch %d, %s %.4f", c->number, epoch, w->space.metric, v);
+            /* a resumed trainer first repeats the epochs it did before it was stopped */
+            int replayed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev.json, "replayed"));
+            if (!w->o->live)
+                say(w, "trial %d: epoch %d, %s %.4f%s", c->number, epoch, w->space.metric, v,
+                    replayed ? " (replayed: done before the trial was interrupted)" : "");
             if (!c->prune &&
                 prune_verdict(w, c->number, c->last_validated_epoch, epoch, v, c->best_value)) {
                 c->prune = 1;
@@ -713,9 +757,7 @@ static int drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_
  * no retry (guarded against a cycle in a damaged database). */
 static int retry_root(const sweep *w, int number) {
     for (int guard = 0; guard < w->n_trials; guard++) {
-        const vs_db_trial *r = NULL;
-        for (int i = 0; i < w->n_trials; i++)
-            if (w->trials[i].number == number) r = &w->trials[i];
+        const vs_db_trial *r = trial_by_number(w, number);
         if (!r || r->retry_of < 0) break;
         number = r->retry_of;
     }
@@ -848,19 +890,21 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
     } else {
         say(w, "trial %d: %s%s%s", c->number, state, reason[0] ? ": " : "", reason);
     }
-    if (strcmp(state, "WAITING")) note_ended(w, state, reason);
-    int number = c->number;
+    if (strcmp(state, "WAITING")) {
+        note_ended(w, state, reason);
+        w->ended_seconds += elapsed;
+        w->ended_count++;
+    }
+    int number = c->number, ended_id = c->trial_id;
     child_free(c);
-    if (reload(w, err)) return -1;
+    if (refresh_trial(w, ended_id, err)) return -1;
     if (!strcmp(state, "FAIL") && !w->stopping) {
-        const vs_db_trial *t = NULL;
-        for (int i = 0; i < w->n_trials; i++)
-            if (w->trials[i].number == number) t = &w->trials[i];
+        const vs_db_trial *t = trial_by_number(w, number);
         if (t && attempts_of(w, t) <= w->space.max_retries) {
             int trial_id, again;
             if (vs_db_create_trial(w->db, w->study_id, &w->space, t->values, number, &trial_id, &again, err)) return -1;
             say(w, "trial %d: retrying its parameters as trial %d", number, again);
-            if (reload(w, err)) return -1;
+            if (refresh_trial(w, trial_id, err)) return -1;
         }
     }
     return 0;
@@ -907,25 +951,49 @@ static tally count_trials(const sweep *w) {
     return t;
 }
 
+/* h:mm:ss */
+static void clock_text(double seconds, char out[32]) {
+    long t = seconds > 0 && seconds < 1e9 ? (long)(seconds + 0.5) : 0;
+    snprintf(out, 32, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+}
+
+/* On a terminal, one line kept current: trials done, each running trial and its epoch,
+ * the best so far, the time taken and, once trials have ended, the time left (as
+ * `vaesearch status` estimates it: mean trial time x trials left / slots). */
 static void live_line(sweep *w) {
     if (!w->o->live) return;
     double now = now_seconds();
     if (now - w->last_live < 0.5) return;
     w->last_live = now;
     tally t = count_trials(w);
-    char running[256] = "";
-    size_t used = 0;
-    for (int i = 0; i < w->n_slots && used < 200; i++) {
+    vs_strbuf b = {0};
+    vs_sb_printf(&b, "\r\033[K%s: %d/%lld done (%d pruned, %d failed)", w->space.name, t.complete + t.pruned,
+                 (long long)w->budget, t.pruned, t.failed);
+    int running = 0;
+    for (int i = 0; i < w->n_slots; i++) {
         const child *c = &w->children[i];
-        if (c->used)
-            used += (size_t)snprintf(running + used, sizeof running - used, " #%d@%d", c->number, c->last_epoch);
+        if (!c->used) continue;
+        if (running++ == 4) {
+            vs_sb_printf(&b, "; %d more running", active_children(w) - 4);
+            break;
+        }
+        if (!c->last_epoch) vs_sb_printf(&b, "; trial %d, starting", c->number);
+        else vs_sb_printf(&b, "; trial %d, epoch %d", c->number, c->last_epoch);
+        if (c->last_epoch && c->epochs) vs_sb_printf(&b, "/%d", c->epochs);
     }
-    int secs = (int)(now - w->t0);
-    fprintf(w->o->out, "\r\033[K%s: %d/%lld done (%d pruned, %d failed), running%s", w->space.name,
-            t.complete + t.pruned, (long long)w->budget, t.pruned, t.failed, used ? running : " none");
-    if (t.best) fprintf(w->o->out, ", best #%d %.4f", t.best->number, t.best->value);
-    fprintf(w->o->out, ", %d:%02d:%02d", secs / 3600, secs / 60 % 60, secs % 60);
+    if (!running) vs_sb_printf(&b, "; none running");
+    if (t.best) vs_sb_printf(&b, "; best trial %d, %s %.4f", t.best->number, w->space.metric, t.best->value);
+    char took[32], left[32];
+    clock_text(now - w->t0, took);
+    vs_sb_printf(&b, "; %s", took);
+    int64_t remaining = w->budget - (t.complete + t.pruned);
+    if (w->ended_count && remaining > 0) {
+        clock_text(w->ended_seconds / w->ended_count * (double)remaining / w->n_slots, left);
+        vs_sb_printf(&b, ", about %s left", left);
+    }
+    fputs(b.s ? b.s : "", w->o->out);
     fflush(w->o->out);
+    vs_sb_free(&b);
 }
 
 static int loop(sweep *w, vs_error *err) {

@@ -65,7 +65,7 @@ static int rename_in_tx(vs_db *db, int study_id, const char *new_name, vs_error 
     if (!st) return -1;
     int r = db_step(db, st, err);
     char *space = r == 1 ? renamed_space((const char *)sqlite3_column_text(st, 0), new_name) : NULL;
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (r < 0) return -1;
     if (!space) return vs_errorf(err, "%s: the sweep's stored space cannot be read", db->path);
     int rc = db_run(db, err, "UPDATE studies SET study_name = ? WHERE study_id = ?", "si", new_name, study_id) ||

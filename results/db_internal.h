@@ -20,8 +20,20 @@
 /* The alembic revision of Optuna 5.0.0's schema, the one results/schema.sql creates. */
 #define DB_ALEMBIC_REVISION "v3.2.0.a"
 
+/* Prepared statements kept per connection (db_sql.c); a sweep uses a few dozen. */
+#define DB_STMT_CACHE_MAX 128
+
+typedef struct db_cached_stmt {
+    char *sql;
+    uint64_t hash;
+    sqlite3_stmt *st;
+    int busy; /* handed out by db_prepare and not yet released */
+} db_cached_stmt;
+
 struct vs_db {
     sqlite3 *sql;
+    db_cached_stmt stmts[DB_STMT_CACHE_MAX];
+    int n_stmts;
     char *path;
     char host[256];
     int busy_timeout_ms;
@@ -32,10 +44,16 @@ struct vs_db {
 
 int db_sql_error(vs_db *db, const char *sql, vs_error *err);
 int db_exec(vs_db *db, const char *sql, vs_error *err);
-/* Prepares sql and binds its parameters, described by types: 'i' int, 'I' int64,
- * 'd' double (NULL when NaN), 's' string (NULL when NULL). NULL with err on failure. */
+/* Prepares sql (kept in the connection's cache by its text) and binds its parameters,
+ * described by types: 'i' int, 'I' int64, 'd' double (NULL when NaN), 's' string (NULL
+ * when NULL). NULL with err on failure. Every statement goes back with db_release,
+ * never sqlite3_finalize. */
 sqlite3_stmt *db_vprepare(vs_db *db, const char *sql, const char *types, va_list ap, vs_error *err);
 sqlite3_stmt *db_prepare(vs_db *db, vs_error *err, const char *sql, const char *types, ...);
+/* Gives back a statement from db_prepare: a cached one is reset for its next use. */
+void db_release(vs_db *db, sqlite3_stmt *st);
+/* Finalizes every cached statement (before the connection closes). */
+void db_stmt_cache_free(vs_db *db);
 /* Runs a statement that changes rows (or returns one row that is ignored). */
 int db_run(vs_db *db, vs_error *err, const char *sql, const char *types, ...);
 /* Steps st: 1 for a row, 0 at the end, -1 with err on an error. */

@@ -37,7 +37,7 @@ int vs_db_find_sweep(vs_db *db, const char *name, int *study_id, vs_error *err) 
             len += (size_t)snprintf(names + len, sizeof names - len, "%s'%s'", n ? ", " : "", s);
         n++;
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (r < 0) return -1;
     if (n == 0) return vs_errorf(err, "%s: no sweeps yet", db->path);
     if (name && !found) return vs_errorf(err, "%s: no sweep named '%s' (there are: %s)", db->path, name, names);
@@ -110,7 +110,7 @@ static cJSON *sweep_json(vs_db *db, int study_id, vs_error *err) {
     int r = db_step(db, st, err);
     if (r == 0) vs_errorf(err, "%s: no sweep with study_id %d", db->path, study_id);
     if (r != 1) {
-        sqlite3_finalize(st);
+        db_release(db, st);
         return NULL;
     }
     cJSON *o = cJSON_CreateObject();
@@ -123,7 +123,7 @@ static cJSON *sweep_json(vs_db *db, int study_id, vs_error *err) {
     cJSON_AddItemToObject(o, "space", column_json(st, 4));
     cJSON_AddItemToObject(o, "created", column_string_or_null(st, 5));
     sweep_owner_json(db, o, st);
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (sweep_counts_json(db, o, study_id, err)) {
         cJSON_Delete(o);
         return NULL;
@@ -162,6 +162,11 @@ static cJSON *param_json(double v, const char *distribution_json) {
         out = c ? choice_json(c) : NULL;
     } else if (cJSON_IsString(name) && !strcmp(name->valuestring, "IntDistribution")) {
         out = cJSON_CreateNumber(round(v));
+    } else if (cJSON_IsString(name) && !strcmp(name->valuestring, "FloatDistribution")) {
+        const cJSON *low = cJSON_GetObjectItemCaseSensitive(attrs, "low");
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(attrs, "step");
+        if (cJSON_IsNumber(low) && cJSON_IsNumber(step))
+            out = cJSON_CreateNumber(vs_step_on_grid(low->valuedouble, step->valuedouble, v));
     }
     cJSON_Delete(d);
     return out ? out : cJSON_CreateNumber(v);
@@ -181,7 +186,7 @@ static int trial_params_json(vs_db *db, cJSON *t, int trial_id, vs_error *err) {
             cJSON_AddItemToObject(params, name,
                                   param_json(sqlite3_column_double(st, 1), (const char *)sqlite3_column_text(st, 2)));
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     return r < 0 ? -1 : 0;
 }
 
@@ -197,7 +202,7 @@ static int trial_attrs_json(vs_db *db, cJSON *t, int trial_id, vs_error *err) {
         const char *key = (const char *)sqlite3_column_text(st, 0);
         if (key) cJSON_AddItemToObject(attrs, key, column_json(st, 1));
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     return r < 0 ? -1 : 0;
 }
 
@@ -239,7 +244,7 @@ static int trial_epochs_json(vs_db *db, cJSON *t, int trial_id, int latest_only,
         if (latest_only) cJSON_AddItemToObject(t, "latest_epoch", epoch_row_json(st));
         else cJSON_AddItemToArray(curve, epoch_row_json(st));
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (latest_only && !rows) cJSON_AddNullToObject(t, "latest_epoch");
     return r < 0 ? -1 : 0;
 }
@@ -264,7 +269,7 @@ static int trial_runs_json(vs_db *db, cJSON *t, int trial_id, vs_error *err) {
         }
         cJSON_AddItemToArray(runs, run);
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     return r < 0 ? -1 : 0;
 }
 
@@ -306,7 +311,7 @@ static cJSON *trials_json(vs_db *db, int study_id, int number, int detail, vs_er
             break;
         }
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (r < 0) {
         cJSON_Delete(list);
         return NULL;

@@ -1,5 +1,5 @@
 /* db_sql: the results database's SQL helpers (prepare with typed binds, run, step,
- * one integer, transactions) and values as Optuna stores them (datetimes, value
+ * one integer, transactions; prepared statements kept in a cache by their text) and values as Optuna stores them (datetimes, value
  * types, user attributes as JSON text). */
 #define _GNU_SOURCE /* gethostname, kill, gmtime_r */
 #include <errno.h>
@@ -29,14 +29,78 @@ int db_exec(vs_db *db, const char *sql, vs_error *err) {
     return 0;
 }
 
-/* Prepares sql and binds its parameters, described by types: 'i' int, 'I' int64,
- * 'd' double (NULL when NaN), 's' string (NULL when NULL). NULL with err on failure. */
-sqlite3_stmt *db_vprepare(vs_db *db, const char *sql, const char *types, va_list ap, vs_error *err) {
+/* ---- the statement cache ----
+ * Parsing SQL costs more than most of the queries a sweep runs, and a sweep runs the
+ * same few dozen statements for every trial: each is prepared once, kept by its text,
+ * and reset for the next use. A statement in use (a query whose rows are being read
+ * while another runs the same text) is not shared: the second user gets its own,
+ * finalized when released. */
+
+static uint64_t sql_hash(const char *sql) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++) h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+/* A statement for sql, from the cache when one is free there. NULL with err on failure. */
+static sqlite3_stmt *stmt_get(vs_db *db, const char *sql, vs_error *err) {
+    uint64_t h = sql_hash(sql);
+    db_cached_stmt *free_slot = NULL;
+    for (int i = 0; i < db->n_stmts; i++) {
+        db_cached_stmt *c = &db->stmts[i];
+        if (c->hash == h && !strcmp(c->sql, sql)) {
+            if (c->busy) break; /* in use: a private one below */
+            c->busy = 1;
+            return c->st;
+        }
+    }
+    if (db->n_stmts < DB_STMT_CACHE_MAX) free_slot = &db->stmts[db->n_stmts];
+    for (int i = 0; free_slot && i < db->n_stmts; i++) /* the text is cached already (busy): no second entry */
+        if (db->stmts[i].hash == h && !strcmp(db->stmts[i].sql, sql)) free_slot = NULL;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db->sql, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
         db_sql_error(db, sql, err);
         return NULL;
     }
+    if (free_slot) {
+        *free_slot = (db_cached_stmt){vs_xstrdup(sql), h, st, 1};
+        db->n_stmts++;
+    }
+    return st;
+}
+
+/* Gives back a statement from db_prepare: a cached one is reset for its next use,
+ * another is finalized. */
+void db_release(vs_db *db, sqlite3_stmt *st) {
+    if (!st) return;
+    for (int i = 0; i < db->n_stmts; i++) {
+        db_cached_stmt *c = &db->stmts[i];
+        if (c->st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            c->busy = 0;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+/* Finalizes every cached statement (before the connection closes). */
+void db_stmt_cache_free(vs_db *db) {
+    for (int i = 0; i < db->n_stmts; i++) {
+        sqlite3_finalize(db->stmts[i].st);
+        free(db->stmts[i].sql);
+    }
+    db->n_stmts = 0;
+}
+
+/* Prepares sql (from the cache) and binds its parameters, described by types: 'i' int,
+ * 'I' int64, 'd' double (NULL when NaN), 's' string (NULL when NULL). NULL with err on
+ * failure. Give it back with db_release. */
+sqlite3_stmt *db_vprepare(vs_db *db, const char *sql, const char *types, va_list ap, vs_error *err) {
+    sqlite3_stmt *st = stmt_get(db, sql, err);
+    if (!st) return NULL;
     for (int i = 0; types && types[i]; i++) {
         int col = i + 1, rc = SQLITE_OK;
         switch (types[i]) {
@@ -56,7 +120,7 @@ sqlite3_stmt *db_vprepare(vs_db *db, const char *sql, const char *types, va_list
         }
         if (rc != SQLITE_OK) {
             db_sql_error(db, sql, err);
-            sqlite3_finalize(st);
+            db_release(db, st);
             return NULL;
         }
     }
@@ -79,9 +143,9 @@ int db_run(vs_db *db, vs_error *err, const char *sql, const char *types, ...) {
     va_end(ap);
     if (!st) return -1;
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_sql_error(db, sql, err);
-    return 0;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) db_sql_error(db, sql, err); /* before the reset clears the message */
+    db_release(db, st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* Steps st: 1 for a row, 0 at the end, -1 with err on an error. */
@@ -102,7 +166,7 @@ int db_query_int(vs_db *db, vs_error *err, int64_t *out, int *found, const char 
     int r = db_step(db, st, err);
     if (r == 1) *out = sqlite3_column_int64(st, 0);
     if (found) *found = r == 1;
-    sqlite3_finalize(st);
+    db_release(db, st);
     return r < 0 ? -1 : 0;
 }
 

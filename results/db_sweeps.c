@@ -48,7 +48,7 @@ static int sweep_check_space(vs_db *db, const vs_space *s, int study_id, vs_erro
         const char *stored = (const char *)sqlite3_column_text(st, 0);
         if (stored && strcmp(stored, s->canonical) && vs_space_budget_only_change(stored, s->canonical)) {
             /* A budget raised (or lowered) goes on with the same trials and history. */
-            sqlite3_finalize(st);
+            db_release(db, st);
             return db_run(db, err, "UPDATE vs_sweeps SET space_json = ?, n_trials = ? WHERE study_id = ?", "sii",
                           s->canonical, s->n_trials, study_id);
         }
@@ -62,7 +62,7 @@ static int sweep_check_space(vs_db *db, const vs_space *s, int study_id, vs_erro
             free(diff);
         }
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     return rc;
 }
 
@@ -76,6 +76,39 @@ static int sweep_create(vs_db *db, const vs_space *s, int *study_id, vs_error *e
         return -1;
     return db_run(db, err, "INSERT INTO vs_sweeps (study_id, space_json, metric, n_trials, created) VALUES (?, ?, ?, ?, ?)",
                   "issis", *study_id, s->canonical, s->metric, s->n_trials, now);
+}
+
+/* What optuna-dashboard and optuna.load_study show of a sweep: the objective's name (the
+ * system attribute Optuna's set_metric_names writes), and the space's description and
+ * dataset as study user attributes. Written at every open, so older files gain them. */
+static int sweep_labels(vs_db *db, const vs_space *s, int study_id, vs_error *err) {
+    char name[80];
+    snprintf(name, sizeof name, "val_%s", s->metric);
+    cJSON *names = cJSON_CreateArray();
+    cJSON_AddItemToArray(names, cJSON_CreateString(name));
+    char *names_json = cJSON_PrintUnformatted(names);
+    cJSON_Delete(names);
+    int rc = db_run(db, err,
+                    "INSERT INTO study_system_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
+                    "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
+                    "iss", study_id, "study:metric_names", names_json);
+    free(names_json);
+    const char *keys[2] = {"description", "dataset"};
+    const char *values[2] = {s->description, s->dataset_synth ? s->dataset_synth : s->dataset};
+    char synth[300];
+    if (s->dataset_synth) snprintf(synth, sizeof synth, "synth:%s", s->dataset_synth), values[1] = synth;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        if (!values[i]) continue;
+        cJSON *v = cJSON_CreateString(values[i]);
+        char *json = cJSON_PrintUnformatted(v);
+        cJSON_Delete(v);
+        rc = db_run(db, err,
+                    "INSERT INTO study_user_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
+                    "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
+                    "iss", study_id, keys[i], json);
+        free(json);
+    }
+    return rc;
 }
 
 int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, vs_error *err) {
@@ -92,6 +125,7 @@ int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, 
         *created = 1;
         rc = sweep_create(db, s, study_id, err);
     }
+    if (!rc) rc = sweep_labels(db, s, *study_id, err);
     return db_finish_tx(db, rc, err);
 }
 
@@ -115,7 +149,7 @@ static int sweep_claim(vs_db *db, int study_id, double stale_seconds, vs_error *
             rc = vs_errorf(err, "%s: the sweep is being run by pid %d on %s (heartbeat %.0f s ago); stop it first",
                            db->path, pid, host ? host : "?", age);
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (rc) return -1;
     char now[32];
     db_now(now);

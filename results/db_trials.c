@@ -31,7 +31,7 @@ static int trial_lookup(vs_db *db, int trial_id, int *number, char state[12], vs
         const char *s = (const char *)sqlite3_column_text(st, 1);
         snprintf(state, 12, "%s", s ? s : "");
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     return rc;
 }
 
@@ -45,9 +45,13 @@ static int check_param_value(const vs_param *p, double v, vs_error *err) {
 static int trial_insert(vs_db *db, int study_id, const vs_space *s, const double *values, int retry_of, int *trial_id,
                         int *number, vs_error *err) {
     int64_t next = 0;
-    /* Optuna numbers a study's trials 0, 1, 2... in creation order; so do we. */
-    if (db_query_int(db, err, &next, NULL, "SELECT COALESCE(MAX(number), -1) + 1 FROM trials WHERE study_id = ?", "i",
-                     study_id))
+    /* Optuna numbers a study's trials 0, 1, 2... in creation order; so do we. Each number
+     * is given inside the write transaction that inserts the row, so the study's latest
+     * row (largest trial_id) holds the largest number: found through ix_trials_study_id
+     * at once, where MAX(number) would read every trial of the study. */
+    if (db_query_int(db, err, &next, NULL,
+                     "SELECT COALESCE((SELECT number FROM trials WHERE study_id = ? ORDER BY trial_id DESC LIMIT 1), -1) + 1",
+                     "i", study_id))
         return -1;
     if (db_run(db, err, "INSERT INTO trials (number, study_id, state) VALUES (?, ?, 'WAITING')", "ii", (int)next,
                study_id))
@@ -153,7 +157,7 @@ static int epoch_insert(vs_db *db, int trial_id, const char *metric, const cJSON
         json_number(val, "recall@50"), json_number(ev, "loss_scale"), has_skipped ? (double)skipped : NAN);
     if (!st) return -1;
     int r = db_step(db, st, err);
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (r < 0) return -1;
     if (!cJSON_IsObject(val)) return 0;
     /* An evaluated epoch: the metric is Optuna's intermediate value at step = epoch. A
@@ -242,7 +246,7 @@ static int record_pruned(vs_db *db, int trial_id, vs_error *err) {
     if (!st) return -1;
     int r = db_step(db, st, err);
     double v = r == 1 ? db_value_from_type(st, 0, 1) : NAN;
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (r < 0) return -1;
     if (isnan(v)) return db_run(db, err, "DELETE FROM trial_values WHERE trial_id = ?", "i", trial_id);
     return set_value(db, trial_id, v, err);
@@ -301,7 +305,7 @@ static int trial_finish(vs_db *db, int trial_id, const char *state, const cJSON 
     if (!st) return -1;
     int r = db_step(db, st, err);
     double seconds = r == 1 ? db_column_double_or_nan(st, 0) : NAN;
-    sqlite3_finalize(st);
+    db_release(db, st);
     if (r < 0) return -1;
     return isnan(seconds) ? 0 : db_set_user_attr_number(db, trial_id, "seconds", seconds, err);
 }
@@ -311,9 +315,17 @@ int vs_db_trial_finished(vs_db *db, int trial_id, const char *state, const cJSON
     if (!state || (!db_is_end_state(state) && strcmp(state, "WAITING")))
         return vs_errorf(err, "%s: trial end state '%s' is not COMPLETE, PRUNED, FAIL or WAITING", db->path,
                          state ? state : "(null)");
-    if (db_begin(db, err)) return -1;
-    return db_finish_tx(db, trial_finish(db, trial_id, state, done_event, metric, exit_status, reason, output_tail, err),
-                        err);
+    /* A trial's end is finished work: this one commit waits for the disk (synchronous
+     * FULL syncs the WAL, and with it every commit before), so that not even a power cut
+     * loses it; the epochs between ends are committed without waiting (NORMAL). */
+    if (db_exec(db, "PRAGMA synchronous = FULL", err)) return -1;
+    int rc = -1;
+    if (db_begin(db, err) == 0)
+        rc = db_finish_tx(db, trial_finish(db, trial_id, state, done_event, metric, exit_status, reason, output_tail, err),
+                          err);
+    vs_error ignore;
+    db_exec(db, "PRAGMA synchronous = NORMAL", &ignore);
+    return rc;
 }
 
 static int user_attr_set(vs_db *db, int trial_id, const char *key, const cJSON *value, vs_error *err) {
@@ -383,7 +395,7 @@ static int load_params(vs_db *db, const vs_space *s, vs_db_trial *t, vs_error *e
         t->values[i] = sqlite3_column_double(st, 1);
         seen[i] = 1;
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     for (int i = 0; r == 0 && i < s->n_params; i++)
         if (!seen[i] && s->params[i].kind != VS_PARAM_CONSTANT)
             r = vs_errorf(err, "%s: trial %d has no value for parameter '%s'", db->path, t->number, s->params[i].name);
@@ -400,7 +412,7 @@ static int load_value(vs_db *db, vs_db_trial *t, vs_error *err) {
         t->value = db_value_from_type(st, 0, 1);
         t->has_value = !isnan(t->value);
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     return r < 0 ? -1 : 0;
 }
 
@@ -420,7 +432,7 @@ static int load_curve(vs_db *db, vs_db_trial *t, vs_error *err) {
                                   "i", t->trial_id);
     int r = st ? 0 : -1;
     while (st && (r = db_step(db, st, err)) == 1) t->curve[sqlite3_column_int(st, 0) - 1] = db_value_from_type(st, 1, 2);
-    sqlite3_finalize(st);
+    db_release(db, st);
     return r < 0 ? -1 : 0;
 }
 
@@ -438,8 +450,35 @@ static int load_extras(vs_db *db, vs_db_trial *t, vs_error *err) {
     if (!st) return -1;
     int r = db_step(db, st, err);
     if (r == 1) t->out_dir = db_column_strdup(st, 0);
-    sqlite3_finalize(st);
+    db_release(db, st);
     return r < 0 ? -1 : 0;
+}
+
+/* One trial's parameters, value, curve, retry_of and run folder, its row read already. */
+static int load_details(vs_db *db, const vs_space *s, vs_db_trial *t, vs_error *err) {
+    return load_params(db, s, t, err) || load_value(db, t, err) || load_curve(db, t, err) || load_extras(db, t, err)
+               ? -1
+               : 0;
+}
+
+static int load_one(vs_db *db, int trial_id, const vs_space *s, vs_db_trial *t, vs_error *err) {
+    memset(t, 0, sizeof *t);
+    t->trial_id = trial_id;
+    t->retry_of = -1;
+    if (trial_lookup(db, trial_id, &t->number, t->state, err)) return -1;
+    return load_details(db, s, t, err);
+}
+
+int vs_db_load_trial(vs_db *db, int trial_id, const vs_space *s, vs_db_trial *out, vs_error *err) {
+    if (db_exec(db, "BEGIN", err)) return -1;
+    int rc = load_one(db, trial_id, s, out, err);
+    vs_error ignored;
+    db_exec(db, "COMMIT", &ignored); /* a read transaction: nothing to lose */
+    if (rc) {
+        vs_db_free_trials_content(out, 1);
+        memset(out, 0, sizeof *out);
+    }
+    return rc;
 }
 
 static int load_all(vs_db *db, int study_id, const vs_space *s, vs_db_trial **out, int *n, vs_error *err) {
@@ -460,12 +499,10 @@ static int load_all(vs_db *db, int study_id, const vs_space *s, vs_db_trial **ou
         snprintf(x->state, sizeof x->state, "%s", state ? state : "");
         x->retry_of = -1;
     }
-    sqlite3_finalize(st);
+    db_release(db, st);
     *out = t;
     for (int i = 0; r == 0 && i < *n; i++)
-        if (load_params(db, s, &t[i], err) || load_value(db, &t[i], err) || load_curve(db, &t[i], err) ||
-            load_extras(db, &t[i], err))
-            r = -1;
+        if (load_details(db, s, &t[i], err)) r = -1;
     return r < 0 ? -1 : 0;
 }
 
@@ -485,12 +522,18 @@ int vs_db_load_trials(vs_db *db, int study_id, const vs_space *s, vs_db_trial **
     return rc;
 }
 
-void vs_db_free_trials(vs_db_trial *t, int n) {
-    if (!t) return;
-    for (int i = 0; i < n; i++) {
+void vs_db_free_trials_content(vs_db_trial *t, int n) {
+    for (int i = 0; t && i < n; i++) {
         free(t[i].values);
         free(t[i].curve);
         free(t[i].out_dir);
+        t[i].values = t[i].curve = NULL;
+        t[i].out_dir = NULL;
     }
+}
+
+void vs_db_free_trials(vs_db_trial *t, int n) {
+    if (!t) return;
+    vs_db_free_trials_content(t, n);
     free(t);
 }

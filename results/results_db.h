@@ -57,6 +57,11 @@ typedef struct vs_db_trial {
 /* Every trial of the study, by number. */
 int vs_db_load_trials(vs_db *db, int study_id, const vs_space *s, vs_db_trial **out, int *n, vs_error *err);
 void vs_db_free_trials(vs_db_trial *t, int n);
+/* One trial, by trial_id, as vs_db_load_trials reads it: what the scheduler reads back
+ * after each change, so that it never reloads the whole history. */
+int vs_db_load_trial(vs_db *db, int trial_id, const vs_space *s, vs_db_trial *out, vs_error *err);
+/* Frees what n trials hold, not the array. */
+void vs_db_free_trials_content(vs_db_trial *t, int n);
 
 /* Creates trial number = (largest number so far) + 1 in state WAITING with its parameters
  * (trial_params with Optuna's distribution_json). */

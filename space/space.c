@@ -975,6 +975,7 @@ static int parse_root(parse_ctx *c, const cJSON *root, vs_space *s) {
     if (check_members(c, root, "", keys, "a search space")) return -1;
     const char *description;
     if (get_string(c, root, "", "description", NULL, &description)) return -1;
+    if (description) s->description = vs_xstrdup(description);
     if (parse_name(c, root, s) || parse_dataset(c, root, s) || parse_objective(c, root, s) ||
         parse_sampler(c, root, s) || parse_resources(c, root, s) || parse_pruner(c, root, s) ||
         parse_fixed(c, root, s) || parse_parameters(c, root, s) || parse_budget(c, root, s) ||
@@ -1073,6 +1074,7 @@ int vs_space_load(const char *path, vs_space *out, vs_error *err) {
 void vs_space_free(vs_space *s) {
     if (!s) return;
     free(s->name);
+    free(s->description);
     free(s->dataset);
     free(s->dataset_synth);
     free(s->metric);
@@ -1129,9 +1131,38 @@ int64_t vs_space_grid_size(const vs_space *s, vs_error *err) {
 
 /* ------------------------------------------------------------ trials */
 
+double vs_step_on_grid(double low, double step, double v) {
+    if (!isfinite(low) || !isfinite(step) || !isfinite(v) || step <= 0) return v;
+    double k = rint((v - low) / step);
+    if (!(fabs(k) < 9e15)) return v;
+    /* low + k x step in decimal, at the finer of the two exponents, printed and read back */
+    decimal l = to_decimal(low), s = to_decimal(step);
+    int e = l.exp < s.exp ? l.exp : s.exp;
+    wide_int wl, ws;
+    if (scale_up(l.mant, l.exp - e, &wl) || scale_up(s.mant, s.exp - e, &ws)) return v;
+    wide_int x = wl + (wide_int)(int64_t)k * ws;
+    char rev[48], text[64];
+    int n = 0, neg = x < 0, j = 0;
+    wide_int t = neg ? -x : x;
+    do {
+        rev[n++] = (char)('0' + (int)(t % 10));
+        t /= 10;
+    } while (t > 0 && n < 45);
+    if (neg) text[j++] = '-';
+    while (n > 0) text[j++] = rev[--n];
+    snprintf(text + j, sizeof text - (size_t)j, "e%d", e);
+    return strtod(text, NULL);
+}
+
+double vs_param_on_grid(const vs_param *p, double v) {
+    if (p->kind == VS_PARAM_UNIFORM && p->step > 0) return vs_step_on_grid(p->low, p->step, v);
+    if (p->kind == VS_PARAM_INT && isfinite(v)) return round(v);
+    return v;
+}
+
 cJSON *vs_param_json_value(const vs_param *p, double v) {
     switch (p->kind) {
-    case VS_PARAM_UNIFORM:
+    case VS_PARAM_UNIFORM: return isfinite(v) ? cJSON_CreateNumber(vs_param_on_grid(p, v)) : NULL;
     case VS_PARAM_LOG_UNIFORM: return isfinite(v) ? cJSON_CreateNumber(v) : NULL;
     case VS_PARAM_INT: return isfinite(v) ? cJSON_CreateNumber(round(v)) : NULL;
     case VS_PARAM_CATEGORICAL:

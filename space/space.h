@@ -36,6 +36,7 @@ typedef enum vs_pruner_kind { VS_PRUNER_NONE, VS_PRUNER_MEDIAN, VS_PRUNER_ASHA }
 
 typedef struct vs_space {
     char *name;                 /* the sweep (an Optuna study name) */
+    char *description;          /* what the sweep is for, or NULL (not part of the canonical form) */
     char *dataset;              /* path of the .vsds file; a relative path is relative to the space file's folder */
     char *dataset_synth;        /* instead of a path, {"synth": "small"}: a generated dataset (vaesearch synth's
                                    presets), made on first use beside the results database; NULL otherwise */
@@ -90,6 +91,12 @@ int64_t vs_space_grid_size(const vs_space *s, vs_error *err);
  * them in trial_params.param_value): the number itself for UNIFORM, LOG_UNIFORM, INT;
  * the choice's index for CATEGORICAL; 0 for CONSTANT. */
 
+/* The value of the grid low, low + step, ... nearest v, as the double nearest that
+ * decimal (0.1 + 2 x 0.1 is 0.3, not 0.30000000000000004): stepped values stay on their
+ * grid in the database and print as the decimals they are. */
+double vs_step_on_grid(double low, double step, double v);
+/* v on p's grid: a stepped uniform by vs_step_on_grid, an int rounded; others as they are. */
+double vs_param_on_grid(const vs_param *p, double v);
 /* The JSON value of parameter p for internal value v (caller deletes). */
 cJSON *vs_param_json_value(const vs_param *p, double v);
 /* Optuna's distribution_json for p (caller frees): FloatDistribution, IntDistribution or

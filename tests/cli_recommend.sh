@@ -1,7 +1,8 @@
 # cli_recommend: `vaesearch recommend` on a model trained on the small synthetic set:
 # k items, best first, never the user's own items, unknown ids reported, and for the
 # validation users the recommendations hit their held-out items far more often than
-# chance would.
+# chance would. Names from an items file (quoted CSV, as MovieLens movies.csv); the
+# model of a sweep's trial (--db, --trial N|best); no known item is an error.
 set -euo pipefail
 T="$VS_TEST_TMP"
 rm -rf "$T" && mkdir -p "$T"
@@ -46,5 +47,55 @@ set +e
 rc=$?
 set -e
 [ $rc = 2 ] && grep -q "d.vsds" "$T/err2" || { echo "a dataset given as a model: rc $rc"; cat "$T/err2"; exit 1; }
+# Names from a CSV items file: quoted fields with commas and doubled quotes.
+python3 - "$T/csv/items.csv" "$T/names.csv" <<'PY'
+import csv, sys
+items = [r["item"] for r in csv.DictReader(open(sys.argv[1]))]
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["movieId", "title", "genres"])
+    for i in items:
+        w.writerow([i, f'Film {i}, "the" sequel ({i})', "Drama|Comedy"])
+PY
+out=$("$VAESEARCH" recommend "$M" -k 3 --items "$T/names.csv" 1 2 3)
+head -1 <<< "$out" | grep -q "title$" || { echo "no title column: $out"; exit 1; }
+first=$(sed -n 2p <<< "$out" | awk '{print $2}')
+sed -n 2p <<< "$out" | grep -qF "Film $first, \"the\" sequel ($first)" || { echo "no title: $out"; exit 1; }
+"$VAESEARCH" recommend "$M" -k 2 --json --items "$T/names.csv" 1 2 3 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["recommendations"]
+assert len(r) == 2 and all(x["name"] == "Film %s, \"the\" sequel (%s)" % (x["item"], x["item"]) for x in r), r'
+printf 'movieId,title\n1,"not closed\n' > "$T/bad.csv"
+set +e
+"$VAESEARCH" recommend "$M" --items "$T/bad.csv" 1 2> "$T/err3"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "bad.csv:2: a quoted field is not closed" "$T/err3" || { echo "bad items file: rc $rc"; cat "$T/err3"; exit 1; }
+
+# None of the items known: an error, not the most popular items.
+set +e
+"$VAESEARCH" recommend "$M" nope zzz > "$T/out4" 2> "$T/err4"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "none of the 2 given items" "$T/err4" && [ ! -s "$T/out4" ] ||
+  { echo "no known item: rc $rc"; cat "$T/out4" "$T/err4"; exit 1; }
+
+# A sweep's trial: its model, by number or the best.
+cat > "$T/space.json" <<JSON
+{"name": "rec", "dataset": "d.vsds", "sampler": {"kind": "random", "seed": 3}, "budget": {"trials": 2},
+ "fixed": {"epochs": 2, "total_anneal_steps": 300}, "parameters": {"lr": {"type": "log_uniform", "low": 0.001, "high": 0.01}}}
+JSON
+"$VAESEARCH" run "$T/space.json" --db "$T/results.db" --runs-dir "$T/runs" --threads 1 --no-progress > /dev/null
+best=$("$VAESEARCH" top --db "$T/results.db" -n 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["number"])')
+model=$(python3 -c '
+import json, sqlite3, sys
+row = sqlite3.connect(sys.argv[1]).execute("select value_json from trial_user_attributes a join trials t using (trial_id) "
+                                           "where t.number = ? and key = ?", (int(sys.argv[2]), "model")).fetchone()
+print(json.loads(row[0]))' "$T/results.db" "$best")
+expected=$("$VAESEARCH" recommend "$model" -k 5 1 2 3)
+[ "$("$VAESEARCH" recommend --db "$T/results.db" --trial best -k 5 1 2 3)" = "$expected" ] || { echo "--trial best"; exit 1; }
+[ "$("$VAESEARCH" recommend --db "$T/results.db" --trial "$best" -k 5 1 2 3)" = "$expected" ] || { echo "--trial $best"; exit 1; }
+set +e
+"$VAESEARCH" recommend --db "$T/results.db" --trial 7 1 2> "$T/err5"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "no trial 7" "$T/err5" || { echo "--trial 7: rc $rc"; cat "$T/err5"; exit 1; }
 "$VAESEARCH" recommend --help | grep -q "usage: vaesearch recommend"
 echo "cli_recommend: all checks passed"

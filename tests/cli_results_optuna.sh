@@ -95,6 +95,9 @@ with warnings.catch_warnings(record=True) as caught:
 assert not caught, [str(w.message) for w in caught]
 assert not logged, logged
 assert study.direction.name == expect["direction"], study.direction
+# the objective's name, as Study.set_metric_names stores it; the space's description and dataset
+assert study.metric_names == ["val_ndcg@100"], study.metric_names
+assert study.user_attrs == {"description": 'a "test" sweep', "dataset": "synth:small"}, study.user_attrs
 
 def same(a, b):
     if b is None:
@@ -130,7 +133,8 @@ assert abs((datetime.datetime.now() - best.datetime_start).total_seconds()) < 86
 
 df = study.trials_dataframe()
 assert len(df) == len(expect["trials"]), len(df)
-for column in ("params_lr", "params_hidden_dims", "user_attrs_val_ndcg@100", "state", "value"):
+# with metric names, Optuna names the value column after the metric
+for column in ("params_lr", "params_hidden_dims", "user_attrs_val_ndcg@100", "state", "value_val_ndcg@100"):
     assert column in df.columns, (column, list(df.columns))
 summaries = optuna.get_all_study_summaries(url)
 assert [s.study_name for s in summaries] == [expect["study_name"]], summaries
@@ -160,6 +164,7 @@ assert [s["study_name"] for s in studies] == [expect["study_name"]], studies
 detail = get("/api/studies/%d" % studies[0]["study_id"])
 states = [t["state"] for t in detail["trials"]]
 assert states == ["Complete", "Complete", "Pruned", "Fail", "Complete", "Waiting", "Running"], states
+assert detail.get("objective_names") == ["val_ndcg@100"], detail.get("objective_names")   # its label, not "Objective 0"
 print("optuna-dashboard: the study and its %d trials" % len(states))
 EOF
 
@@ -171,6 +176,8 @@ out=$(optuna_cli trials --study-name fixture --storage "sqlite:///$db" 2>"$tmp/e
 grep -q "PRUNED" <<<"$out" && grep -q "FAIL" <<<"$out" && grep -q "COMPLETE" <<<"$out" || fail "optuna trials: $out"
 best=$(optuna_cli best-trial --study-name fixture --storage "sqlite:///$db" -f json 2>"$tmp/err") ||
   fail "optuna best-trial: $(cat "$tmp/err")"
-[ "$(json_get 'd["number"], d["value"], d["state"]' <<<"$best")" = "$top_number 0.42 COMPLETE" ] || fail "optuna best-trial: $best"
+# the value under the objective's name (the study's metric names)
+[ "$(json_get 'd["number"], d["value"]["val_ndcg@100"], d["state"]' <<<"$best")" = "$top_number 0.42 COMPLETE" ] ||
+  fail "optuna best-trial: $best"
 
 echo "cli_results_optuna: ok"

@@ -33,6 +33,26 @@ retried=$(sql "$T/fail.db" "select count(*) from trials t join trial_params p us
 [ "$retried" = 2 ] || { echo "trial 1's parameters ran $retried times, expected 2 (one retry)"; exit 1; }
 grep -q "retrying its parameters" "$T/fail.log"
 
+# A resumed trainer repeats its earlier epochs marked "replayed": so are they in the log.
+space replay 1 '{}' > "$T/replay.json"
+FAKE_REPLAY=1 "$VAESEARCH" run "$T/replay.json" --db "$T/replay.db" "${RUN[@]}" > "$T/replay.log"
+grep -q "^trial 0: epoch 1, ndcg@100 0.1000 (replayed" "$T/replay.log" || { cat "$T/replay.log"; echo "replayed epoch unmarked"; exit 1; }
+grep -q "^trial 0: epoch 2, ndcg@100 0.1000$" "$T/replay.log" || { cat "$T/replay.log"; echo "a new epoch marked"; exit 1; }
+
+# On a terminal, the live line names each running trial and its epoch, and the time left.
+if script -qec true /dev/null >/dev/null 2>&1; then
+  space live 3 '{}' > "$T/live.json"
+  FAKE_MODE=sleep FAKE_SLEEP=2 script -qec "'$VAESEARCH' run '$T/live.json' --db '$T/live.db' --trainer '$FAKE_TRAINER'" \
+    /dev/null > "$T/live.log"
+  tr '\r' '\n' < "$T/live.log" | sed 's/\x1b\[K//g' > "$T/live.txt"
+  grep -q "^live: 0/3 done (0 pruned, 0 failed); trial 0, starting; 0:00:0" "$T/live.txt" ||
+    { cat "$T/live.txt"; echo "live line"; exit 1; }
+  grep -q "^live: 1/3 done (0 pruned, 0 failed); trial 1, starting; best trial 0, ndcg@100 0.1000; 0:00:0[0-9], about 0:00:0[0-9] left" \
+    "$T/live.txt" || { cat "$T/live.txt"; echo "live line after a trial"; exit 1; }
+else
+  echo "note: no 'script' command: the live line is not checked"
+fi
+
 # A crash (SIGSEGV) is a failure with the signal named; the sweep still ends.
 space crash 3 '{}' > "$T/crash.json"
 FAKE_MODE=crash-odd "$VAESEARCH" run "$T/crash.json" --db "$T/crash.db" "${RUN[@]}" > "$T/crash.log"

@@ -17,6 +17,7 @@
  * FAKE_EPOCH_SLEEP, when set, makes each epoch take that many seconds and SIGTERM save the
  * state as vaecf-train does: the epochs done go into --out's fake-state, the exit status
  * is 3, and a run with --resume continues after them (saying so on stderr).
+ * FAKE_REPLAY=K marks the first K epoch lines "replayed", as a resumed trainer repeats them.
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to;
  * FAKE_ENV_LOG one it appends "N OMP_WAIT_POLICY THREADS" to (the --threads value). */
 #include <errno.h>
@@ -121,6 +122,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     double best = 0;
+    int replay = getenv("FAKE_REPLAY") ? atoi(getenv("FAKE_REPLAY")) : 0;
     int first = state[0] && resume ? saved_epochs(state) + 1 : 1;
     if (first > 1) fprintf(stderr, "fake trainer: trial %d resumes after epoch %d\n", number, first - 1);
     for (int e = first; e <= epochs; e++) {
@@ -139,7 +141,7 @@ int main(int argc, char **argv) {
         if (e % eval_every == 0 || e == epochs)
             printf(",\"val\":{\"ndcg@100\":%.6f,\"recall@20\":%.6f,\"recall@50\":%.6f,\"users\":10}", v, v + 0.05,
                    v + 0.1);
-        printf("}\n");
+        printf("%s}\n", e <= replay ? ",\"replayed\":true" : "");
         fflush(stdout);
         if (!strcmp(mode, "crash-odd") && number % 2) raise(SIGSEGV);
     }

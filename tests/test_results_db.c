@@ -93,7 +93,7 @@ static int is_optuna_datetime(const char *s) {
 static const char *space_json(const char *name, const char *lr_high) {
     static char buf[2048];
     snprintf(buf, sizeof buf,
-             "{\"name\": \"%s\", \"dataset\": {\"synth\": \"small\"},"
+             "{\"name\": \"%s\", \"description\": \"a \\\"test\\\" sweep\", \"dataset\": {\"synth\": \"small\"},"
              " \"sampler\": {\"kind\": \"random\", \"seed\": 7}, \"budget\": {\"trials\": 8},"
              " \"parameters\": {"
              "  \"lr\": {\"type\": \"log_uniform\", \"low\": 0.0001, \"high\": %s},"
@@ -246,6 +246,11 @@ static void check_sweeps(vs_db *db, const char *path, int *study_id) {
     char *stored = raw_text(path, "SELECT space_json FROM vs_sweeps");
     CHECK(stored && !strcmp(stored, s.canonical));
     free(stored);
+    /* what optuna-dashboard shows: the objective's name, the description and dataset */
+    CHECK(raw_is(path, "SELECT value_json FROM study_system_attributes WHERE key = 'study:metric_names'",
+                 "[\"val_ndcg@100\"]"));
+    CHECK(raw_is(path, "SELECT value_json FROM study_user_attributes WHERE key = 'description'", "\"a \\\"test\\\" sweep\""));
+    CHECK(raw_is(path, "SELECT value_json FROM study_user_attributes WHERE key = 'dataset'", "\"synth:small\""));
     vs_space_free(&s);
     vs_space_free(&changed);
 }
@@ -477,6 +482,21 @@ static void check_trials(vs_db *db, const char *path, int study_id) {
         CHECK(t[0].out_dir && !strcmp(t[0].out_dir, "runs/x"));
         CHECK(t[3].out_dir && !strcmp(t[3].out_dir, "runs/3"));
         CHECK(t[5].out_dir == NULL);
+        /* One trial read alone (the scheduler's refresh) is the same as in the history. */
+        for (int i = 0; i < 9; i++) {
+            vs_db_trial one;
+            CHECK_OK(vs_db_load_trial(db, ids[i], &s, &one, &err), &err);
+            CHECK_MSG(one.number == t[i].number && !strcmp(one.state, t[i].state) && one.has_value == t[i].has_value &&
+                          (!one.has_value || one.value == t[i].value) && one.n_epochs == t[i].n_epochs &&
+                          one.retry_of == t[i].retry_of && !one.out_dir == !t[i].out_dir,
+                      "trial %d read alone differs", i);
+            for (int e = 0; e < one.n_epochs && one.n_epochs == t[i].n_epochs; e++)
+                CHECK(one.curve[e] == t[i].curve[e] || (isnan(one.curve[e]) && isnan(t[i].curve[e])));
+            for (int p = 0; p < s.n_params; p++) CHECK(one.values[p] == t[i].values[p]);
+            vs_db_free_trials_content(&one, 1);
+        }
+        vs_db_trial none;
+        CHECK(vs_db_load_trial(db, 999999, &s, &none, &err) == -1 && strstr(err.msg, "999999"));
     }
     vs_db_free_trials(t, nt);
 
@@ -570,6 +590,29 @@ static void check_find_sweep(const char *path) {
     CHECK(vs_db_find_sweep(db, "nope", &id, &err) == -1 && strstr(err.msg, "nope") && strstr(err.msg, "sweep-a"));
     CHECK_OK(vs_db_find_sweep(db, "sweep-b", &id, &err), &err);
     CHECK(id == 2);
+    vs_db_close(db);
+}
+
+/* A stepped value a hair off its grid (0.1 + 2 x 0.1) reads back, in the reports, as
+ * the grid's decimal: what top, show and their CSV print. */
+static void check_stepped_report(const char *path) {
+    vs_error err = {{0}};
+    vs_db *db;
+    vs_space s;
+    int study_id, created, trial_id, number;
+    CHECK_OK(vs_db_open_existing(path, &db, &err), &err);
+    CHECK_OK(vs_space_parse(space_json("sweep-b", "0.01"), "space.json", &s, &err), &err);
+    CHECK_OK(vs_db_open_sweep(db, &s, &study_id, &created, &err), &err);
+    double v[16];
+    trial_values(&s, 0, v);
+    v[param_of(&s, "keep_prob")] = 0.1 + 2 * 0.1;
+    CHECK_OK(vs_db_create_trial(db, study_id, &s, v, -1, &trial_id, &number, &err), &err);
+    cJSON *list = vs_db_trials_json(db, study_id, number, 0, &err);
+    char *text = vs_json_print_exact(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "params"), "keep_prob"));
+    CHECK_MSG(text && !strcmp(text, "0.3"), "keep_prob printed as %s", text ? text : "NULL");
+    free(text);
+    cJSON_Delete(list);
+    vs_space_free(&s);
     vs_db_close(db);
 }
 
@@ -829,6 +872,7 @@ int main(void) {
     check_views(path);
     check_concurrent_numbers(tmp);
     check_find_sweep(path);
+    check_stepped_report(path);
     check_optuna_file(tmp);
     check_damaged_files(tmp);
     check_lock_outlasted(tmp);

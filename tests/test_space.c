@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "test.h"
+#include "common/json_exact.h"
 #include "space/space.h"
 #include "trainer/config.h"
 
@@ -734,7 +735,27 @@ static void test_growing(void) {
     CHECK(vs_space_name_ok("demo-cpu.2") && !vs_space_name_ok("-x") && !vs_space_name_ok("a b") && !vs_space_name_ok(""));
 }
 
+/* Stepped values are the decimals of their grid, in the sampler's values and in print. */
+static void test_step_on_grid(void) {
+    CHECK(0.1 + 2 * 0.1 != 0.3);   /* the float noise this is about */
+    CHECK(vs_step_on_grid(0.1, 0.1, 0.1 + 2 * 0.1) == 0.3);
+    CHECK(vs_step_on_grid(0.0, 0.05, 6 * 0.05) == 0.3);
+    CHECK(vs_step_on_grid(0.0, 0.05, 0.31) == 0.3);        /* nearest grid point */
+    CHECK(vs_step_on_grid(-1.0, 0.1, -0.7000000000000001) == -0.7);
+    CHECK(vs_step_on_grid(1e-4, 1e-4, 3 * 1e-4) == 3e-4);
+    CHECK(vs_step_on_grid(0.0, 0.0, 0.123) == 0.123);      /* no step: as it is */
+    vs_param p = {.kind = VS_PARAM_UNIFORM, .low = 0.0, .high = 0.5, .step = 0.05};
+    cJSON *v = vs_param_json_value(&p, 0.30000000000000004);
+    char *text = vs_json_print_exact(v);
+    CHECK_MSG(text && !strcmp(text, "0.3"), "printed %s", text ? text : "NULL");
+    free(text);
+    cJSON_Delete(v);
+    vs_param q = {.kind = VS_PARAM_UNIFORM, .low = 0.0, .high = 0.5, .step = 0.0};
+    CHECK(vs_param_on_grid(&q, 0.30000000000000004) == 0.30000000000000004);
+}
+
 int main(void) {
+    test_step_on_grid();
     test_full_space();
     test_defaults_and_pruners();
     test_canonical();

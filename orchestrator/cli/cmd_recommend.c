@@ -1,7 +1,9 @@
 /* cmd_recommend: `vaesearch recommend MODEL ITEM...`: the items a new user will most
- * likely interact with next, from the items they have, with a trained model file. */
+ * likely interact with next, from the items they have, with a trained model file, or
+ * the model of a sweep's trial (--db, --trial N|best); --items names them. */
 #define _GNU_SOURCE   /* getopt_long */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "item_names.h"
+#include "results_cli.h"
 #include "common/strbuf.h"
 #include "dataset/ingest.h"
 #include "trainer/model_io.h"
@@ -17,16 +21,29 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: vaesearch recommend MODEL [-k N] [--json] ITEM... | -\n"
+            "usage: vaesearch recommend MODEL [options] ITEM... | -\n"
+            "       vaesearch recommend --trial N|best [--db PATH] [--sweep NAME] [options] ITEM... | -\n"
             "\n"
             "Ranks the items a new user will most likely interact with, given the items\n"
             "they already have (original item ids, as in the input data), with a model\n"
-            "trained by vaecf-train (its best.safetensors). '-' reads the ids from standard\n"
+            "trained by vaecf-train (its best.safetensors), or with the model of trial N\n"
+            "of a sweep (or its best COMPLETE trial). '-' reads the ids from standard\n"
             "input, separated by spaces, commas or newlines. The user's own items are\n"
-            "never recommended; ids the model does not know are reported and ignored.\n"
+            "never recommended; ids the model does not know are reported and ignored, and\n"
+            "when it knows none of them there is nothing to go on: an error.\n"
             "\n"
-            "  -k N      how many items (default 10)\n"
-            "  --json    one JSON object instead of a table\n");
+            "  -k N            how many items (default 10)\n"
+            "  --items FILE    names for the items: a CSV file with a header, such as\n"
+            "                  MovieLens movies.csv (movieId,title,genres); the id column is\n"
+            "                  movieId, itemId, item_id, item or id, else the first; the\n"
+            "                  name column is title or name, else the second\n"
+            "  --trial N|best  the model of the sweep's trial N, or of its best COMPLETE trial\n"
+            "  --db PATH       with --trial: the results database (default results.db)\n"
+            "  --sweep NAME    with --trial: the sweep (default: the only one in the database)\n"
+            "  --json          one JSON object instead of a table\n"
+            "\n"
+            "Exit status: 0 done, 1 the database could not be read, 2 bad usage, a missing\n"
+            "model, trial or items file, or none of the given items known to the model.\n");
 }
 
 #define complain(status, ...) cli_error("recommend", status, __VA_ARGS__)
@@ -47,32 +64,95 @@ static char *read_stdin(void) {
     return vs_sb_take(&b);
 }
 
+/* The model file of a sweep's trial (number, or the best COMPLETE one when which is
+ * "best"), from its "model" user attribute. Returns 0, or the exit status after the message. */
+static int trial_model(const char *db_path, const char *sweep_name, const char *which, char **model) {
+    int number = -1;
+    vs_error err = {{0}};
+    if (strcmp(which, "best") && cli_parse_int("--trial", which, 0, 2147483647, &number, &err))
+        return complain(2, "%s (or 'best')", err.msg);
+    results_cli o = {.verb = "recommend", .db_path = db_path, .sweep = sweep_name};
+    cJSON *sweep, *trials;
+    int rc = results_cli_load(&o, number, 0, &sweep, &trials);
+    if (rc) return rc;
+    int maximize = !results_string(sweep, "direction") || strcmp(results_string(sweep, "direction"), "minimize");
+    const cJSON *t, *pick = NULL;
+    cJSON_ArrayForEach(t, trials) {
+        double v = results_number(cJSON_GetObjectItem(t, "value"));
+        const char *state = results_string(t, "state");
+        if (number >= 0) pick = t;
+        else if (state && !strcmp(state, "COMPLETE") && !isnan(v)) {
+            double best = pick ? results_number(cJSON_GetObjectItem(pick, "value")) : NAN;
+            if (!pick || (maximize ? v > best : v < best)) pick = t;
+        }
+    }
+    const char *name = results_string(sweep, "name");
+    if (!pick && number >= 0) rc = complain(2, "%s: sweep '%s' has no trial %d", db_path, name ? name : "?", number);
+    else if (!pick) rc = complain(2, "%s: sweep '%s' has no COMPLETE trial yet", db_path, name ? name : "?");
+    else {
+        const char *path = results_string(cJSON_GetObjectItem(pick, "user_attrs"), "model");
+        const char *state = results_string(pick, "state");
+        int n = (int)results_number(cJSON_GetObjectItem(pick, "number"));
+        if (!path)
+            rc = complain(2, "%s: trial %d is %s and has no model file (only a COMPLETE trial records one)", db_path, n,
+                          state ? state : "?");
+        else *model = vs_xstrdup(path);
+    }
+    cJSON_Delete(sweep);
+    cJSON_Delete(trials);
+    return rc;
+}
+
 int cmd_recommend(int argc, char **argv) {
     if (vs_wants_help(argc, argv)) {
         usage(stdout);
         return 0;
     }
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},        {"items", required_argument, NULL, 'i'},
+                                         {"trial", required_argument, NULL, 't'}, {"db", required_argument, NULL, 'd'},
+                                         {"sweep", required_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
     int k = 10, json = 0, c;
+    const char *items_path = NULL, *trial = NULL, *db_path = NULL, *sweep = NULL;
     vs_error err = {{0}};
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":k:", opts, NULL)) != -1) {
         if (c == 'j') json = 1;
+        else if (c == 'i') items_path = optarg;
+        else if (c == 't') trial = optarg;
+        else if (c == 'd') db_path = optarg;
+        else if (c == 's') sweep = optarg;
         else if (c == 'k') {
             if (cli_parse_int("-k", optarg, 1, 1000000, &k, &err)) return complain(2, "%s", err.msg);
         } else return cli_option_error("recommend", c, argv);
     }
-    if (argc - optind < 2) {
+    if (!trial && (db_path || sweep)) return complain(2, "--db and --sweep choose a trial's model: give --trial N|best");
+    if (argc - optind < (trial ? 1 : 2)) {
         usage(stderr);
         return 2;
     }
-    const char *path = argv[optind];
+    char *path = NULL;
+    if (trial) {
+        int rc = trial_model(db_path ? db_path : "results.db", sweep, trial, &path);
+        if (rc) return rc;
+    } else {
+        path = vs_xstrdup(argv[optind++]);
+    }
+    item_names names = {0};
+    if (items_path && item_names_load(items_path, &names, &err)) {
+        free(path);
+        return complain(2, "--items: %s", err.msg);
+    }
     vs_model_file m;
-    if (vs_model_load(path, &m, &err)) return complain(2, "%s", err.msg);
+    if (vs_model_load(path, &m, &err)) {
+        free(path);
+        item_names_free(&names);
+        return complain(2, "%s", err.msg);
+    }
+    free(path);
     char **ids = NULL;
     int n_ids = 0, cap = 0;
-    for (int i = optind + 1; i < argc; i++) {
+    for (int i = optind; i < argc; i++) {
         if (!strcmp(argv[i], "-")) {
             char *text = read_stdin();
             add_ids(text, &ids, &n_ids, &cap);
@@ -104,7 +184,11 @@ int cmd_recommend(int argc, char **argv) {
     int32_t *top = vs_xcalloc((size_t)k, sizeof(int32_t));
     float *prob = vs_xcalloc((size_t)k, sizeof(float));
     int rc = 0;
-    if (vs_recommend(&m, items, known, k, top, prob, &err)) {
+    const vs_strtab *t = &m.item_ids;
+    if (known == 0) {   /* no item to go on: the most popular ones would be no answer for this user */
+        rc = complain(2, "none of the %d given item%s is in the model's catalogue (%lld items; ids as in the input data)",
+                      n_ids, n_ids == 1 ? "" : "s", (long long)m.item_ids.n);
+    } else if (vs_recommend(&m, items, known, k, top, prob, &err)) {
         rc = complain(1, "%s", err.msg);
     } else if (json) {
         cJSON *o = cJSON_CreateObject(), *recs = cJSON_CreateArray();
@@ -113,11 +197,14 @@ int cmd_recommend(int argc, char **argv) {
         unknown = NULL;
         for (int j = 0; j < k && top[j] >= 0; j++) {
             cJSON *r = cJSON_CreateObject();
-            const vs_strtab *t = &m.item_ids;
             char *id = vs_xmalloc(t->offsets[top[j] + 1] - t->offsets[top[j]] + 1);
             memcpy(id, t->bytes + t->offsets[top[j]], t->offsets[top[j] + 1] - t->offsets[top[j]]);
             id[t->offsets[top[j] + 1] - t->offsets[top[j]]] = 0;
             cJSON_AddStringToObject(r, "item", id);
+            if (items_path) {
+                const char *name = item_names_get(&names, id, strlen(id));
+                cJSON_AddItemToObject(r, "name", name ? cJSON_CreateString(name) : cJSON_CreateNull());
+            }
             cJSON_AddNumberToObject(r, "probability", prob[j]);
             cJSON_AddItemToArray(recs, r);
             free(id);
@@ -125,17 +212,24 @@ int cmd_recommend(int argc, char **argv) {
         cJSON_AddItemToObject(o, "recommendations", recs);
         cli_json_print(o);
     } else {
-        printf("%4s  %-20s  %s\n", "rank", "item", "probability");
+        if (items_path) printf("%4s  %-10s  %-11s  %s\n", "rank", "item", "probability", names.name_column);
+        else printf("%4s  %-20s  %s\n", "rank", "item", "probability");
         for (int j = 0; j < k && top[j] >= 0; j++) {
-            const vs_strtab *t = &m.item_ids;
-            printf("%4d  %-20.*s  %.6f\n", j + 1, (int)(t->offsets[top[j] + 1] - t->offsets[top[j]]),
-                   t->bytes + t->offsets[top[j]], prob[j]);
+            const char *id = t->bytes + t->offsets[top[j]];
+            int len = (int)(t->offsets[top[j] + 1] - t->offsets[top[j]]);
+            if (items_path) {
+                const char *name = item_names_get(&names, id, (size_t)len);
+                printf("%4d  %-10.*s  %-11.6f  %s\n", j + 1, len, id, prob[j], name ? name : "(not in the items file)");
+            } else {
+                printf("%4d  %-20.*s  %.6f\n", j + 1, len, id, prob[j]);
+            }
         }
     }
     cJSON_Delete(unknown);
     for (int i = 0; i < n_ids; i++) free(ids[i]);
     free(ids), free(items), free(top), free(prob);
     vs_idmap_free(&catalogue);
+    item_names_free(&names);
     vs_model_file_free(&m);
     return rc;
 }
