@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dataset/dataset.h"
+#include "trainer/batch_by_item.h"
 #include "trainer/model.h"
 
 /* A batch of training rows as the model sees it. */
@@ -37,6 +38,7 @@
         R *z;                                                                        \
         R *grad_a, *grad_b;   /* rows x max_width scratch for backprop */            \
         double *row_loss;                                                            \
+        vs_batch_by_item by_item;  /* the batch's input grouped by item, for dW1 */  \
     } vs_ws_##SUF;
 
 #define VS_DECLARE_CPU_LAYERS(R, SUF)                                                             \
@@ -48,6 +50,10 @@
     /* dW[idx,:] += val * dy[r,:]; db = column sums of dy (db may be NULL) */                      \
     void vs_sparse_linear_backward_##SUF(int rows, const int64_t *ptr, const int32_t *idx,         \
                                          const R *val, const R *dy, int out, R *dW, R *db);       \
+    /* The same dW by item groups (batch_by_item.h): each row of dW written once, its terms in \
+     * row order, so the result equals vs_sparse_linear_backward's to the bit */                 \
+    void vs_sparse_linear_backward_by_item_##SUF(const vs_batch_by_item *g, const R *val,          \
+                                                 const R *dy, int out, R *dW);                    \
     /* y = x W + b */                                                                             \
     void vs_linear_forward_##SUF(int rows, int in, int out, const R *x, const R *W, const R *b,    \
                                  R *y);                                                           \

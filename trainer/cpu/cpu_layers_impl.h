@@ -81,6 +81,19 @@ void FN(vs_sparse_linear_backward)(int rows, const int64_t *ptr, const int32_t *
     if (db) FN(column_sums)(rows, out, dy, db);
 }
 
+void FN(vs_sparse_linear_backward_by_item)(const vs_batch_by_item *g, const R *val, const R *dy, int out, R *dW) {
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int gi = 0; gi < g->n_groups; gi++) {
+        R *w = dW + (size_t)g->item[gi] * out;
+        for (int64_t k = g->group_ptr[gi]; k < g->group_ptr[gi + 1]; k++) {
+            const R *dyr = dy + (size_t)g->row[k] * out;
+            R v = val[g->entry[k]];
+#pragma omp simd
+            for (int c = 0; c < out; c++) w[c] += v * dyr[c];
+        }
+    }
+}
+
 void FN(vs_linear_forward)(int rows, int in, int out, const R *x, const R *W, const R *b, R *y) {
     if (b) {
 #pragma omp parallel for schedule(static)
@@ -231,6 +244,7 @@ void FN(vs_ws_free)(WS *ws) {
     free(ws->grad_a);
     free(ws->grad_b);
     free(ws->row_loss);
+    vs_batch_by_item_free(&ws->by_item);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -393,8 +407,12 @@ vs_step_losses FN(vs_model_shard_loss_grad)(WS *ws, const vs_model_shape *s, con
         FN(vs_tanh_backward)((size_t)rows * Le->in, ws->act[e - 1], dx);
         dy = dx;
     }
+    /* The first layer by item groups: each touched row of dW1 written by one thread, in
+     * parallel over items, the terms in row order (the row-by-row loop's result to the bit,
+     * test_batch_by_item; about 1.6x faster at batch 500 than column blocks over all rows). */
     const vs_layer *L0 = &s->enc[0];
-    FN(vs_sparse_linear_backward)(rows, bt->in_ptr, bt->in_idx, bt->in_val, dy, L0->out, grads + L0->w,
-                                  grads + L0->b);
+    vs_batch_by_item_build(&ws->by_item, rows, bt->in_ptr, bt->in_idx, L0->in);
+    FN(vs_sparse_linear_backward_by_item)(&ws->by_item, bt->in_val, dy, L0->out, grads + L0->w);
+    FN(column_sums)(rows, L0->out, dy, grads + L0->b);
     return out;
 }
