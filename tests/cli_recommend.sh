@@ -98,4 +98,44 @@ set +e
 set -e
 [ $rc = 2 ] && grep -q "no trial 7" "$T/err5" || { echo "--trial 7: rc $rc"; cat "$T/err5"; exit 1; }
 "$VAESEARCH" recommend --help | grep -q "usage: vaesearch recommend"
+
+# --serve: the model loaded once, a JSON request a line, a JSON answer a line, each equal
+# to what a one-shot `recommend --json` answers for the same items; bad requests get an
+# error naming their line, and the service goes on to the end of its input.
+python3 - "$VAESEARCH" "$M" "$T/csv" <<'PY'
+import csv, json, subprocess, sys, collections
+vaesearch, model, folder = sys.argv[1:]
+fold = collections.defaultdict(list)
+for r in csv.DictReader(open(f"{folder}/validation_fold_in.csv")):
+    fold[r["user"]].append(r["item"])
+users = list(fold)[:12]
+requests = []
+for n, u in enumerate(users):
+    requests.append(json.dumps({"items": fold[u], "k": 5 + n, "id": u}))
+    if n == 3:
+        requests += ["not json", json.dumps({"items": "1 2"}), json.dumps({"items": ["nonexistent"], "id": 7}),
+                     json.dumps({"items": [1, 2], "k": 0}), "", json.dumps({"items": [1, 2, 3]}) + " trailing"]
+out = subprocess.run([vaesearch, "recommend", model, "--serve"], input="\n".join(requests) + "\n",
+                     capture_output=True, text=True, check=True).stdout.splitlines()
+assert len(out) == len(requests) - 1, (len(out), len(requests))   # the empty line gets no answer
+answers = [json.loads(line) for line in out]
+errors = [a for a in answers if "error" in a]
+assert [e["error"].split(":")[0] for e in errors] == ["line 5", "line 6", "line 7", "line 8", "line 10"], errors
+assert errors[0]["error"] == "line 5: not a JSON object" and "items: expected an array" in errors[1]["error"]
+assert errors[2]["id"] == 7 and "none of the 1 given item" in errors[2]["error"]
+assert "k: expected a whole number" in errors[3]["error"] and errors[4]["error"] == "line 10: not a JSON object"
+good = [a for a in answers if "error" not in a]
+assert [a["id"] for a in good] == users
+for n, (u, a) in enumerate(zip(users, good)):
+    one = json.loads(subprocess.run([vaesearch, "recommend", model, "--json", "-k", str(5 + n)] + fold[u],
+                                    capture_output=True, text=True, check=True).stdout)
+    assert a["recommendations"] == one["recommendations"], (u, a, one)
+    assert a["known_items"] == one["known_items"] and a["ms"] >= 0
+print(f"--serve: {len(good)} answers equal to one-shot recommend, {len(errors)} bad requests answered with errors")
+PY
+set +e
+echo '{"items": [1]}' | "$VAESEARCH" recommend "$M" --serve 1 2 > /dev/null 2> "$T/err4"
+rc=$?
+set -e
+[ $rc = 2 ] && grep -q "give no ITEM" "$T/err4" || { echo "--serve with ITEM arguments: rc $rc"; exit 1; }
 echo "cli_recommend: all checks passed"

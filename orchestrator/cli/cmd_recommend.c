@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -14,6 +15,7 @@
 #include "commands.h"
 #include "item_names.h"
 #include "results_cli.h"
+#include "common/json_exact.h"
 #include "common/strbuf.h"
 #include "dataset/ingest.h"
 #include "trainer/model_io.h"
@@ -23,6 +25,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: vaesearch recommend MODEL [options] ITEM... | -\n"
             "       vaesearch recommend --trial N|best [--db PATH] [--sweep NAME] [options] ITEM... | -\n"
+            "       vaesearch recommend MODEL | --trial N|best [options] --serve\n"
             "\n"
             "Ranks the items a new user will most likely interact with, given the items\n"
             "they already have (original item ids, as in the input data), with a model\n"
@@ -41,6 +44,11 @@ static void usage(FILE *f) {
             "  --db PATH       with --trial: the results database (default results.db)\n"
             "  --sweep NAME    with --trial: the sweep (default: the only one in the database)\n"
             "  --json          one JSON object instead of a table\n"
+            "  --serve         keep the model loaded and answer one request a line on standard\n"
+            "                  input, {\"items\": [ID, ...], \"k\": N, \"id\": ANY} (k and id\n"
+            "                  optional), with one JSON line on standard output: id, known_items,\n"
+            "                  unknown_items, recommendations and ms (the model's time), or id\n"
+            "                  and error; until end of input (docs/trainer.md)\n"
             "\n"
             "Exit status: 0 done, 1 the database could not be read, 2 bad usage, a missing\n"
             "model, trial or items file, or none of the given items known to the model.\n");
@@ -103,6 +111,121 @@ static int trial_model(const char *db_path, const char *sweep_name, const char *
     return rc;
 }
 
+/* The recommendations as a JSON array: item (the original id), name (with an items
+ * file), probability. */
+static cJSON *recommendations_json(const vs_strtab *t, const int32_t *top, const float *prob, int k,
+                                   const item_names *names, int with_names) {
+    cJSON *recs = cJSON_CreateArray();
+    for (int j = 0; j < k && top[j] >= 0; j++) {
+        cJSON *r = cJSON_CreateObject();
+        size_t len = t->offsets[top[j] + 1] - t->offsets[top[j]];
+        char *id = vs_xmalloc(len + 1);
+        memcpy(id, t->bytes + t->offsets[top[j]], len);
+        id[len] = 0;
+        cJSON_AddStringToObject(r, "item", id);
+        if (with_names) {
+            const char *name = item_names_get(names, id, len);
+            cJSON_AddItemToObject(r, "name", name ? cJSON_CreateString(name) : cJSON_CreateNull());
+        }
+        cJSON_AddNumberToObject(r, "probability", prob[j]);
+        cJSON_AddItemToArray(recs, r);
+        free(id);
+    }
+    return recs;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+}
+
+/* One request of --serve: the answer object (never NULL). */
+static cJSON *serve_one(vs_recommender *r, const vs_model_file *m, const vs_idmap *catalogue, const item_names *names,
+                        int with_names, int default_k, const char *line, long line_no) {
+    cJSON *answer = cJSON_CreateObject();
+    const char *end = NULL;
+    cJSON *req = cJSON_ParseWithOpts(line, &end, 1);
+    char why[1100] = "";
+    const cJSON *items = req ? cJSON_GetObjectItemCaseSensitive(req, "items") : NULL;
+    const cJSON *kj = req ? cJSON_GetObjectItemCaseSensitive(req, "k") : NULL;
+    const cJSON *id = req ? cJSON_GetObjectItemCaseSensitive(req, "id") : NULL;
+    if (id) cJSON_AddItemToObject(answer, "id", cJSON_Duplicate(id, 1));
+    int k = default_k;
+    if (!req || !cJSON_IsObject(req)) snprintf(why, sizeof why, "not a JSON object");
+    else if (!cJSON_IsArray(items)) snprintf(why, sizeof why, "items: expected an array of item ids");
+    else if (kj && (!cJSON_IsNumber(kj) || kj->valuedouble != (int)kj->valuedouble || kj->valuedouble < 1 ||
+                    kj->valuedouble > 1000000))
+        snprintf(why, sizeof why, "k: expected a whole number from 1 to 1000000");
+    if (!why[0]) {
+        if (kj) k = (int)kj->valuedouble;
+        if (k > m->item_ids.n) k = (int)m->item_ids.n;
+        int n = cJSON_GetArraySize(items), known = 0;
+        int32_t *idx = vs_xcalloc((size_t)(n ? n : 1), sizeof(int32_t));
+        cJSON *unknown = cJSON_CreateArray();
+        const cJSON *it;
+        cJSON_ArrayForEach(it, items) {
+            char text[64];
+            const char *s = NULL;
+            if (cJSON_IsString(it)) s = it->valuestring;
+            else if (cJSON_IsNumber(it)) vs_json_number(it->valuedouble, text), s = text;   /* 260 as "260" */
+            int32_t i = s ? vs_idmap_find(catalogue, s, strlen(s)) : -1;
+            if (i >= 0) idx[known++] = i;
+            else cJSON_AddItemToArray(unknown, cJSON_Duplicate(it, 1));
+        }
+        int32_t *top = vs_xcalloc((size_t)k, sizeof(int32_t));
+        float *prob = vs_xcalloc((size_t)k, sizeof(float));
+        vs_error err = {{0}};
+        double t0 = now_ms();
+        if (known == 0)
+            snprintf(why, sizeof why, "none of the %d given item%s is in the model's catalogue", n, n == 1 ? "" : "s");
+        else if (vs_recommender_query(r, idx, known, k, top, prob, &err))
+            snprintf(why, sizeof why, "%s", err.msg);
+        double ms = now_ms() - t0;
+        if (!why[0]) {
+            cJSON_AddNumberToObject(answer, "known_items", known);
+            cJSON_AddItemToObject(answer, "unknown_items", unknown);
+            unknown = NULL;
+            cJSON_AddItemToObject(answer, "recommendations", recommendations_json(&m->item_ids, top, prob, k, names,
+                                                                                  with_names));
+            cJSON_AddNumberToObject(answer, "ms", ms);
+        }
+        cJSON_Delete(unknown);
+        free(idx), free(top), free(prob);
+    }
+    if (why[0]) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "line %ld: %s", line_no, why);
+        cJSON_AddStringToObject(answer, "error", msg);
+    }
+    cJSON_Delete(req);
+    return answer;
+}
+
+/* --serve: requests from standard input, answers on standard output, a line each, the
+ * model loaded once and its workspace kept (vs_recommender). */
+static int serve(const vs_model_file *m, const vs_idmap *catalogue, const item_names *names, int with_names, int k) {
+    vs_recommender *r = vs_recommender_new(m);
+    char *line = NULL;
+    size_t cap = 0;
+    long line_no = 0;
+    ssize_t got;
+    while ((got = getline(&line, &cap, stdin)) >= 0) {
+        line_no++;
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+        if (got == 0) continue;
+        cJSON *answer = serve_one(r, m, catalogue, names, with_names, k, line, line_no);
+        char *text = vs_json_print_exact(answer);
+        printf("%s\n", text);
+        fflush(stdout);
+        free(text);
+        cJSON_Delete(answer);
+    }
+    free(line);
+    vs_recommender_free(r);
+    return 0;
+}
+
 int cmd_recommend(int argc, char **argv) {
     if (vs_wants_help(argc, argv)) {
         usage(stdout);
@@ -110,8 +233,9 @@ int cmd_recommend(int argc, char **argv) {
     }
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},        {"items", required_argument, NULL, 'i'},
                                          {"trial", required_argument, NULL, 't'}, {"db", required_argument, NULL, 'd'},
-                                         {"sweep", required_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
-    int k = 10, json = 0, c;
+                                         {"sweep", required_argument, NULL, 's'}, {"serve", no_argument, NULL, 'S'},
+                                         {NULL, 0, NULL, 0}};
+    int k = 10, json = 0, serving = 0, c;
     const char *items_path = NULL, *trial = NULL, *db_path = NULL, *sweep = NULL;
     vs_error err = {{0}};
     optind = 0;
@@ -122,12 +246,16 @@ int cmd_recommend(int argc, char **argv) {
         else if (c == 't') trial = optarg;
         else if (c == 'd') db_path = optarg;
         else if (c == 's') sweep = optarg;
+        else if (c == 'S') serving = 1;
         else if (c == 'k') {
             if (cli_parse_int("-k", optarg, 1, 1000000, &k, &err)) return complain(2, "%s", err.msg);
         } else return cli_option_error("recommend", c, argv);
     }
     if (!trial && (db_path || sweep)) return complain(2, "--db and --sweep choose a trial's model: give --trial N|best");
-    if (argc - optind < (trial ? 1 : 2)) {
+    int model_args = trial ? 0 : 1;
+    if (serving && argc - optind != model_args)
+        return complain(2, "--serve takes its items from standard input, a request a line: give no ITEM");
+    if (!serving && argc - optind < model_args + 1) {
         usage(stderr);
         return 2;
     }
@@ -168,6 +296,13 @@ int cmd_recommend(int argc, char **argv) {
     for (int64_t i = 0; i < m.item_ids.n; i++)
         vs_idmap_intern(&catalogue, m.item_ids.bytes + m.item_ids.offsets[i],
                         (size_t)(m.item_ids.offsets[i + 1] - m.item_ids.offsets[i]));
+    if (serving) {
+        int rc = serve(&m, &catalogue, &names, items_path != NULL, k);
+        vs_idmap_free(&catalogue);
+        item_names_free(&names);
+        vs_model_file_free(&m);
+        return rc;
+    }
     int32_t *items = vs_xcalloc((size_t)(n_ids ? n_ids : 1), sizeof(int32_t));
     int known = 0;
     cJSON *unknown = cJSON_CreateArray();
@@ -191,24 +326,11 @@ int cmd_recommend(int argc, char **argv) {
     } else if (vs_recommend(&m, items, known, k, top, prob, &err)) {
         rc = complain(1, "%s", err.msg);
     } else if (json) {
-        cJSON *o = cJSON_CreateObject(), *recs = cJSON_CreateArray();
+        cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "known_items", known);
         cJSON_AddItemToObject(o, "unknown_items", unknown);
         unknown = NULL;
-        for (int j = 0; j < k && top[j] >= 0; j++) {
-            cJSON *r = cJSON_CreateObject();
-            char *id = vs_xmalloc(t->offsets[top[j] + 1] - t->offsets[top[j]] + 1);
-            memcpy(id, t->bytes + t->offsets[top[j]], t->offsets[top[j] + 1] - t->offsets[top[j]]);
-            id[t->offsets[top[j] + 1] - t->offsets[top[j]]] = 0;
-            cJSON_AddStringToObject(r, "item", id);
-            if (items_path) {
-                const char *name = item_names_get(&names, id, strlen(id));
-                cJSON_AddItemToObject(r, "name", name ? cJSON_CreateString(name) : cJSON_CreateNull());
-            }
-            cJSON_AddNumberToObject(r, "probability", prob[j]);
-            cJSON_AddItemToArray(recs, r);
-            free(id);
-        }
+        cJSON *recs = recommendations_json(t, top, prob, k, &names, items_path != NULL);
         cJSON_AddItemToObject(o, "recommendations", recs);
         cli_json_print(o);
     } else {
