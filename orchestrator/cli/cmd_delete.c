@@ -1,7 +1,5 @@
 /* cmd_delete: `vaesearch delete NAME`: deletes a sweep from results.db (every trial and
  * what was recorded for it), leaving the file's other sweeps as they are. */
-#define _GNU_SOURCE /* getopt_long */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,23 +24,9 @@ static void usage(FILE *f) {
 }
 
 int cmd_delete(int argc, char **argv) {
-    if (vs_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
-    const char *db_path = "results.db";
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (c == 'd') db_path = optarg;
-        else return cli_option_error("delete", c, argv);
-    }
-    if (argc - optind != 1) {
-        usage(stderr);
-        return 2;
-    }
+    const char *db_path;
+    int status = results_cli_sweep_args("delete", argc, argv, 1, usage, &db_path);
+    if (status >= 0) return status;
     const char *name = argv[optind];
     vs_db *db;
     int study_id, rc = results_cli_open_sweep("delete", db_path, name, &db, &study_id);

@@ -1,6 +1,4 @@
 /* cmd_rename: `vaesearch rename NAME NEW`: renames a sweep in results.db. */
-#define _GNU_SOURCE /* getopt_long */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,23 +24,9 @@ static void usage(FILE *f) {
 }
 
 int cmd_rename(int argc, char **argv) {
-    if (vs_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
-    const char *db_path = "results.db";
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (c == 'd') db_path = optarg;
-        else return cli_option_error("rename", c, argv);
-    }
-    if (argc - optind != 2) {
-        usage(stderr);
-        return 2;
-    }
+    const char *db_path;
+    int status = results_cli_sweep_args("rename", argc, argv, 2, usage, &db_path);
+    if (status >= 0) return status;
     const char *name = argv[optind], *new_name = argv[optind + 1];
     vs_error err = {{0}};
     if (!vs_space_name_ok(new_name)) return cli_error("rename", 2, "NEW '%s': %s", new_name, VS_SPACE_NAME_RULE);

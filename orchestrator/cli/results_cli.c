@@ -3,12 +3,14 @@
 #define _GNU_SOURCE /* getopt_long */
 #include "results_cli.h"
 
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "commands.h"
 #include "common/strbuf.h"
 #include "results/results_db.h"
 
@@ -118,4 +120,26 @@ void results_duration(double s, char out[32]) {
     else if (s < 60) snprintf(out, 32, "%.0f s", s);
     else if (s < 3600) snprintf(out, 32, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
     else snprintf(out, 32, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+int results_cli_sweep_args(const char *verb, int argc, char **argv, int n_args, void (*usage)(FILE *),
+                           const char **db_path) {
+    if (vs_wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
+    *db_path = "results.db";
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (c == 'd') *db_path = optarg;
+        else return cli_option_error(verb, c, argv);
+    }
+    if (argc - optind != n_args) {
+        usage(stderr);
+        return 2;
+    }
+    return -1;
 }

@@ -7,6 +7,7 @@
 #define VS_RESULTS_CLI_H
 
 #include <getopt.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -64,5 +65,11 @@ void results_duration(double seconds, char out[32]);
  * the exit status after the message (2 a missing file or sweep, 1 a file that is no
  * results database). For the commands that change a sweep (delete, rename). */
 int results_cli_open_sweep(const char *verb, const char *db_path, const char *name, vs_db **db, int *study_id);
+
+/* The command line of a command that changes a sweep: exactly n_args arguments and
+ * --db FILE (default results.db), --help printing usage. -1 to go on, with *db_path set
+ * and argv[optind] the first argument; else the exit status to return. */
+int results_cli_sweep_args(const char *verb, int argc, char **argv, int n_args, void (*usage)(FILE *),
+                           const char **db_path);
 
 #endif
