@@ -23,7 +23,14 @@ set -e
 [ ! -e "$T/skipped/fake_fail" ] || fail "a failure recorded as skipped"
 VS_SKIPPED_DIR="$T/skipped" bash "$run" fake_pass true > /dev/null || fail "a passing test failed"
 
-report=$(bash "$VS_SOURCE_DIR/tests/print_skipped.sh" "$T/skipped")
+report=$(env -u VS_SKIPPED_DIR bash "$VS_SOURCE_DIR/tests/print_skipped.sh" "$T/skipped")
 [ "$report" = $'Skipped tests, and why:\n  fake_skip: skipped: numpy is not installed' ] || fail "report: $report"
-[ -z "$(bash "$VS_SOURCE_DIR/tests/print_skipped.sh" "$T/none")" ] || fail "a report with nothing skipped"
+[ -z "$(env -u VS_SKIPPED_DIR bash "$VS_SOURCE_DIR/tests/print_skipped.sh" "$T/none")" ] || fail "a report with nothing skipped"
+# A ctest run inside a test (VS_SKIPPED_DIR set by the outer run) neither clears the
+# outer run's reasons nor reports them.
+VS_SKIPPED_DIR="$T/skipped" bash "$VS_SOURCE_DIR/tests/print_skipped.sh" --clear "$T/skipped"
+[ -e "$T/skipped/fake_skip" ] || fail "a nested ctest run cleared the outer run's reasons"
+[ -z "$(VS_SKIPPED_DIR="$T/skipped" bash "$VS_SOURCE_DIR/tests/print_skipped.sh" "$T/skipped")" ] || fail "a nested run reported"
+env -u VS_SKIPPED_DIR bash "$VS_SOURCE_DIR/tests/print_skipped.sh" --clear "$T/skipped"
+[ ! -e "$T/skipped" ] || fail "--clear left the folder"
 echo "cli_test_runner: ok"
