@@ -1,6 +1,7 @@
 /* test_gradcheck: every layer's backward pass and the whole Mult-VAE loss against
  * central finite differences, in double precision, on the very code the CPU backend
- * trains with (cpu_layers_impl.h compiled for double); then float against double. */
+ * trains with (cpu_layers_impl.h compiled for double); then float against double; and
+ * the same with the padded item layout (config item_pad). */
 #include <float.h>
 #include <stdint.h>
 
@@ -140,7 +141,7 @@ static double softmax_loss(int B, int N, const double *logits, const double *b, 
                            const int32_t *idx) {
     double tmp[64], rl[8], s = 0;
     memcpy(tmp, logits, sizeof(double) * (size_t)B * N);
-    vs_softmax_xent_f64(B, N, tmp, b, ptr, idx, 1.0 / B, rl);
+    vs_softmax_xent_f64(B, N, N, tmp, b, ptr, idx, 1.0 / B, rl);
     for (int r = 0; r < B; r++) s += rl[r];
     return s / B;
 }
@@ -152,7 +153,9 @@ static void check_softmax_xent(void) {
     double logits[B * N], b[N], g[B * N], rl[B];
     fill(logits, B * N, 2), fill(b, N, 1);
     memcpy(g, logits, sizeof logits);
-    vs_softmax_xent_f64(B, N, g, b, ptr, idx, 1.0 / B, rl);
+    vs_softmax_xent_f64(B, N, N, g, b, ptr, idx, 1.0 / B, rl);
+    double rl_packed[B];
+    memcpy(rl_packed, rl, sizeof rl);
     /* the loss against a direct computation */
     for (int r = 0; r < B; r++) {
         double mx = -INFINITY, se = 0, want = 0;
@@ -176,8 +179,27 @@ static void check_softmax_xent(void) {
     double big[N] = {1000, 999, -1000, 0, 0, 0, 0};
     int64_t p1[2] = {0, 1};
     int32_t i1[1] = {0};
-    vs_softmax_xent_f64(1, N, big, NULL, p1, i1, 1.0, rl);
+    vs_softmax_xent_f64(1, N, N, big, NULL, p1, i1, 1.0, rl);
     CHECK(isfinite(rl[0]) && rl[0] > 0 && rl[0] < 1);
+    /* rows `stride` apart, the columns past n masked: whatever they hold (here large
+     * logits that would dominate the softmax), the losses and gradient are the packed
+     * rows', and the padding's gradient is 0 */
+    enum { S = N + 5 };
+    double padded[B * S], pb[S], prl[B];
+    for (int r = 0; r < B; r++) {
+        memcpy(padded + r * S, logits + r * N, sizeof(double) * N);
+        for (int i = N; i < S; i++) padded[r * S + i] = 50.0 + i;
+    }
+    memcpy(pb, b, sizeof b);
+    for (int i = N; i < S; i++) pb[i] = 7.0;
+    vs_softmax_xent_f64(B, N, S, padded, pb, ptr, idx, 1.0 / B, prl);
+    int same = 1;
+    for (int r = 0; r < B; r++) {
+        same &= prl[r] == rl_packed[r];
+        for (int i = 0; i < N; i++) same &= padded[r * S + i] == g[r * N + i];
+        for (int i = N; i < S; i++) same &= padded[r * S + i] == 0.0;
+    }
+    CHECK_MSG(same, "the masked softmax differs from the packed one");
 }
 
 /* A small model on a small dataset, its loss as a function of the parameters. */
@@ -187,7 +209,22 @@ typedef struct {
     vs_csr data;
 } small_model;
 
-static void check_whole_loss(double lambda, const int *hidden, int n_hidden) {
+/* 1 where a parameter is item padding or an alignment gap (config item_pad). */
+static char *padding_mask(const vs_model_shape *s) {
+    char *mask = malloc(s->n_params);
+    memset(mask, 1, s->n_params);
+    for (int l = 0; l < vs_model_n_layers(s); l++) {
+        const vs_layer *L = vs_model_layer(s, l, NULL, NULL);
+        for (int r = 0; r < L->in_used; r++) memset(mask + L->w + (size_t)r * L->out, 0, (size_t)L->out_used);
+        memset(mask + L->b, 0, (size_t)L->out_used);
+    }
+    return mask;
+}
+
+/* With item_pad > 1 the padding starts at 0 (as the model keeps it), its finite
+ * differences check the masking, its gradient must be exactly 0, and the loss must
+ * equal the unpadded layout's with the same real parameters. */
+static void check_whole_loss(double lambda, const int *hidden, int n_hidden, int item_pad) {
     enum { USERS = 5, ITEMS = 13 };
     static int64_t ptr[USERS + 1] = {0, 3, 7, 8, 12, 17};
     static int32_t idx[17] = {0, 4, 9, 1, 2, 3, 12, 5, 0, 6, 7, 11, 2, 3, 8, 10, 12};
@@ -196,12 +233,16 @@ static void check_whole_loss(double lambda, const int *hidden, int n_hidden) {
     cfg.n_hidden = n_hidden;
     memcpy(cfg.hidden_dims, hidden, sizeof(int) * (size_t)n_hidden);
     cfg.latent_dim = 3;
+    cfg.item_pad = item_pad;
     small_model m;
     vs_model_shape_init(&m.shape, ITEMS, &cfg);
     m.data = (vs_csr){USERS, ITEMS, ptr, idx};
     size_t n = m.shape.n_params;
     double *p = calloc(n, sizeof(double)), *g = calloc(n, sizeof(double));
     fill(p, n, 0.4);
+    char *pad = padding_mask(&m.shape);
+    for (size_t i = 0; i < n; i++)
+        if (pad[i]) p[i] = 0;
     int32_t users[4] = {4, 0, 2, 3};
     vs_ws_init_f64(&m.ws, &m.shape, 4, 4);
     vs_batch_build_f64(&m.ws, &m.shape, &m.data, users, 4, 17, 12345, 0.6, 1);
@@ -225,8 +266,34 @@ static void check_whole_loss(double lambda, const int *hidden, int n_hidden) {
         double e = fabs(g[i] - (lp - lm) / (2 * H)) / fmax(noise / 1e-5, fabs(g[i]) + fabs((lp - lm) / (2 * H)));
         if (e > worst) worst = e, worst_i = i;
     }
-    CHECK_MSG(worst < 1e-5, "whole loss (lambda %g, %d hidden layers): worst relative error %g at parameter %zu of %zu",
-              lambda, n_hidden, worst, worst_i, n);
+    CHECK_MSG(worst < 1e-5,
+              "whole loss (lambda %g, %d hidden layers, item_pad %d): worst relative error %g at parameter %zu of %zu",
+              lambda, n_hidden, item_pad, worst, worst_i, n);
+    if (item_pad > 1) {
+        int pad_grad_zero = 1;
+        for (size_t i = 0; i < n; i++) pad_grad_zero &= !pad[i] || g[i] == 0.0;
+        CHECK_MSG(pad_grad_zero, "item_pad %d: the padding got a gradient", item_pad);
+        /* the unpadded layout, the same real parameters: the same loss */
+        vs_config plain = cfg;
+        plain.item_pad = 1;
+        vs_model_shape ps;
+        vs_model_shape_init(&ps, ITEMS, &plain);
+        double *pp = calloc(ps.n_params, sizeof(double)), *pg = calloc(ps.n_params, sizeof(double));
+        for (int li = 0; li < vs_model_n_layers(&ps); li++) {
+            const vs_layer *F = vs_model_layer(&m.shape, li, NULL, NULL), *T = vs_model_layer(&ps, li, NULL, NULL);
+            for (int r = 0; r < F->in_used; r++)
+                memcpy(pp + T->w + (size_t)r * T->out, p + F->w + (size_t)r * F->out, sizeof(double) * (size_t)F->out_used);
+            memcpy(pp + T->b, p + F->b, sizeof(double) * (size_t)F->out_used);
+        }
+        vs_ws_f64 pw;
+        vs_ws_init_f64(&pw, &ps, 4, 4);
+        vs_batch_build_f64(&pw, &ps, &m.data, users, 4, 17, 12345, 0.6, 1);
+        vs_step_losses lp = vs_model_loss_grad_f64(&pw, &ps, pp, pg, beta, lambda);
+        CHECK_NEAR(lp.loss, l.loss, 1e-12 * fabs(l.loss));
+        vs_ws_free_f64(&pw);
+        free(pp), free(pg);
+    }
+    free(pad);
 
     /* the float code computes the same loss and gradient */
     float *pf = malloc(n * sizeof(float)), *gf = malloc(n * sizeof(float));
@@ -320,9 +387,11 @@ int main(void) {
     check_batch();
     check_adam();
     int one[1] = {7}, two[2] = {8, 6};
-    check_whole_loss(0.0, one, 1);
-    check_whole_loss(0.05, one, 1);
-    check_whole_loss(0.0, two, 2);
-    check_whole_loss(0.0, NULL, 0);
+    check_whole_loss(0.0, one, 1, 1);
+    check_whole_loss(0.05, one, 1, 1);
+    check_whole_loss(0.0, two, 2, 1);
+    check_whole_loss(0.0, NULL, 0, 1);
+    check_whole_loss(0.05, one, 1, 8);    /* item_pad: 13 items in 16 columns */
+    check_whole_loss(0.0, two, 2, 64);   /* 64 columns, blocks 64-float aligned */
     return test_finish();
 }

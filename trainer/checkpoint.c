@@ -68,7 +68,7 @@ int vs_checkpoint_load(const char *path, vs_backend *b, float *best_params, vs_t
     vs_st_file f;
     if (vs_st_read(path, &f, err)) return -1;
     int rc = -1;
-    cJSON *prog = NULL, *saved_cfg = NULL, *cur_cfg = NULL;
+    cJSON *prog = NULL, *saved_cfg = NULL, *cur_cfg = NULL, *default_cfg = NULL;
     const char *format = vs_st_meta(&f, "format"), *config = vs_st_meta(&f, "config"),
                *progress = vs_st_meta(&f, "progress");
     if (!format || strcmp(format, "vaesearch-state") || !config || !progress) {
@@ -81,9 +81,14 @@ int vs_checkpoint_load(const char *path, vs_backend *b, float *best_params, vs_t
         vs_errorf(err, "%s: unreadable config in state", path);
         goto done;
     }
+    /* A key the state does not name (one added since it was saved) had its default then. */
+    vs_config defaults;
+    vs_config_default(&defaults);
+    default_cfg = vs_config_to_json(&defaults);
     for (const cJSON *k = cur_cfg->child; k; k = k->next) {
         if (!strcmp(k->string, "epochs")) continue;
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(saved_cfg, k->string);
+        if (!s) s = cJSON_GetObjectItemCaseSensitive(default_cfg, k->string);
         if (!s || !cJSON_Compare(s, k, 1)) {
             vs_errorf(err, "%s: the state was saved with a different '%s'; resume with the same config", path,
                       k->string);
@@ -141,6 +146,7 @@ done:
     cJSON_Delete(prog);
     cJSON_Delete(saved_cfg);
     cJSON_Delete(cur_cfg);
+    cJSON_Delete(default_cfg);
     vs_st_free(&f);
     return rc;
 }

@@ -44,6 +44,7 @@ static const key_spec keys[] = {
     {"loss_scale_growth_interval", KEY_INT, OFF(loss_scale_growth_interval), 1, 1 << 30, 0, 0},
     {"loss_scale_growth", KEY_DOUBLE, OFF(loss_scale_growth), 1, 1e6, 0, 0},
     {"loss_scale_backoff", KEY_DOUBLE, OFF(loss_scale_backoff), 0, 1, 1, 1},
+    {"item_pad", KEY_INT, OFF(item_pad), 1, 4096, 0, 0},
 };
 
 static const char *const precision_names[] = {"fp32", "tf32", "fp16", "bf16"};
@@ -77,6 +78,7 @@ void vs_config_default(vs_config *c) {
     c->loss_scale_growth_interval = 2000;
     c->loss_scale_growth = 2.0;
     c->loss_scale_backoff = 0.5;
+    c->item_pad = 1;
 }
 
 static const key_spec *find_key(const char *name) {

@@ -39,6 +39,10 @@ typedef struct vs_config {
     double loss_scale;
     int loss_scale_growth_interval;
     double loss_scale_growth, loss_scale_backoff;
+    /* The item dimension of the output layer (and the rows of the first weight matrix)
+     * is padded to a multiple of item_pad, and every parameter block starts 64-float
+     * aligned when item_pad > 1: the GPU's layout (docs/model.md). 1: no padding. */
+    int item_pad;
 } vs_config;
 
 const char *vs_precision_name(vs_precision p);

@@ -2,7 +2,12 @@
  * 2 x latent (mean, log-variance); the decoder latent -> hidden dims reversed -> items;
  * tanh after every layer but the last of each. All parameters live in one float
  * buffer: every weight matrix first (row-major in x out, so y = x W + b), then every
- * bias, so the L2 penalty covers [0, n_weights) and Adam runs over the whole buffer. */
+ * bias, so the L2 penalty covers [0, n_weights) and Adam runs over the whole buffer.
+ * With the config's item_pad > 1 (the GPU's layout) the item dimension is padded to
+ * item_stride, a multiple of item_pad: the first weight matrix has item_stride rows and
+ * the output layer item_stride columns, the padding all zeros (never read as input,
+ * masked out of the softmax and the rankings, so its gradient is 0), and every block
+ * starts at a multiple of VS_MODEL_BLOCK_ALIGN floats, the gaps zero too. */
 #ifndef VS_MODEL_H
 #define VS_MODEL_H
 
@@ -13,14 +18,19 @@
 
 #define VS_MAX_LAYERS (VS_MAX_HIDDEN + 1)
 
+/* Parameter blocks start at multiples of this many floats (256 bytes) when padded. */
+#define VS_MODEL_BLOCK_ALIGN 64
+
 typedef struct vs_layer {
-    int in, out;
+    int in, out;       /* as stored: item_stride on the item side */
+    int in_used, out_used;   /* without the padding: n_items on the item side */
     size_t w, b;       /* offsets of the weight matrix and bias in the parameter buffer */
     int tanh;          /* tanh after this layer */
 } vs_layer;
 
 typedef struct vs_model_shape {
     int n_items, latent;
+    int item_stride;   /* n_items rounded up to a multiple of item_pad */
     int n_enc, n_dec;
     vs_layer enc[VS_MAX_LAYERS], dec[VS_MAX_LAYERS];
     size_t n_params, n_weights;

@@ -25,11 +25,21 @@ int vs_model_save(const char *path, const vs_model_shape *s, const float *params
     int n_layers = vs_model_n_layers(s), n = 2 * n_layers + 2;
     vs_st_tensor *t = vs_xcalloc((size_t)n, sizeof *t);
     char (*names)[NAME_LEN] = vs_xcalloc((size_t)n, NAME_LEN);
+    float **unpadded = vs_xcalloc((size_t)n_layers, sizeof *unpadded);
     for (int l = 0; l < n_layers; l++) {
         const vs_layer *L = vs_model_layer(s, l, NULL, NULL);
         layer_names(s, l, names[2 * l], names[2 * l + 1]);
-        t[2 * l] = (vs_st_tensor){names[2 * l], VS_F32, 2, {L->in, L->out}, params + L->w};
-        t[2 * l + 1] = (vs_st_tensor){names[2 * l + 1], VS_F32, 1, {L->out}, params + L->b};
+        /* The file holds the model without the item padding (the shapes users and PyTorch
+         * expect): padded rows are a tail to leave off, padded columns need a copy. */
+        const float *w = params + L->w;
+        if (L->out_used != L->out) {
+            unpadded[l] = vs_xmalloc(sizeof(float) * (size_t)L->in_used * L->out_used);
+            for (int r = 0; r < L->in_used; r++)
+                memcpy(unpadded[l] + (size_t)r * L->out_used, w + (size_t)r * L->out, sizeof(float) * (size_t)L->out_used);
+            w = unpadded[l];
+        }
+        t[2 * l] = (vs_st_tensor){names[2 * l], VS_F32, 2, {L->in_used, L->out_used}, w};
+        t[2 * l + 1] = (vs_st_tensor){names[2 * l + 1], VS_F32, 1, {L->out_used}, params + L->b};
     }
     t[n - 2] = (vs_st_tensor){"item_ids.offsets", VS_I64, 1, {item_ids->n + 1}, item_ids->offsets};
     t[n - 1] = (vs_st_tensor){"item_ids.bytes", VS_U8, 1, {(int64_t)item_ids->offsets[item_ids->n]}, item_ids->bytes};
@@ -44,6 +54,8 @@ int vs_model_save(const char *path, const vs_model_shape *s, const float *params
     };
     int rc = vs_st_write(path, t, n, meta, (int)(sizeof meta / sizeof meta[0]), err);
     free(config);
+    for (int l = 0; l < n_layers; l++) free(unpadded[l]);
+    free(unpadded);
     free(t);
     free(names);
     return rc;
@@ -94,10 +106,10 @@ int vs_model_load(const char *path, vs_model_file *m, vs_error *err) {
         char wn[NAME_LEN], bn[NAME_LEN];
         layer_names(&m->shape, l, wn, bn);
         const vs_st_tensor *w = vs_st_find(&f, wn), *b = vs_st_find(&f, bn);
-        if (!w || w->dtype != VS_F32 || w->ndim != 2 || w->shape[0] != L->in || w->shape[1] != L->out || !b ||
-            b->dtype != VS_F32 || b->ndim != 1 || b->shape[0] != L->out) {
-            vs_errorf(err, "%s: tensor '%s' or '%s' missing or not of shape [%d, %d] / [%d]", path, wn, bn, L->in,
-                      L->out, L->out);
+        if (!w || w->dtype != VS_F32 || w->ndim != 2 || w->shape[0] != L->in_used || w->shape[1] != L->out_used ||
+            !b || b->dtype != VS_F32 || b->ndim != 1 || b->shape[0] != L->out_used) {
+            vs_errorf(err, "%s: tensor '%s' or '%s' missing or not of shape [%d, %d] / [%d]", path, wn, bn, L->in_used,
+                      L->out_used, L->out_used);
             free(ws);
             free(bs);
             goto done;
@@ -105,11 +117,15 @@ int vs_model_load(const char *path, vs_model_file *m, vs_error *err) {
         ws[l] = w;
         bs[l] = b;
     }
+    /* Into the config's layout: with item_pad the padding and gaps stay zero. */
     m->params = vs_xalloc_aligned(m->shape.n_params * sizeof(float));
+    memset(m->params, 0, m->shape.n_params * sizeof(float));
     for (int l = 0; l < n_layers; l++) {
         const vs_layer *L = vs_model_layer(&m->shape, l, NULL, NULL);
-        memcpy(m->params + L->w, ws[l]->data, sizeof(float) * (size_t)L->in * L->out);
-        memcpy(m->params + L->b, bs[l]->data, sizeof(float) * (size_t)L->out);
+        const float *w = ws[l]->data;
+        for (int r = 0; r < L->in_used; r++)
+            memcpy(m->params + L->w + (size_t)r * L->out, w + (size_t)r * L->out_used, sizeof(float) * (size_t)L->out_used);
+        memcpy(m->params + L->b, bs[l]->data, sizeof(float) * (size_t)L->out_used);
     }
     free(ws);
     free(bs);

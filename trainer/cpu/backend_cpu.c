@@ -90,7 +90,7 @@ static int cpu_evaluate(vs_backend *b, const vs_csr *fold_in, const vs_csr *targ
             int64_t u = r0 + r;
             int32_t *top = c->topk + (size_t)omp_get_thread_num() * VS_METRICS_TOPK;
             const int32_t *excl = fold_in->indices + fold_in->indptr[u];
-            vs_topk_row(scores + (size_t)r * s->n_items, s->n_items, excl, fold_in->indptr[u + 1] - fold_in->indptr[u],
+            vs_topk_row(scores + (size_t)r * s->item_stride, s->n_items, excl, fold_in->indptr[u + 1] - fold_in->indptr[u],
                         VS_METRICS_TOPK, top);
             memset(&c->user_sums[r], 0, sizeof c->user_sums[r]);
             vs_metrics_add_user(&c->user_sums[r], top, targets->indices + targets->indptr[u],

@@ -71,9 +71,12 @@
     void vs_reparam_kl_backward_##SUF(int rows, int L, const R *mulv, const R *eps, const R *dz,  \
                                       double kl_scale, R *dmulv);                                 \
     /* The fused classifier: per row, logits += b, then row_loss = -sum_{i in x} log softmax_i  \
-     * and logits := grad_scale * (|x| softmax - x), the gradient of the loss. */                \
-    void vs_softmax_xent_##SUF(int rows, int n, R *logits, const R *b, const int64_t *x_ptr,      \
-                               const int32_t *x_idx, double grad_scale, double *row_loss);        \
+     * and logits := grad_scale * (|x| softmax - x), the gradient of the loss. Rows are       \
+     * `stride` apart; columns n..stride-1 (the item padding) are masked: left out of the     \
+     * softmax and given gradient 0. */                                                        \
+    void vs_softmax_xent_##SUF(int rows, int n, int stride, R *logits, const R *b,                \
+                               const int64_t *x_ptr, const int32_t *x_idx, double grad_scale,     \
+                               double *row_loss);                                                 \
     /* Adam (Kingma & Ba, with bias correction) over n parameters; t is 1-based */              \
     void vs_adam_##SUF(size_t n, R *p, const R *g, R *m, R *v, double lr, double beta1,           \
                        double beta2, double eps, int64_t t);                                      \

@@ -162,11 +162,11 @@ void FN(vs_reparam_kl_backward)(int rows, int L, const R *mulv, const R *eps, co
     }
 }
 
-void FN(vs_softmax_xent)(int rows, int n, R *logits, const R *b, const int64_t *x_ptr,
+void FN(vs_softmax_xent)(int rows, int n, int stride, R *logits, const R *b, const int64_t *x_ptr,
                          const int32_t *x_idx, double grad_scale, double *row_loss) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; r++) {
-        R *y = logits + (size_t)r * n;
+        R *y = logits + (size_t)r * stride;
         R m = -INFINITY;
         if (b) {
 #pragma omp simd reduction(max : m)
@@ -190,6 +190,7 @@ void FN(vs_softmax_xent)(int rows, int n, R *logits, const R *b, const int64_t *
 #pragma omp simd
         for (int i = 0; i < n; i++) y[i] *= scale;
         for (int64_t k = x_ptr[r]; k < x_ptr[r + 1]; k++) y[x_idx[k]] -= (R)grad_scale;
+        for (int i = n; i < stride; i++) y[i] = 0;   /* the padding: masked, no gradient */
     }
 }
 
@@ -353,6 +354,20 @@ static double FN(l2_penalty)(const vs_model_shape *s, const R *params, R *grads,
     return lambda * total;
 }
 
+/* grads between the blocks (the padded layout's alignment gaps), which no product
+ * writes: zero, so that every element of the gradient is written. */
+static void FN(clear_gaps)(const vs_model_shape *s, R *grads) {
+    int n = vs_model_n_layers(s);
+    for (int l = 0; l < n; l++) {
+        const vs_layer *L = vs_model_layer(s, l, NULL, NULL);
+        size_t w_end = L->w + (size_t)L->in * L->out, b_end = L->b + (size_t)L->out;
+        size_t w_next = l + 1 < n ? vs_model_layer(s, l + 1, NULL, NULL)->w : s->n_weights;
+        size_t b_next = l + 1 < n ? vs_model_layer(s, l + 1, NULL, NULL)->b : s->n_params;
+        if (w_next > w_end) memset(grads + w_end, 0, sizeof(R) * (w_next - w_end));
+        if (b_next > b_end) memset(grads + b_end, 0, sizeof(R) * (b_next - b_end));
+    }
+}
+
 vs_step_losses FN(vs_model_loss_grad)(WS *ws, const vs_model_shape *s, const R *params, R *grads,
                                       double beta, double lambda) {
     return FN(vs_model_shard_loss_grad)(ws, s, params, grads, beta, lambda, ws->batch.rows, 1);
@@ -367,8 +382,8 @@ vs_step_losses FN(vs_model_shard_loss_grad)(WS *ws, const vs_model_shape *s, con
 
     const vs_layer *last = &s->dec[s->n_dec - 1];
     R *logits = ws->act[s->n_enc + s->n_dec - 1];
-    FN(vs_softmax_xent)(rows, s->n_items, logits, params + last->b, bt->x_ptr, bt->x_idx, 1.0 / batch_rows,
-                        ws->row_loss);
+    FN(vs_softmax_xent)(rows, s->n_items, s->item_stride, logits, params + last->b, bt->x_ptr, bt->x_idx,
+                        1.0 / batch_rows, ws->row_loss);
     for (int r = 0; r < rows; r++) out.neg_ll += ws->row_loss[r];
     out.neg_ll /= batch_rows;
     const R *mulv = ws->act[s->n_enc - 1];
@@ -381,6 +396,7 @@ vs_step_losses FN(vs_model_shard_loss_grad)(WS *ws, const vs_model_shape *s, con
     if (acc && with_penalty) out.l2 = FN(l2_penalty)(s, params, grads, lambda);
     else if (acc) memset(grads, 0, sizeof(R) * s->n_weights);
     else memset(grads + s->enc[0].w, 0, sizeof(R) * (size_t)s->enc[0].in * s->enc[0].out);
+    FN(clear_gaps)(s, grads);
     out.loss = out.neg_ll + beta * out.kl + out.l2;
 
     R *dy = logits, *spare[2] = {ws->grad_a, ws->grad_b};

@@ -660,6 +660,14 @@ extern "C" int vs_cuda_use_device(int index, vs_error *err) {
 
 extern "C" vs_backend *vs_backend_cuda_create(const vs_config *cfg, const vs_csr *train, int64_t n_items,
                                               vs_error *err) {
+    /* The padded item layout (docs/model.md) is the CPU's so far: these kernels assume
+     * rows of n_items and packed blocks. */
+    if (cfg->item_pad != 1) {
+        vs_errorf(err, "cuda backend: item_pad %d: the padded item layout is not implemented on the GPU yet "
+                       "(use item_pad 1, or --device cpu)",
+                  cfg->item_pad);
+        return NULL;
+    }
     const char *problem = vs_cuda_device_problem();
     if (problem) {
         vs_errorf(err, "--device cuda: no usable CUDA device: %s (CUDA_VISIBLE_DEVICES=%s)", problem,
