@@ -38,7 +38,9 @@ grep -q '^result: FAIL' "$T/out/summary.txt" || { echo "no FAIL result line"; ex
 row() { grep -E "^$1 " "$T/out/summary.txt" || { echo "no row for step $1"; exit 1; }; }
 for s in gpu build gpu-tests memcheck racecheck train-fp32 train-tf32 train-bf16 train-fp16 resume; do row "$s" > /dev/null; done
 for f in machine.log build.log; do [ -s "$T/out/$f" ] || { echo "missing log $f"; exit 1; }; done
-tar -tzf "$T/out/logs.tar.gz" | grep -q 'summary.txt' || { echo "logs.tar.gz lacks the summary"; exit 1; }
+# (the listing into a file: `tar | grep -q` under pipefail fails when grep quits first)
+tar -tzf "$T/out/logs.tar.gz" > "$T/logs.list"
+grep -q 'summary.txt' "$T/logs.list" || { echo "logs.tar.gz lacks the summary"; exit 1; }
 [ -z "$(find "$T/out" -name '*.safetensors' -o -name '*.vsds')" ] || { echo "OUTDIR holds more than logs"; exit 1; }
 if [ -x "$BUILD/bench_gpu" ]; then
   # a CUDA build: each GPU step ran and failed, naming the runtime's reason
