@@ -82,15 +82,8 @@ int main(int argc, char **argv) {
     }
     vs_error err = {{0}};
     vs_synth_opts so;
-    vs_interactions pairs = {0};
-    vs_protocol_opts po;
-    vs_dataset ds;
-    if (vs_synth_preset(preset, &so, &err) || vs_synth_generate(&so, &pairs, &err)) die("synth", &err);
-    vs_protocol_opts_default(&po);
-    po.heldout_users = so.heldout_users;
-    po.seed = so.seed;
-    if (vs_protocol_split(&pairs, &po, NULL, &ds, NULL, &err)) die("split", &err);
-    vs_interactions_free(&pairs);
+    vs_dataset ds = {0};
+    if (vs_synth_preset(preset, &so, &err) || vs_synth_dataset(&so, NULL, &ds, &err)) die("synth", &err);
 
     vs_config cfg;
     vs_config_default(&cfg);

@@ -53,15 +53,8 @@ int main(int argc, char **argv) {
     double t0 = now();
     vs_synth_opts so;
     if (vs_synth_preset(preset, &so, &err)) die(&err);
-    vs_interactions pairs = {0};
-    if (vs_synth_generate(&so, &pairs, &err)) die(&err);
-    vs_protocol_opts po;
-    vs_protocol_opts_default(&po);
-    po.heldout_users = so.heldout_users;
-    po.seed = so.seed;
     vs_dataset ds = {0};
-    if (vs_protocol_split(&pairs, &po, NULL, &ds, NULL, &err)) die(&err);
-    vs_interactions_free(&pairs);
+    if (vs_synth_dataset(&so, NULL, &ds, &err)) die(&err);
     printf("data: preset %s, %lld train users, %lld items, %lld train interactions (%.1f s)\n", preset,
            (long long)ds.train.rows, (long long)ds.n_items, (long long)vs_csr_nnz(&ds.train), now() - t0);
 

@@ -195,15 +195,8 @@ int main(int argc, char **argv) {
     double t0 = now();
     vs_synth_opts so;
     if (vs_synth_preset(preset, &so, &err)) die("--preset", &err);
-    vs_interactions pairs = {0};
-    if (vs_synth_generate(&so, &pairs, &err)) die("synth", &err);
-    vs_protocol_opts po;
-    vs_protocol_opts_default(&po);
-    po.heldout_users = so.heldout_users;
-    po.seed = so.seed;
     vs_dataset ds = {0};
-    if (vs_protocol_split(&pairs, &po, NULL, &ds, NULL, &err)) die("split", &err);
-    vs_interactions_free(&pairs);
+    if (vs_synth_dataset(&so, NULL, &ds, &err)) die("synth", &err);
     printf("device: %s (sm_%d%d, %.1f GiB)\n", prop.name, prop.major, prop.minor,
            (double)prop.totalGlobalMem / (1024.0 * 1024 * 1024));
     printf("data: preset %s, %lld train users, %lld items, %lld train interactions, %lld validation users (%.1f s)\n",

@@ -48,15 +48,8 @@ int main(int argc, char **argv) {
     vs_error err = {{0}};
     vs_synth_opts so;
     if (vs_synth_preset("ml20m", &so, &err)) die(&err);
-    vs_interactions pairs = {0};
-    if (vs_synth_generate(&so, &pairs, &err)) die(&err);
-    vs_protocol_opts po;
-    vs_protocol_opts_default(&po);
-    po.heldout_users = so.heldout_users;
-    po.seed = so.seed;
     vs_dataset ds = {0};
-    if (vs_protocol_split(&pairs, &po, NULL, &ds, NULL, &err)) die(&err);
-    vs_interactions_free(&pairs);
+    if (vs_synth_dataset(&so, NULL, &ds, &err)) die(&err);
     const vs_csr *tr = &ds.train;
     int n_items = (int)ds.n_items;
     int32_t *perm = malloc(sizeof(int32_t) * (size_t)tr->rows);

@@ -370,3 +370,15 @@ int vs_synth_generate(const vs_synth_opts *o, vs_interactions *out, vs_error *er
     synth_items_free(&s);
     return rc;
 }
+
+int vs_synth_dataset(const vs_synth_opts *o, const char *meta_json, vs_dataset *out, vs_error *err) {
+    vs_interactions pairs = {0};
+    if (vs_synth_generate(o, &pairs, err)) return -1;
+    vs_protocol_opts po;
+    vs_protocol_opts_default(&po);
+    po.heldout_users = o->heldout_users;
+    po.seed = o->seed;
+    int rc = vs_protocol_split(&pairs, &po, meta_json, out, NULL, err);
+    vs_interactions_free(&pairs);
+    return rc;
+}

@@ -28,5 +28,9 @@ typedef struct vs_synth_opts {
 int vs_synth_preset(const char *name, vs_synth_opts *o, vs_error *err);
 /* Generates the interaction pairs (ids are decimal strings). out must be zeroed. */
 int vs_synth_generate(const vs_synth_opts *o, vs_interactions *out, vs_error *err);
+/* Generates o's pairs and splits them with the paper's protocol (o's held-out users and
+ * seed) into *out, as `vaesearch synth` does; meta_json (or NULL) goes into the
+ * dataset's metadata. */
+int vs_synth_dataset(const vs_synth_opts *o, const char *meta_json, vs_dataset *out, vs_error *err);
 
 #endif

@@ -248,17 +248,11 @@ static int ensure_dataset(sweep *w, vs_error *err) {
         struct stat st;
         if (stat(w->dataset, &st) != 0) {
             vs_synth_opts so;
-            vs_interactions pairs = {0};
             vs_dataset ds = {0};
-            vs_protocol_opts po;
-            vs_protocol_opts_default(&po);
-            if (vs_synth_preset(w->space.dataset_synth, &so, err) || vs_synth_generate(&so, &pairs, err)) return -1;
-            po.heldout_users = so.heldout_users;
-            po.seed = so.seed;
+            if (vs_synth_preset(w->space.dataset_synth, &so, err)) return -1;
             char meta[128];
             snprintf(meta, sizeof meta, "{\"source\": \"synth\", \"preset\": \"%s\"}", w->space.dataset_synth);
-            int rc = vs_protocol_split(&pairs, &po, meta, &ds, NULL, err);
-            vs_interactions_free(&pairs);
+            int rc = vs_synth_dataset(&so, meta, &ds, err);
             if (rc == 0) rc = vs_dataset_write(&ds, w->dataset, err);
             vs_dataset_close(&ds);
             if (rc) return -1;

@@ -289,20 +289,10 @@ static vs_dataset ds;
 static void make_dataset(void) {
     vs_error err = {{0}};
     vs_synth_opts so;
-    vs_interactions pairs = {0};
-    vs_protocol_opts po;
-    if (vs_synth_preset("small", &so, &err) || vs_synth_generate(&so, &pairs, &err)) {
+    if (vs_synth_preset("small", &so, &err) || vs_synth_dataset(&so, NULL, &ds, &err)) {
         fprintf(stderr, "synth: %s\n", err.msg);
         exit(1);
     }
-    vs_protocol_opts_default(&po);
-    po.heldout_users = so.heldout_users;
-    po.seed = so.seed;
-    if (vs_protocol_split(&pairs, &po, NULL, &ds, NULL, &err)) {
-        fprintf(stderr, "split: %s\n", err.msg);
-        exit(1);
-    }
-    vs_interactions_free(&pairs);
 }
 
 /* A small model, 20 steps of 100 rows (with dropout, noise, the KL term and a penalty),

@@ -44,20 +44,10 @@ static inline int test_gpu_missing(void) {
 /* The dataset that synth options generate, split by the paper's protocol; exits on error. */
 static inline void gpu_test_dataset(const vs_synth_opts *so, vs_dataset *ds) {
     vs_error err = {{0}};
-    vs_interactions pairs = {0};
-    vs_protocol_opts po;
-    if (vs_synth_generate(so, &pairs, &err)) {
+    if (vs_synth_dataset(so, NULL, ds, &err)) {
         fprintf(stderr, "synth: %s\n", err.msg);
         exit(1);
     }
-    vs_protocol_opts_default(&po);
-    po.heldout_users = so->heldout_users;
-    po.seed = so->seed;
-    if (vs_protocol_split(&pairs, &po, NULL, ds, NULL, &err)) {
-        fprintf(stderr, "split: %s\n", err.msg);
-        exit(1);
-    }
-    vs_interactions_free(&pairs);
 }
 
 static inline void gpu_test_preset(const char *preset, vs_dataset *ds) {
