@@ -4,6 +4,7 @@
  * set (trials numbered < n - window, all ended), so they are the same in every run. */
 #define _GNU_SOURCE
 #include "scheduler.h"
+#include "scheduler_internal.h"
 #include "common/json_exact.h"
 
 #include <errno.h>
@@ -38,7 +39,6 @@
 
 #define HEARTBEAT_SECONDS 5.0
 #define STALE_SECONDS 30.0
-#define KILL_GRACE_SECONDS 20.0
 
 /* ---- signals: Ctrl-C once stops cleanly, twice stops now ---- */
 
@@ -53,67 +53,7 @@ static void on_signal(int sig) {
     errno = saved;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ---- a running trainer ---- */
-
-typedef struct child {
-    int used;
-    int trial_id, number, slot;
-    vs_trial_process proc;
-    vs_line_reader out, err;   /* the line being read from each pipe */
-    vs_output_tail tail;
-    double started, kill_at;
-    int prune, timed_out, stopping, killed;
-    int bad_output;   /* it printed an event it should not have: stopped, recorded FAIL */
-    int last_epoch, epochs;   /* the last epoch seen, of how many (0 when unknown) */
-    int last_validated_epoch;        /* the last epoch with a validation, 0 before the first */
-    double last_value, best_value;   /* the metric after the last validated epoch, and the best */
-    cJSON *done;
-    char *error;
-    char prune_reason[256];
-    FILE *stderr_log;          /* the run folder's stderr.log, or NULL */
-    char slurm_step[64];       /* "JOB.STEP" once the step has said so, or "" */
-    char slurm_note[256];      /* Slurm's word on the step (launcher_slurm.c), or "" */
-    int slurm_note_rank;       /* vs_slurm_note's rank of it: a banner outranks an error */
-} child;
-
-typedef struct sweep {
-    const vs_run_opts *o;
-    vs_space space;
-    vs_db *db;
-    int study_id;
-    char dataset[4096], trainer[4096], runs[4096];
-    const char *device;
-    int threads, window, n_slots, n_groups;
-    char (*group_gpus)[256];   /* per group: "0,1" */
-    child *children;           /* per slot */
-    int slurm;                 /* 1: trials are job steps of this Slurm allocation */
-    vs_slurm_allocation allocation;
-    vs_slurm_plan plan;
-    vs_db_trial *trials;       /* the history, by number: read once, then kept current */
-    int n_trials, cap_trials;
-    int64_t budget;
-    int stopping, time_up;
-    int disk_full;   /* a trainer found no space left on the device: start no more trials */
-    double t0, last_heartbeat, last_live;
-    int run_ended, run_failed;      /* trials that ended in this run, and how many of them FAILed */
-    int fail_streak, fail_stop;     /* FAILs in a row with the same reason; stopped because of them */
-    char fail_key[1200];            /* that reason with its numbers left out */
-    char last_fail[1200];           /* the last FAIL's reason as recorded */
-    vs_db_seed *seeds;              /* warm start: an earlier sweep's finished trials that fit */
-    int n_seeds, n_unfit;           /* ... and how many did not fit this space */
-    int n_seeded;                   /* trials of this sweep that are seeds (not run, not in the budget) */
-    double ended_seconds;      /* trainer time of the attempts that ended in this run (COMPLETE, PRUNED, FAIL) */
-    int ended_count;
-} sweep;
-
-static void say(sweep *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(sweep *w, const char *fmt, ...) {
+void sched_say(sweep *w, const char *fmt, ...) {
     FILE *f = w->o->out;
     if (w->o->live) fputs("\r\033[K", f);
     va_list ap;
@@ -125,18 +65,18 @@ static void say(sweep *w, const char *fmt, ...) {
     w->last_live = 0;
 }
 
-static int is_ended(const char *state) {
+int sched_is_ended(const char *state) {
     return !strcmp(state, "COMPLETE") || !strcmp(state, "PRUNED") || !strcmp(state, "FAIL");
 }
 
-static child *running_child(sweep *w, int trial_id) {
+child *sched_running_child(sweep *w, int trial_id) {
     for (int i = 0; i < w->n_slots; i++)
         if (w->children[i].used && w->children[i].trial_id == trial_id) return &w->children[i];
     return NULL;
 }
 
 /* Reads the whole history: once when the run starts, once for the summary. */
-static int reload(sweep *w, vs_error *err) {
+int sched_reload(sweep *w, vs_error *err) {
     vs_db_free_trials(w->trials, w->n_trials);
     w->trials = NULL;
     w->n_trials = w->cap_trials = 0;
@@ -147,7 +87,7 @@ static int reload(sweep *w, vs_error *err) {
 
 /* The trial numbered number, or NULL. Numbers run 0, 1, 2... so the index is the
  * number, unless trials were deleted from the database by hand. */
-static vs_db_trial *trial_by_number(const sweep *w, int number) {
+vs_db_trial *sched_trial_by_number(const sweep *w, int number) {
     if (number >= 0 && number < w->n_trials && w->trials[number].number == number) return &w->trials[number];
     for (int i = 0; i < w->n_trials; i++)
         if (w->trials[i].number == number) return &w->trials[i];
@@ -157,10 +97,10 @@ static vs_db_trial *trial_by_number(const sweep *w, int number) {
 /* After a change to one trial (or a new one), reads that trial back from the database
  * into the history: the history stays what the database holds, at the cost of one
  * trial's rows, never all of them. A new trial has the largest number: it goes last. */
-static int refresh_trial(sweep *w, int trial_id, vs_error *err) {
+int sched_refresh_trial(sweep *w, int trial_id, vs_error *err) {
     vs_db_trial t;
     if (vs_db_load_trial(w->db, trial_id, &w->space, &t, err)) return -1;
-    vs_db_trial *old = trial_by_number(w, t.number);
+    vs_db_trial *old = sched_trial_by_number(w, t.number);
     if (old) {
         vs_db_free_trials_content(old, 1);
         *old = t;
@@ -174,14 +114,9 @@ static int refresh_trial(sweep *w, int trial_id, vs_error *err) {
     return 0;
 }
 
-static double json_num(const cJSON *o, const char *key) {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(j) ? j->valuedouble : NAN;
-}
-
 /* ---- set-up ---- */
 
-static int resolve_trainer(sweep *w) {
+int sched_resolve_trainer(sweep *w) {
     if (w->o->trainer) {
         snprintf(w->trainer, sizeof w->trainer, "%s", w->o->trainer);
         return 0;
@@ -198,7 +133,7 @@ static int resolve_trainer(sweep *w) {
 }
 
 /* The trainer must be a program this process can run, found as execvp will find it. */
-static int check_trainer(const sweep *w, vs_error *err) {
+int sched_check_trainer(const sweep *w, vs_error *err) {
     struct stat st;
     if (strchr(w->trainer, '/')) {
         if (stat(w->trainer, &st) != 0) return vs_errorf(err, "trainer %s: %s", w->trainer, strerror(errno));
@@ -231,19 +166,19 @@ static int mkdir_p(const char *path, vs_error *err) {
     return 0;
 }
 
-static void folder_of(const char *path, char *out, size_t n) {
+void sched_folder_of(const char *path, char *out, size_t n) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", path);
     snprintf(out, n, "%s", dirname(tmp));
 }
 
 /* The dataset: a file named by the space, or a generated one made once beside the database. */
-static int ensure_dataset(sweep *w, vs_error *err) {
+int sched_ensure_dataset(sweep *w, vs_error *err) {
     if (!w->space.dataset_synth) {
         snprintf(w->dataset, sizeof w->dataset, "%s", w->space.dataset);
     } else {
         char folder[2048];
-        folder_of(w->o->db_path, folder, sizeof folder);
+        sched_folder_of(w->o->db_path, folder, sizeof folder);
         snprintf(w->dataset, sizeof w->dataset, "%s/synth-%s.vsds", folder, w->space.dataset_synth);
         struct stat st;
         if (stat(w->dataset, &st) != 0) {
@@ -256,7 +191,7 @@ static int ensure_dataset(sweep *w, vs_error *err) {
             if (rc == 0) rc = vs_dataset_write(&ds, w->dataset, err);
             vs_dataset_close(&ds);
             if (rc) return -1;
-            say(w, "generated the '%s' synthetic dataset: %s", w->space.dataset_synth, w->dataset);
+            sched_say(w, "generated the '%s' synthetic dataset: %s", w->space.dataset_synth, w->dataset);
         }
     }
     vs_dataset ds;
@@ -319,7 +254,7 @@ static int setup_slurm_slots(sweep *w, vs_error *err) {
     return 0;
 }
 
-static int setup_slots(sweep *w, vs_error *err) {
+int sched_setup_slots(sweep *w, vs_error *err) {
     const vs_run_opts *o = w->o;
     if (o->launcher == VS_LAUNCHER_SLURM) return setup_slurm_slots(w, err);
     int n_gpus = 0, gpus[VS_MAX_GPUS];
@@ -359,7 +294,7 @@ static int setup_slots(sweep *w, vs_error *err) {
      * threads wait on each other (docs/performance.md). */
     w->threads = o->threads > 0 ? o->threads : (int)(cores / w->n_slots > 0 ? cores / w->n_slots : 1);
     if ((long)w->threads * w->n_slots > cores && !w->n_groups)
-        say(w, "note: %d slots x %d threads exceed the %ld cores; trials will wait on each other", w->n_slots,
+        sched_say(w, "note: %d slots x %d threads exceed the %ld cores; trials will wait on each other", w->n_slots,
             w->threads, cores);
     w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
     /* With one slot each trial sees every earlier one; with P slots, a trial waits only
@@ -369,13 +304,13 @@ static int setup_slots(sweep *w, vs_error *err) {
 }
 
 /* The GPUs of slot s: trials_per_gpu consecutive slots share a group. */
-static const char *slot_gpus(const sweep *w, int s) {
+const char *sched_slot_gpus(const sweep *w, int s) {
     return w->n_groups ? w->group_gpus[s / w->space.trials_per_gpu] : NULL;
 }
 
 /* ---- proposing ---- */
 
-static int64_t base_trials(const sweep *w) {
+int64_t sched_base_trials(const sweep *w) {
     int64_t n = -w->n_seeded;   /* warm-start seeds are history, not proposals */
     for (int i = 0; i < w->n_trials; i++) n += w->trials[i].retry_of < 0;
     return n;
@@ -390,8 +325,8 @@ static int next_number(const sweep *w) {
 
 /* Proposes and records the next trial, if the budget allows and its reference set has
  * ended. Returns 1 when a trial was created, 0 when none can be now, -1 on error. */
-static int propose(sweep *w, vs_error *err) {
-    int64_t k = base_trials(w);
+int sched_propose(sweep *w, vs_error *err) {
+    int64_t k = sched_base_trials(w);
     if (k >= w->budget) return 0;
     int n = next_number(w);
     int cut = n - w->window;
@@ -400,7 +335,7 @@ static int propose(sweep *w, vs_error *err) {
     for (int i = 0; i < w->n_trials; i++) {
         const vs_db_trial *t = &w->trials[i];
         if (t->number < cut) {
-            if (!is_ended(t->state)) {   /* the reference set has not ended yet: wait */
+            if (!sched_is_ended(t->state)) {   /* the reference set has not ended yet: wait */
                 free(hist);
                 return 0;
             }
@@ -419,14 +354,14 @@ static int propose(sweep *w, vs_error *err) {
     free(values);
     free(hist);
     if (rc) return -1;
-    return refresh_trial(w, trial_id, err) ? -1 : 1;
+    return sched_refresh_trial(w, trial_id, err) ? -1 : 1;
 }
 
 /* Pruning, as Optuna's pruners judge, at a validated epoch (the previous one was
  * previous_epoch): the median pruner the trial's best value so far, ASHA its value at
  * this epoch (NaN for both when this epoch's is), against the curves of the COMPLETE
  * trials of its reference set. */
-static int prune_verdict(sweep *w, int number, int previous_epoch, int epoch, double value, double best) {
+int sched_prune_verdict(sweep *w, int number, int previous_epoch, int epoch, double value, double best) {
     if (w->space.pruner == VS_PRUNER_NONE || w->stopping) return 0;
     vs_curve *refs = vs_xcalloc((size_t)(w->n_trials ? w->n_trials : 1), sizeof *refs);
     int n = 0;
@@ -441,7 +376,7 @@ static int prune_verdict(sweep *w, int number, int previous_epoch, int epoch, do
     return prune;
 }
 
-static double better_of(const sweep *w, double best, double v) {
+double sched_better_of(const sweep *w, double best, double v) {
     if (isnan(v)) return best;
     if (isnan(best)) return v;
     return w->space.maximize ? (v > best ? v : best) : (v < best ? v : best);
@@ -450,14 +385,14 @@ static double better_of(const sweep *w, double best, double v) {
 /* A trial that comes back (after a kill or a Ctrl-C) with epochs already recorded is
  * judged on them first: the decision a killed run made but could not record is made
  * again, the same way. Returns the epoch to prune at, or 0. */
-static int replay_pruning(sweep *w, const vs_db_trial *t) {
+int sched_replay_pruning(sweep *w, const vs_db_trial *t) {
     double best = NAN;
     int previous = 0;
     for (int e = 1; e <= t->n_epochs; e++) {
         double v = t->curve[e - 1];
         if (isnan(v)) continue;   /* not validated */
-        best = better_of(w, best, v);
-        if (prune_verdict(w, t->number, previous, e, v, best)) return e;
+        best = sched_better_of(w, best, v);
+        if (sched_prune_verdict(w, t->number, previous, e, v, best)) return e;
         previous = e;
     }
     return 0;
@@ -484,7 +419,7 @@ static int write_trial_config(sweep *w, const vs_db_trial *t, const char *path, 
     return 0;
 }
 
-static char *params_text(const sweep *w, const double *values) {
+char *sched_params_text(const sweep *w, const double *values) {
     char *buf = vs_xcalloc(1, 1024);
     size_t used = 0;
     for (int p = 0; p < w->space.n_params && used < 1000; p++) {
@@ -523,7 +458,7 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     snprintf(config, sizeof config, "%s/trial.json", dir);
     if (write_trial_config(w, t, config, err)) return -1;
     snprintf(threads, sizeof threads, "%d", w->threads);
-    const char *gpus = slot_gpus(w, slot);
+    const char *gpus = sched_slot_gpus(w, slot);
     char *argv[] = {w->trainer, "--data", w->dataset, "--config", config, "--out", dir, "--device", (char *)w->device,
                     "--threads", threads, "--resume", NULL};
     vs_trial_process proc;
@@ -546,26 +481,26 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     c->number = t->number;
     c->slot = slot;
     c->proc = proc;
-    c->started = now_seconds();
+    c->started = sched_now();
     c->last_value = c->best_value = NAN;
     cJSON *cfg = vs_space_trial_config(&w->space, t->values);
-    double epochs = json_num(cfg, "epochs");   /* the trainer's start line says it too, when it runs */
+    double epochs = sched_json_num(cfg, "epochs");   /* the trainer's start line says it too, when it runs */
     cJSON_Delete(cfg);
     c->epochs = epochs >= 1 && epochs < 1e9 ? (int)epochs : 0;
     for (int e = 0; e < t->n_epochs; e++) {   /* what it recorded before (replay_pruning judged it) */
-        c->best_value = better_of(w, c->best_value, t->curve[e]);
+        c->best_value = sched_better_of(w, c->best_value, t->curve[e]);
         if (!isnan(t->curve[e])) c->last_validated_epoch = e + 1;
     }
     if (vs_db_trial_started(w->db, t->trial_id, (int)proc.pid, gpus ? gpus : "", dir, err)) return -1;
     if (w->slurm && slurm_step_pending(w, t->trial_id, err)) return -1;
-    char *p = params_text(w, t->values), where[300];
+    char *p = sched_params_text(w, t->values), where[300];
     if (w->slurm)
         snprintf(where, sizeof where, "a Slurm step of job %s (%d GPU%s, %d CPU%s)", w->allocation.job_id,
                  w->plan.gpus_per_step, w->plan.gpus_per_step == 1 ? "" : "s", w->plan.cpus_per_step,
                  w->plan.cpus_per_step == 1 ? "" : "s");
     else if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
     else snprintf(where, sizeof where, "CPU slot %d", slot);
-    say(w, "trial %d: started %s %s (%s)%s", t->number, w->slurm ? "as" : "on", where, p,
+    sched_say(w, "trial %d: started %s %s (%s)%s", t->number, w->slurm ? "as" : "on", where, p,
         t->out_dir ? ", resuming" : "");
     free(p);
     return 0;
@@ -573,32 +508,32 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
 
 /* Starts trials while slots are free: first those waiting (resumed or retried), then
  * new proposals. */
-static int fill_slots(sweep *w, vs_error *err) {
+int sched_fill_slots(sweep *w, vs_error *err) {
     for (int slot = 0; slot < w->n_slots; slot++) {
         if (w->children[slot].used) continue;
         vs_db_trial *pick = NULL;
         for (int i = 0; i < w->n_trials; i++) {
             vs_db_trial *t = &w->trials[i];
-            if (!strcmp(t->state, "WAITING") && !running_child(w, t->trial_id) && (!pick || t->number < pick->number))
+            if (!strcmp(t->state, "WAITING") && !sched_running_child(w, t->trial_id) && (!pick || t->number < pick->number))
                 pick = t;
         }
         if (!pick) {
-            int rc = propose(w, err);
+            int rc = sched_propose(w, err);
             if (rc < 0) return -1;
             if (rc == 0) return 0;
             for (int i = 0; i < w->n_trials; i++)
-                if (!strcmp(w->trials[i].state, "WAITING") && !running_child(w, w->trials[i].trial_id)) pick = &w->trials[i];
+                if (!strcmp(w->trials[i].state, "WAITING") && !sched_running_child(w, w->trials[i].trial_id)) pick = &w->trials[i];
         }
         if (!pick) return 0;
-        int pruned_at = pick->n_epochs ? replay_pruning(w, pick) : 0;
+        int pruned_at = pick->n_epochs ? sched_replay_pruning(w, pick) : 0;
         if (pruned_at) {
             char reason[128];
             snprintf(reason, sizeof reason, "pruned after epoch %d (recorded before the sweep stopped)", pruned_at);
             int number = pick->number;
             if (vs_db_trial_finished(w->db, pick->trial_id, "PRUNED", NULL, w->space.metric, -1, reason, NULL, err) ||
-                refresh_trial(w, pick->trial_id, err))
+                sched_refresh_trial(w, pick->trial_id, err))
                 return -1;
-            say(w, "trial %d: PRUNED: %s", number, reason);
+            sched_say(w, "trial %d: PRUNED: %s", number, reason);
             slot--;   /* this slot is still free */
             continue;
         }
@@ -613,7 +548,7 @@ static int fill_slots(sweep *w, vs_error *err) {
 /* Signals a trial's trainer. Under Slurm, SIGTERM (stop, saving the state) goes to the
  * step through Slurm, since srun would kill the step at once; before the step has
  * started, srun's own answer (ending it) is what is wanted. */
-static void signal_trial(child *c, int sig) {
+void sched_signal_trial(child *c, int sig) {
     vs_error ignore;
     if (c->slurm_step[0] && (sig == SIGTERM || sig == SIGKILL)) {
         if (sig == SIGTERM && vs_slurm_signal_step(c->slurm_step, sig, &ignore) == 0) return;
@@ -633,9 +568,9 @@ static void trainer_misbehaved(sweep *w, child *c, const char *problem) {
     snprintf(reason, sizeof reason, "bad trainer output: %s", problem);
     free(c->error);
     c->error = vs_xstrdup(reason);
-    say(w, "trial %d: %s; stopping its trainer", c->number, reason);
-    signal_trial(c, SIGTERM);
-    if (!c->kill_at) c->kill_at = now_seconds() + KILL_GRACE_SECONDS;
+    sched_say(w, "trial %d: %s; stopping its trainer", c->number, reason);
+    sched_signal_trial(c, SIGTERM);
+    if (!c->kill_at) c->kill_at = sched_now() + KILL_GRACE_SECONDS;
 }
 
 /* The launcher's line naming a trial's Slurm job step: user attributes for status, and
@@ -670,7 +605,7 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     }
     case VS_EVENT_BAD: trainer_misbehaved(w, c, ev.problem); break;
     case VS_EVENT_START: {
-        double epochs = json_num(cJSON_GetObjectItemCaseSensitive(ev.json, "config"), "epochs");
+        double epochs = sched_json_num(cJSON_GetObjectItemCaseSensitive(ev.json, "config"), "epochs");
         if (epochs >= 1 && epochs < 1e9) c->epochs = (int)epochs;
         const cJSON *vis = cJSON_GetObjectItemCaseSensitive(ev.json, "cuda_visible_devices");
         if (vis) rc = vs_db_set_user_attr(w->db, c->trial_id, "trainer_visible_devices", vis, err);
@@ -685,18 +620,18 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
             double v = ev.value;
             int epoch = ev.epoch;
             c->last_value = v;
-            c->best_value = better_of(w, c->best_value, v);
+            c->best_value = sched_better_of(w, c->best_value, v);
             /* a resumed trainer first repeats the epochs it did before it was stopped */
             int replayed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev.json, "replayed"));
             if (!w->o->live)
-                say(w, "trial %d: epoch %d, %s %.4f%s", c->number, epoch, w->space.metric, v,
+                sched_say(w, "trial %d: epoch %d, %s %.4f%s", c->number, epoch, w->space.metric, v,
                     replayed ? " (replayed: done before the trial was interrupted)" : "");
             if (!c->prune &&
-                prune_verdict(w, c->number, c->last_validated_epoch, epoch, v, c->best_value)) {
+                sched_prune_verdict(w, c->number, c->last_validated_epoch, epoch, v, c->best_value)) {
                 c->prune = 1;
                 snprintf(c->prune_reason, sizeof c->prune_reason, "pruned after epoch %d (%s %.4f)", epoch,
                          w->space.metric, v);
-                signal_trial(c, SIGTERM);
+                sched_signal_trial(c, SIGTERM);
             }
             if (epoch > c->last_validated_epoch) c->last_validated_epoch = epoch;
         }
@@ -741,7 +676,7 @@ static void take_line(void *ctx, const char *line) {
 }
 
 /* Reads what the pipe has; nonzero when recording an event failed. */
-static int drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_error *err) {
+int sched_drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_error *err) {
     line_ctx x = {w, c, events, err, 0};
     vs_read_lines(fd, b, take_line, &x);
     return x.failed;
@@ -751,7 +686,7 @@ static int drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_
  * no retry (guarded against a cycle in a damaged database). */
 static int retry_root(const sweep *w, int number) {
     for (int guard = 0; guard < w->n_trials; guard++) {
-        const vs_db_trial *r = trial_by_number(w, number);
+        const vs_db_trial *r = sched_trial_by_number(w, number);
         if (!r || r->retry_of < 0) break;
         number = r->retry_of;
     }
@@ -765,7 +700,7 @@ static int attempts_of(const sweep *w, const vs_db_trial *t) {
     return count;
 }
 
-static void child_free(child *c) {
+void sched_child_free(child *c) {
     if (c->stderr_log) fclose(c->stderr_log);
     vs_line_reader_free(&c->out);
     vs_line_reader_free(&c->err);
@@ -774,8 +709,6 @@ static void child_free(child *c) {
     free(c->error);
     memset(c, 0, sizeof *c);
 }
-
-static void stop_children(sweep *w, int sig);
 
 /* A FAIL's reason with each run of digits as '#': "timed out after 61 s" and "... 62 s"
  * are the same reason. */
@@ -809,32 +742,29 @@ static void note_ended(sweep *w, const char *state, const char *reason) {
     int limit = w->o->max_consecutive_failures;
     if (limit > 0 && w->fail_streak >= limit && !w->stopping) {
         w->stopping = w->fail_stop = 1;
-        say(w, "stopping: %d trials in a row failed with the same reason (%s); the running trials save their state",
+        sched_say(w, "stopping: %d trials in a row failed with the same reason (%s); the running trials save their state",
             w->fail_streak, reason);
-        stop_children(w, SIGTERM);
+        sched_stop_children(w, SIGTERM);
     }
 }
-
-/* A full disk is no fault of the trial: the trainer's error or last lines say so. */
-#define NO_SPACE_TEXT "No space left on device"
 
 static int out_of_space(const child *c, const char *tail) {
     return (c->error && strstr(c->error, NO_SPACE_TEXT)) || (tail && strstr(tail, NO_SPACE_TEXT));
 }
 
 /* Records how an attempt ended, and re-queues a failure's parameters when allowed. */
-static int finish(sweep *w, child *c, int status, vs_error *err) {
+int sched_finish(sweep *w, child *c, int status, vs_error *err) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     /* srun exits with 128 + the signal that ended its task: the trainer's fate, as if local */
     if (w->slurm && code > 128 && code < 128 + NSIG) sig = code - 128, code = -1;
     const char *state;
     char reason[1200] = "";
-    double elapsed = now_seconds() - c->started;
+    double elapsed = sched_now() - c->started;
     char *tail = vs_tail_text(&c->tail);
     /* The objective of a done line, checked here as the database checks it, so that
      * what is said below is what was recorded. */
-    double objective = c->done ? json_num(cJSON_GetObjectItemCaseSensitive(c->done, "val"), w->space.metric) : NAN;
+    double objective = c->done ? sched_json_num(cJSON_GetObjectItemCaseSensitive(c->done, "val"), w->space.metric) : NAN;
     if (c->bad_output) {
         state = "FAIL";
         snprintf(reason, sizeof reason, "%s", c->error);
@@ -879,10 +809,10 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
     if (rc) return -1;
     if (!strcmp(state, "COMPLETE")) {
         const cJSON *val = cJSON_GetObjectItemCaseSensitive(c->done, "val");
-        say(w, "trial %d: COMPLETE, %s %.4f (best epoch %.0f, %.0f s)", c->number, w->space.metric,
-            json_num(val, w->space.metric), json_num(c->done, "best_epoch"), elapsed);
+        sched_say(w, "trial %d: COMPLETE, %s %.4f (best epoch %.0f, %.0f s)", c->number, w->space.metric,
+            sched_json_num(val, w->space.metric), sched_json_num(c->done, "best_epoch"), elapsed);
     } else {
-        say(w, "trial %d: %s%s%s", c->number, state, reason[0] ? ": " : "", reason);
+        sched_say(w, "trial %d: %s%s%s", c->number, state, reason[0] ? ": " : "", reason);
     }
     if (strcmp(state, "WAITING")) {
         note_ended(w, state, reason);
@@ -890,15 +820,15 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
         w->ended_count++;
     }
     int number = c->number, ended_id = c->trial_id;
-    child_free(c);
-    if (refresh_trial(w, ended_id, err)) return -1;
+    sched_child_free(c);
+    if (sched_refresh_trial(w, ended_id, err)) return -1;
     if (!strcmp(state, "FAIL") && !w->stopping) {
-        const vs_db_trial *t = trial_by_number(w, number);
+        const vs_db_trial *t = sched_trial_by_number(w, number);
         if (t && attempts_of(w, t) <= w->space.max_retries) {
             int trial_id, again;
             if (vs_db_create_trial(w->db, w->study_id, &w->space, t->values, number, &trial_id, &again, err)) return -1;
-            say(w, "trial %d: retrying its parameters as trial %d", number, again);
-            if (refresh_trial(w, trial_id, err)) return -1;
+            sched_say(w, "trial %d: retrying its parameters as trial %d", number, again);
+            if (sched_refresh_trial(w, trial_id, err)) return -1;
         }
     }
     return 0;
@@ -906,31 +836,25 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
 
 /* ---- the loop ---- */
 
-static void stop_children(sweep *w, int sig) {
+void sched_stop_children(sweep *w, int sig) {
     for (int i = 0; i < w->n_slots; i++) {
         child *c = &w->children[i];
         if (!c->used) continue;
         if (sig == SIGTERM) {
             c->stopping = 1;
-            if (!c->kill_at) c->kill_at = now_seconds() + KILL_GRACE_SECONDS * 6;
+            if (!c->kill_at) c->kill_at = sched_now() + KILL_GRACE_SECONDS * 6;
         }
-        signal_trial(c, sig);
+        sched_signal_trial(c, sig);
     }
 }
 
-static int active_children(const sweep *w) {
+int sched_active_children(const sweep *w) {
     int n = 0;
     for (int i = 0; i < w->n_slots; i++) n += w->children[i].used;
     return n;
 }
 
-/* Trials per state, and the best COMPLETE trial (NULL when none). */
-typedef struct tally {
-    int complete, pruned, failed, waiting;
-    const vs_db_trial *best;
-} tally;
-
-static tally count_trials(const sweep *w) {
+tally sched_count_trials(const sweep *w) {
     tally t = {0};
     for (int i = 0; i < w->n_trials; i++) {
         const vs_db_trial *x = &w->trials[i];
@@ -954,12 +878,12 @@ static void clock_text(double seconds, char out[32]) {
 /* On a terminal, one line kept current: trials done, each running trial and its epoch,
  * the best so far, the time taken and, once trials have ended, the time left (as
  * `vaesearch status` estimates it: mean trial time x trials left / slots). */
-static void live_line(sweep *w) {
+void sched_live_line(sweep *w) {
     if (!w->o->live) return;
-    double now = now_seconds();
+    double now = sched_now();
     if (now - w->last_live < 0.5) return;
     w->last_live = now;
-    tally t = count_trials(w);
+    tally t = sched_count_trials(w);
     vs_strbuf b = {0};
     vs_sb_printf(&b, "\r\033[K%s: %d/%lld done (%d pruned, %d failed)", w->space.name, t.complete + t.pruned,
                  (long long)w->budget, t.pruned, t.failed);
@@ -968,7 +892,7 @@ static void live_line(sweep *w) {
         const child *c = &w->children[i];
         if (!c->used) continue;
         if (running++ == 4) {
-            vs_sb_printf(&b, "; %d more running", active_children(w) - 4);
+            vs_sb_printf(&b, "; %d more running", sched_active_children(w) - 4);
             break;
         }
         if (!c->last_epoch) vs_sb_printf(&b, "; trial %d, starting", c->number);
@@ -993,22 +917,22 @@ static void live_line(sweep *w) {
 static int loop(sweep *w, vs_error *err) {
     for (;;) {
         if (interrupts >= 2) {
-            stop_children(w, SIGKILL);
-            say(w, "stopped at once: running trials are left as they are; `vaesearch run` again resumes them");
+            sched_stop_children(w, SIGKILL);
+            sched_say(w, "stopped at once: running trials are left as they are; `vaesearch run` again resumes them");
             return VS_RUN_INTERRUPTED;
         }
-        double now = now_seconds();
+        double now = sched_now();
         if (!w->stopping && (interrupts == 1 || (w->space.max_seconds > 0 && now - w->t0 > w->space.max_seconds))) {
             w->stopping = 1;
             w->time_up = interrupts == 0;
-            if (w->time_up) say(w, "budget.max_seconds reached: stopping the running trials (they save their state)");
+            if (w->time_up) sched_say(w, "budget.max_seconds reached: stopping the running trials (they save their state)");
             else if (first_signal == SIGTERM)   /* e.g. Slurm's warning before the time limit (docs/slurm.md) */
-                say(w, "SIGTERM: stopping; the running trials save their state (a second signal stops at once)");
-            else say(w, "stopping: the running trials save their state (Ctrl-C again to stop at once)");
-            stop_children(w, SIGTERM);
+                sched_say(w, "SIGTERM: stopping; the running trials save their state (a second signal stops at once)");
+            else sched_say(w, "stopping: the running trials save their state (Ctrl-C again to stop at once)");
+            sched_stop_children(w, SIGTERM);
         }
-        if (!w->stopping && !w->disk_full && fill_slots(w, err)) return VS_RUN_FAILED;
-        if (active_children(w) == 0) {
+        if (!w->stopping && !w->disk_full && sched_fill_slots(w, err)) return VS_RUN_FAILED;
+        if (sched_active_children(w) == 0) {
             if (w->fail_stop) {
                 vs_errorf(err,
                           "stopped after %d trials in a row failed: %s (fix the cause, then `vaesearch run "
@@ -1018,18 +942,18 @@ static int loop(sweep *w, vs_error *err) {
             }
             if (w->stopping) return w->time_up ? VS_RUN_DONE : VS_RUN_INTERRUPTED;
             if (w->disk_full) {
-                int waiting = count_trials(w).waiting;
+                int waiting = sched_count_trials(w).waiting;
                 vs_errorf(err,
                           "stopped: the disk is full (a trainer reported \"%s\"); %d trial%s wait%s, not counted as "
                           "failures: free some space and run `vaesearch run` again",
                           NO_SPACE_TEXT, waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
                 return VS_RUN_FAILED;
             }
-            int waiting = count_trials(w).waiting;
-            if (!waiting && base_trials(w) >= w->budget) return VS_RUN_DONE;
+            int waiting = sched_count_trials(w).waiting;
+            if (!waiting && sched_base_trials(w) >= w->budget) return VS_RUN_DONE;
             /* Nothing runs, yet trials remain: only a bug could get here; do not spin. */
             vs_errorf(err, "internal: no trial can start (%d waiting, %lld of %lld proposed)", waiting,
-                      (long long)base_trials(w), (long long)w->budget);
+                      (long long)sched_base_trials(w), (long long)w->budget);
             return VS_RUN_FAILED;
         }
 
@@ -1054,11 +978,11 @@ static int loop(sweep *w, vs_error *err) {
             child *c = owner[k];
             if (!fds[k].revents || !c->used) continue;
             int failed = 0;
-            if (fds[k].fd == c->proc.fd_out) failed = drain(w, c, &c->proc.fd_out, &c->out, 1, err);
-            else if (fds[k].fd == c->proc.fd_err) failed = drain(w, c, &c->proc.fd_err, &c->err, 0, err);
+            if (fds[k].fd == c->proc.fd_out) failed = sched_drain(w, c, &c->proc.fd_out, &c->out, 1, err);
+            else if (fds[k].fd == c->proc.fd_err) failed = sched_drain(w, c, &c->proc.fd_err, &c->err, 0, err);
             if (failed) return VS_RUN_FAILED;
         }
-        now = now_seconds();
+        now = sched_now();
         double timeout = w->o->trial_timeout > 0 ? w->o->trial_timeout : w->space.trial_timeout;
         for (int i = 0; i < w->n_slots; i++) {
             child *c = &w->children[i];
@@ -1066,29 +990,29 @@ static int loop(sweep *w, vs_error *err) {
             if (timeout > 0 && !c->timed_out && now - c->started > timeout) {
                 c->timed_out = 1;
                 c->kill_at = now + KILL_GRACE_SECONDS;
-                signal_trial(c, SIGTERM);
+                sched_signal_trial(c, SIGTERM);
             }
-            if (c->kill_at && now > c->kill_at) signal_trial(c, SIGKILL);
+            if (c->kill_at && now > c->kill_at) sched_signal_trial(c, SIGKILL);
             if (c->proc.fd_out < 0 && c->proc.fd_err < 0) {
                 int status;
-                if (waitpid(c->proc.pid, &status, 0) == c->proc.pid && finish(w, c, status, err)) return VS_RUN_FAILED;
+                if (waitpid(c->proc.pid, &status, 0) == c->proc.pid && sched_finish(w, c, status, err)) return VS_RUN_FAILED;
             }
         }
         if (now - w->last_heartbeat > HEARTBEAT_SECONDS) {
             if (vs_db_heartbeat(w->db, w->study_id, err)) return VS_RUN_FAILED;
             w->last_heartbeat = now;
         }
-        live_line(w);
+        sched_live_line(w);
     }
 }
 
-static void summary(sweep *w) {
-    tally t = count_trials(w);
-    say(w, "sweep %s: %d complete, %d pruned, %d failed, %d waiting (%.0f s)", w->space.name, t.complete, t.pruned,
-        t.failed, t.waiting, now_seconds() - w->t0);
+void sched_summary(sweep *w) {
+    tally t = sched_count_trials(w);
+    sched_say(w, "sweep %s: %d complete, %d pruned, %d failed, %d waiting (%.0f s)", w->space.name, t.complete, t.pruned,
+        t.failed, t.waiting, sched_now() - w->t0);
     if (t.best) {
-        char *p = params_text(w, t.best->values);
-        say(w, "best: trial %d, validation %s %.4f (%s)", t.best->number, w->space.metric, t.best->value, p);
+        char *p = sched_params_text(w, t.best->values);
+        sched_say(w, "best: trial %d, validation %s %.4f (%s)", t.best->number, w->space.metric, t.best->value, p);
         free(p);
     }
 }
@@ -1130,7 +1054,7 @@ static int seed_from(const sweep *w, const cJSON *trial, const cJSON *source_swe
 
 /* Reads the earlier sweep the space names (warm_start), before anything is recorded:
  * it must exist and optimise the same metric the same way. */
-static int load_seeds(sweep *w, vs_error *err) {
+int sched_load_seeds(sweep *w, vs_error *err) {
     vs_db *src = NULL;
     int study_id, rc = -1;
     cJSON *sw = NULL, *trials = NULL;
@@ -1168,7 +1092,7 @@ out:
 
 /* Whether the results database holds this sweep already (a resume: its warm start was
  * recorded when it began). */
-static int sweep_recorded(const sweep *w) {
+int sched_sweep_recorded(const sweep *w) {
     vs_db *db = NULL;
     vs_error ignore;
     int study_id, found = access(w->o->db_path, F_OK) == 0 && vs_db_open_existing(w->o->db_path, &db, &ignore) == 0 &&
@@ -1178,20 +1102,20 @@ static int sweep_recorded(const sweep *w) {
 }
 
 /* A new sweep records its seeds as its first trials, ended, each naming its source. */
-static int record_seeds(sweep *w, vs_error *err) {
+int sched_record_seeds(sweep *w, vs_error *err) {
     if (w->space.warm_start_db && w->n_trials == 0) {
         for (int i = 0; i < w->n_seeds; i++)
             if (vs_db_add_seed_trial(w->db, w->study_id, &w->space, &w->seeds[i], err)) return -1;
-        say(w, "warm start: %d finished trial%s of %s seed the sampler (%d did not fit this space)", w->n_seeds,
+        sched_say(w, "warm start: %d finished trial%s of %s seed the sampler (%d did not fit this space)", w->n_seeds,
             w->n_seeds == 1 ? "" : "s", w->space.warm_start_db, w->n_unfit);
-        if (w->n_seeds && reload(w, err)) return -1;
+        if (w->n_seeds && sched_reload(w, err)) return -1;
     }
     return vs_db_count_seed_trials(w->db, w->study_id, &w->n_seeded, err);
 }
 
 /* --retry-failed: each FAILed trial that has not been retried yet gets a new trial with
  * its parameters (retry_of names it), run before any new proposal. */
-static int requeue_failed(sweep *w, vs_error *err) {
+int sched_requeue_failed(sweep *w, vs_error *err) {
     int n = 0;
     for (int i = 0; i < w->n_trials; i++) {
         const vs_db_trial *t = &w->trials[i];
@@ -1203,16 +1127,16 @@ static int requeue_failed(sweep *w, vs_error *err) {
         if (vs_db_create_trial(w->db, w->study_id, &w->space, t->values, t->number, &trial_id, &number, err)) return -1;
         n++;
     }
-    say(w, "--retry-failed: %d failed trial%s re-queued with %s parameters", n, n == 1 ? "" : "s",
+    sched_say(w, "--retry-failed: %d failed trial%s re-queued with %s parameters", n, n == 1 ? "" : "s",
         n == 1 ? "its" : "their");
-    return n ? reload(w, err) : 0;
+    return n ? sched_reload(w, err) : 0;
 }
 
 int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     sweep w;
     memset(&w, 0, sizeof w);
     w.o = o;
-    w.t0 = now_seconds();
+    w.t0 = sched_now();
     if (vs_space_load(o->space_path, &w.space, err)) return VS_RUN_BAD_INPUT;
     int result = VS_RUN_FAILED, created = 0, claimed = 0;
     w.budget = w.space.n_trials;
@@ -1226,19 +1150,19 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     }
     /* Everything the run needs is checked before the database is touched: a run refused
      * here records nothing, so the space can be fixed and run again as it is. */
-    resolve_trainer(&w);
-    if (check_trainer(&w, err)) {
+    sched_resolve_trainer(&w);
+    if (sched_check_trainer(&w, err)) {
         result = VS_RUN_BAD_INPUT;
         goto out;
     }
     if (o->runs_dir) snprintf(w.runs, sizeof w.runs, "%s", o->runs_dir);
     else {
         char folder[2048];
-        folder_of(o->db_path, folder, sizeof folder);
+        sched_folder_of(o->db_path, folder, sizeof folder);
         snprintf(w.runs, sizeof w.runs, "%s/runs", folder);
     }
-    if (setup_slots(&w, err) || ensure_dataset(&w, err) ||
-        (w.space.warm_start_db && !sweep_recorded(&w) && load_seeds(&w, err))) {
+    if (sched_setup_slots(&w, err) || sched_ensure_dataset(&w, err) ||
+        (w.space.warm_start_db && !sched_sweep_recorded(&w) && sched_load_seeds(&w, err))) {
         result = VS_RUN_BAD_INPUT;
         goto out;
     }
@@ -1250,16 +1174,16 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     }
     claimed = 1;
     int orphans = 0;
-    if (vs_db_requeue_orphans(w.db, w.study_id, &orphans, err) || reload(&w, err)) goto out;
-    if (record_seeds(&w, err)) goto out;
-    if (o->retry_failed && requeue_failed(&w, err)) goto out;
-    tally so_far = count_trials(&w);
+    if (vs_db_requeue_orphans(w.db, w.study_id, &orphans, err) || sched_reload(&w, err)) goto out;
+    if (sched_record_seeds(&w, err)) goto out;
+    if (o->retry_failed && sched_requeue_failed(&w, err)) goto out;
+    tally so_far = sched_count_trials(&w);
     int done = so_far.complete + so_far.pruned + so_far.failed;
-    say(&w, "sweep %s: %s; %d %s slot%s, %d thread%s a trial, window %d, trainer %s", w.space.name,
+    sched_say(&w, "sweep %s: %s; %d %s slot%s, %d thread%s a trial, window %d, trainer %s", w.space.name,
         created ? "new" : "resuming", w.n_slots, w.n_groups || w.plan.gpus_per_step ? "GPU" : "CPU",
         w.n_slots == 1 ? "" : "s", w.threads, w.threads == 1 ? "" : "s", w.window, w.trainer);
     if (!created)
-        say(&w, "resuming: %d trial%s ended, %d re-queued from a run that stopped", done, done == 1 ? "" : "s", orphans);
+        sched_say(&w, "resuming: %d trial%s ended, %d re-queued from a run that stopped", done, done == 1 ? "" : "s", orphans);
 
     if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK)) {
         vs_errorf(err, "pipe: %s", strerror(errno));
@@ -1278,7 +1202,7 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
      * machine: a trial's threads wait for one that is descheduled. Trainers wait
      * passively unless the user chose otherwise (docs/performance.md). */
     setenv("OMP_WAIT_POLICY", "passive", 0);
-    w.last_heartbeat = now_seconds();
+    w.last_heartbeat = sched_now();
     result = loop(&w, err);
     if (result == VS_RUN_DONE && w.run_ended > 0 && w.run_failed == w.run_ended) {
         vs_errorf(err, "every trial of this run failed (%d); the last: %s", w.run_failed, w.last_fail);
@@ -1288,7 +1212,7 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     signal(SIGTERM, SIG_DFL);
     if (result != VS_RUN_FAILED || w.db) {
         vs_error ignore;
-        if (reload(&w, &ignore) == 0) summary(&w);
+        if (sched_reload(&w, &ignore) == 0) sched_summary(&w);
     }
 out:
     if (claimed) {   /* trials a double Ctrl-C left RUNNING have no owner now: the next run re-queues them */
@@ -1297,7 +1221,7 @@ out:
     }
     if (signal_pipe[0] >= 0) close(signal_pipe[0]), close(signal_pipe[1]);
     signal_pipe[0] = signal_pipe[1] = -1;
-    for (int i = 0; i < w.n_slots && w.children; i++) child_free(&w.children[i]);
+    for (int i = 0; i < w.n_slots && w.children; i++) sched_child_free(&w.children[i]);
     free(w.children);
     free(w.group_gpus);
     vs_db_free_trials(w.trials, w.n_trials);
