@@ -97,7 +97,7 @@ static inline double sched_json_num(const cJSON *o, const char *key) {
     return cJSON_IsNumber(j) ? j->valuedouble : NAN;
 }
 
-/* ---- the sweep's trials in memory, as results.db holds them ---- */
+/* ---- trial_history.c: the sweep's trials in memory, as results.db holds them ---- */
 
 int sched_is_ended(const char *state);
 int sched_reload(sweep *w, vs_error *err);
