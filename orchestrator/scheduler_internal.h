@@ -105,7 +105,7 @@ vs_db_trial *sched_trial_by_number(const sweep *w, int number);
 int sched_refresh_trial(sweep *w, int trial_id, vs_error *err);
 tally sched_count_trials(const sweep *w);
 
-/* ---- what the sweep tells the user ---- */
+/* ---- progress.c: what the sweep tells the user ---- */
 
 /* A line of progress (it clears the live line first). */
 void sched_say(sweep *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
