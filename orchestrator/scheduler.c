@@ -53,12 +53,6 @@ static void on_signal(int sig) {
     errno = saved;
 }
 
-child *sched_running_child(sweep *w, int trial_id) {
-    for (int i = 0; i < w->n_slots; i++)
-        if (w->children[i].used && w->children[i].trial_id == trial_id) return &w->children[i];
-    return NULL;
-}
-
 /* ---- set-up ---- */
 
 int sched_resolve_trainer(sweep *w) {
@@ -476,19 +470,6 @@ int sched_fill_slots(sweep *w, vs_error *err) {
 
 /* ---- following a trainer ---- */
 
-/* Signals a trial's trainer. Under Slurm, SIGTERM (stop, saving the state) goes to the
- * step through Slurm, since srun would kill the step at once; before the step has
- * started, srun's own answer (ending it) is what is wanted. */
-void sched_signal_trial(child *c, int sig) {
-    vs_error ignore;
-    if (c->slurm_step[0] && (sig == SIGTERM || sig == SIGKILL)) {
-        if (sig == SIGTERM && vs_slurm_signal_step(c->slurm_step, sig, &ignore) == 0) return;
-        if (sig == SIGKILL && !c->killed) vs_slurm_signal_step(c->slurm_step, sig, &ignore);
-    }
-    if (sig == SIGKILL) c->killed = 1;
-    kill(c->proc.pid, sig);
-}
-
 /* A trainer whose output cannot be recorded has failed: that trial alone. Its trainer
  * is stopped, nothing more of its output is recorded, and it ends as FAIL with the
  * reason; the sweep goes on. */
@@ -631,16 +612,6 @@ static int attempts_of(const sweep *w, const vs_db_trial *t) {
     return count;
 }
 
-void sched_child_free(child *c) {
-    if (c->stderr_log) fclose(c->stderr_log);
-    vs_line_reader_free(&c->out);
-    vs_line_reader_free(&c->err);
-    vs_tail_free(&c->tail);
-    cJSON_Delete(c->done);
-    free(c->error);
-    memset(c, 0, sizeof *c);
-}
-
 /* A FAIL's reason with each run of digits as '#': "timed out after 61 s" and "... 62 s"
  * are the same reason. */
 static void failure_key(const char *reason, char *key, size_t n) {
@@ -766,24 +737,6 @@ int sched_finish(sweep *w, child *c, int status, vs_error *err) {
 }
 
 /* ---- the loop ---- */
-
-void sched_stop_children(sweep *w, int sig) {
-    for (int i = 0; i < w->n_slots; i++) {
-        child *c = &w->children[i];
-        if (!c->used) continue;
-        if (sig == SIGTERM) {
-            c->stopping = 1;
-            if (!c->kill_at) c->kill_at = sched_now() + KILL_GRACE_SECONDS * 6;
-        }
-        sched_signal_trial(c, sig);
-    }
-}
-
-int sched_active_children(const sweep *w) {
-    int n = 0;
-    for (int i = 0; i < w->n_slots; i++) n += w->children[i].used;
-    return n;
-}
 
 static int loop(sweep *w, vs_error *err) {
     for (;;) {

@@ -114,7 +114,7 @@ char *sched_params_text(const sweep *w, const double *values);
 void sched_live_line(sweep *w);
 void sched_summary(sweep *w);
 
-/* ---- the running trainers, one per slot ---- */
+/* ---- children.c: the running trainers, one per slot ---- */
 
 child *sched_running_child(sweep *w, int trial_id);
 int sched_active_children(const sweep *w);
