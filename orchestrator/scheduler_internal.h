@@ -122,7 +122,7 @@ void sched_signal_trial(child *c, int sig);
 void sched_stop_children(sweep *w, int sig);
 void sched_child_free(child *c);
 
-/* ---- what is checked before the database is opened ---- */
+/* ---- sweep_setup.c: what is checked before the database is opened ---- */
 
 int sched_resolve_trainer(sweep *w);
 int sched_check_trainer(const sweep *w, vs_error *err);
