@@ -129,7 +129,7 @@ int sched_check_trainer(const sweep *w, vs_error *err);
 void sched_folder_of(const char *path, char *out, size_t n);
 int sched_ensure_dataset(sweep *w, vs_error *err);
 
-/* ---- the slots and their GPUs ---- */
+/* ---- slots.c: the slots and their GPUs ---- */
 
 int sched_setup_slots(sweep *w, vs_error *err);
 const char *sched_slot_gpus(const sweep *w, int s);
