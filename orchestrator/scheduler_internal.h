@@ -134,7 +134,7 @@ int sched_ensure_dataset(sweep *w, vs_error *err);
 int sched_setup_slots(sweep *w, vs_error *err);
 const char *sched_slot_gpus(const sweep *w, int s);
 
-/* ---- proposing trials, and pruning them ---- */
+/* ---- propose.c: proposing trials, and pruning them ---- */
 
 int64_t sched_base_trials(const sweep *w);
 int sched_propose(sweep *w, vs_error *err);
