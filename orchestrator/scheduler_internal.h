@@ -142,7 +142,7 @@ int sched_prune_verdict(sweep *w, int number, int previous_epoch, int epoch, dou
 double sched_better_of(const sweep *w, double best, double v);
 int sched_replay_pruning(sweep *w, const vs_db_trial *t);
 
-/* ---- starting trials in free slots ---- */
+/* ---- launch.c: starting trials in free slots ---- */
 
 int sched_fill_slots(sweep *w, vs_error *err);
 
