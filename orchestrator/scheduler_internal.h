@@ -146,7 +146,7 @@ int sched_replay_pruning(sweep *w, const vs_db_trial *t);
 
 int sched_fill_slots(sweep *w, vs_error *err);
 
-/* ---- a trainer's output lines ---- */
+/* ---- trial_events.c: a trainer's output lines ---- */
 
 int sched_drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_error *err);
 
