@@ -150,7 +150,7 @@ int sched_fill_slots(sweep *w, vs_error *err);
 
 int sched_drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_error *err);
 
-/* ---- how an attempt ended, retries ---- */
+/* ---- trial_end.c: how an attempt ended, retries ---- */
 
 int sched_finish(sweep *w, child *c, int status, vs_error *err);
 int sched_requeue_failed(sweep *w, vs_error *err);
