@@ -155,7 +155,7 @@ int sched_drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_e
 int sched_finish(sweep *w, child *c, int status, vs_error *err);
 int sched_requeue_failed(sweep *w, vs_error *err);
 
-/* ---- an earlier sweep's trials as seeds ---- */
+/* ---- warm_start.c: an earlier sweep's trials as seeds ---- */
 
 int sched_load_seeds(sweep *w, vs_error *err);
 int sched_sweep_recorded(const sweep *w);
