@@ -55,94 +55,74 @@ static void on_signal(int sig) {
 
 /* ---- the loop ---- */
 
+/* Ctrl-C once, SIGTERM, or budget.max_seconds: no more trials start, and the running
+ * ones are asked to save their state and stop. */
+static void stop_if_asked(sweep *w) {
+    if (w->stopping || !(interrupts == 1 || (w->space.max_seconds > 0 && sched_now() - w->t0 > w->space.max_seconds)))
+        return;
+    w->stopping = 1;
+    w->time_up = interrupts == 0;
+    if (w->time_up) sched_say(w, "budget.max_seconds reached: stopping the running trials (they save their state)");
+    else if (first_signal == SIGTERM)   /* e.g. Slurm's warning before the time limit (docs/slurm.md) */
+        sched_say(w, "SIGTERM: stopping; the running trials save their state (a second signal stops at once)");
+    else sched_say(w, "stopping: the running trials save their state (Ctrl-C again to stop at once)");
+    sched_stop_children(w, SIGTERM);
+}
+
+/* Ctrl-C twice: the trainers are killed, their trials left RUNNING for the next run. */
+static int stop_at_once(sweep *w) {
+    sched_stop_children(w, SIGKILL);
+    sched_say(w, "stopped at once: running trials are left as they are; `vaesearch run` again resumes them");
+    return VS_RUN_INTERRUPTED;
+}
+
+/* When no trainer runs and none can start, the run is over: how it ended. */
+static int outcome(sweep *w, vs_error *err) {
+    if (w->fail_stop) {
+        vs_errorf(err,
+                  "stopped after %d trials in a row failed: %s (fix the cause, then `vaesearch run "
+                  "--retry-failed` runs their parameters again)",
+                  w->fail_streak, w->last_fail);
+        return VS_RUN_FAILED;
+    }
+    if (w->stopping) return w->time_up ? VS_RUN_DONE : VS_RUN_INTERRUPTED;
+    if (w->disk_full) {
+        int waiting = sched_count_trials(w).waiting;
+        vs_errorf(err,
+                  "stopped: the disk is full (a trainer reported \"%s\"); %d trial%s wait%s, not counted as "
+                  "failures: free some space and run `vaesearch run` again",
+                  NO_SPACE_TEXT, waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
+        return VS_RUN_FAILED;
+    }
+    int waiting = sched_count_trials(w).waiting;
+    if (!waiting && sched_base_trials(w) >= w->budget) return VS_RUN_DONE;
+    /* Nothing runs, yet trials remain: only a bug could get here; do not spin. */
+    vs_errorf(err, "internal: no trial can start (%d waiting, %lld of %lld proposed)", waiting,
+              (long long)sched_base_trials(w), (long long)w->budget);
+    return VS_RUN_FAILED;
+}
+
+/* Every HEARTBEAT_SECONDS, the owner's heartbeat and its RUNNING trials' are renewed, so
+ * that another run sees this one alive (and a run that lost the sweep learns so). */
+static int heartbeat(sweep *w, double now, vs_error *err) {
+    if (now - w->last_heartbeat <= HEARTBEAT_SECONDS) return 0;
+    if (vs_db_heartbeat(w->db, w->study_id, err)) return -1;
+    w->last_heartbeat = now;
+    return 0;
+}
+
+/* The sweep's life: fill the free slots (trials waiting, then new proposals: launch.c,
+ * propose.c), follow the trainers' output (trial_events.c), end the trials whose
+ * trainers have exited (trial_end.c), and again, until nothing runs or can start. */
 static int loop(sweep *w, vs_error *err) {
     for (;;) {
-        if (interrupts >= 2) {
-            sched_stop_children(w, SIGKILL);
-            sched_say(w, "stopped at once: running trials are left as they are; `vaesearch run` again resumes them");
-            return VS_RUN_INTERRUPTED;
-        }
-        double now = sched_now();
-        if (!w->stopping && (interrupts == 1 || (w->space.max_seconds > 0 && now - w->t0 > w->space.max_seconds))) {
-            w->stopping = 1;
-            w->time_up = interrupts == 0;
-            if (w->time_up) sched_say(w, "budget.max_seconds reached: stopping the running trials (they save their state)");
-            else if (first_signal == SIGTERM)   /* e.g. Slurm's warning before the time limit (docs/slurm.md) */
-                sched_say(w, "SIGTERM: stopping; the running trials save their state (a second signal stops at once)");
-            else sched_say(w, "stopping: the running trials save their state (Ctrl-C again to stop at once)");
-            sched_stop_children(w, SIGTERM);
-        }
+        if (interrupts >= 2) return stop_at_once(w);
+        stop_if_asked(w);
         if (!w->stopping && !w->disk_full && sched_fill_slots(w, err)) return VS_RUN_FAILED;
-        if (sched_active_children(w) == 0) {
-            if (w->fail_stop) {
-                vs_errorf(err,
-                          "stopped after %d trials in a row failed: %s (fix the cause, then `vaesearch run "
-                          "--retry-failed` runs their parameters again)",
-                          w->fail_streak, w->last_fail);
-                return VS_RUN_FAILED;
-            }
-            if (w->stopping) return w->time_up ? VS_RUN_DONE : VS_RUN_INTERRUPTED;
-            if (w->disk_full) {
-                int waiting = sched_count_trials(w).waiting;
-                vs_errorf(err,
-                          "stopped: the disk is full (a trainer reported \"%s\"); %d trial%s wait%s, not counted as "
-                          "failures: free some space and run `vaesearch run` again",
-                          NO_SPACE_TEXT, waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
-                return VS_RUN_FAILED;
-            }
-            int waiting = sched_count_trials(w).waiting;
-            if (!waiting && sched_base_trials(w) >= w->budget) return VS_RUN_DONE;
-            /* Nothing runs, yet trials remain: only a bug could get here; do not spin. */
-            vs_errorf(err, "internal: no trial can start (%d waiting, %lld of %lld proposed)", waiting,
-                      (long long)sched_base_trials(w), (long long)w->budget);
-            return VS_RUN_FAILED;
-        }
-
-        struct pollfd fds[2 * 64 + 1];
-        child *owner[2 * 64 + 1];
-        int nfds = 0;
-        fds[nfds] = (struct pollfd){signal_pipe[0], POLLIN, 0};
-        owner[nfds++] = NULL;
-        for (int i = 0; i < w->n_slots && nfds < 2 * 64; i++) {
-            child *c = &w->children[i];
-            if (!c->used) continue;
-            if (c->proc.fd_out >= 0) fds[nfds] = (struct pollfd){c->proc.fd_out, POLLIN, 0}, owner[nfds++] = c;
-            if (c->proc.fd_err >= 0) fds[nfds] = (struct pollfd){c->proc.fd_err, POLLIN, 0}, owner[nfds++] = c;
-        }
-        int ready = poll(fds, (nfds_t)nfds, 1000);
-        if (ready < 0 && errno != EINTR) return vs_errorf(err, "poll: %s", strerror(errno)), VS_RUN_FAILED;
-        if (fds[0].revents) {
-            char sink[64];
-            while (read(signal_pipe[0], sink, sizeof sink) > 0) {}
-        }
-        for (int k = 1; k < nfds; k++) {
-            child *c = owner[k];
-            if (!fds[k].revents || !c->used) continue;
-            int failed = 0;
-            if (fds[k].fd == c->proc.fd_out) failed = sched_drain(w, c, &c->proc.fd_out, &c->out, 1, err);
-            else if (fds[k].fd == c->proc.fd_err) failed = sched_drain(w, c, &c->proc.fd_err, &c->err, 0, err);
-            if (failed) return VS_RUN_FAILED;
-        }
-        now = sched_now();
-        double timeout = w->o->trial_timeout > 0 ? w->o->trial_timeout : w->space.trial_timeout;
-        for (int i = 0; i < w->n_slots; i++) {
-            child *c = &w->children[i];
-            if (!c->used) continue;
-            if (timeout > 0 && !c->timed_out && now - c->started > timeout) {
-                c->timed_out = 1;
-                c->kill_at = now + KILL_GRACE_SECONDS;
-                sched_signal_trial(c, SIGTERM);
-            }
-            if (c->kill_at && now > c->kill_at) sched_signal_trial(c, SIGKILL);
-            if (c->proc.fd_out < 0 && c->proc.fd_err < 0) {
-                int status;
-                if (waitpid(c->proc.pid, &status, 0) == c->proc.pid && sched_finish(w, c, status, err)) return VS_RUN_FAILED;
-            }
-        }
-        if (now - w->last_heartbeat > HEARTBEAT_SECONDS) {
-            if (vs_db_heartbeat(w->db, w->study_id, err)) return VS_RUN_FAILED;
-            w->last_heartbeat = now;
-        }
+        if (sched_active_children(w) == 0) return outcome(w, err);
+        if (sched_read_trainers(w, signal_pipe[0], err)) return VS_RUN_FAILED;
+        double now = sched_now();
+        if (sched_end_trials(w, now, err) || heartbeat(w, now, err)) return VS_RUN_FAILED;
         sched_live_line(w);
     }
 }

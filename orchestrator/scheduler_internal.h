@@ -148,11 +148,15 @@ int sched_fill_slots(sweep *w, vs_error *err);
 
 /* ---- trial_events.c: a trainer's output lines ---- */
 
-int sched_drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_error *err);
+/* Waits up to a second for output from the trainers, or for wake_fd (a signal; drained),
+ * and acts on every whole line; -1 with err when polling or recording failed. */
+int sched_read_trainers(sweep *w, int wake_fd, vs_error *err);
 
 /* ---- trial_end.c: how an attempt ended, retries ---- */
 
-int sched_finish(sweep *w, child *c, int status, vs_error *err);
+/* At time now: a trial past its timeout is asked to stop, one past its grace period is
+ * killed, and each trainer whose output has closed is reaped and its attempt recorded. */
+int sched_end_trials(sweep *w, double now, vs_error *err);
 int sched_requeue_failed(sweep *w, vs_error *err);
 
 /* ---- warm_start.c: an earlier sweep's trials as seeds ---- */

@@ -78,7 +78,7 @@ static int out_of_space(const child *c, const char *tail) {
 }
 
 /* Records how an attempt ended, and re-queues a failure's parameters when allowed. */
-int sched_finish(sweep *w, child *c, int status, vs_error *err) {
+static int finish(sweep *w, child *c, int status, vs_error *err) {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     /* srun exits with 128 + the signal that ended its task: the trainer's fate, as if local */
@@ -154,6 +154,25 @@ int sched_finish(sweep *w, child *c, int status, vs_error *err) {
             if (vs_db_create_trial(w->db, w->study_id, &w->space, t->values, number, &trial_id, &again, err)) return -1;
             sched_say(w, "trial %d: retrying its parameters as trial %d", number, again);
             if (sched_refresh_trial(w, trial_id, err)) return -1;
+        }
+    }
+    return 0;
+}
+
+int sched_end_trials(sweep *w, double now, vs_error *err) {
+    double timeout = w->o->trial_timeout > 0 ? w->o->trial_timeout : w->space.trial_timeout;
+    for (int i = 0; i < w->n_slots; i++) {
+        child *c = &w->children[i];
+        if (!c->used) continue;
+        if (timeout > 0 && !c->timed_out && now - c->started > timeout) {
+            c->timed_out = 1;
+            c->kill_at = now + KILL_GRACE_SECONDS;
+            sched_signal_trial(c, SIGTERM);
+        }
+        if (c->kill_at && now > c->kill_at) sched_signal_trial(c, SIGKILL);
+        if (c->proc.fd_out < 0 && c->proc.fd_err < 0) {
+            int status;
+            if (waitpid(c->proc.pid, &status, 0) == c->proc.pid && finish(w, c, status, err)) return -1;
         }
     }
     return 0;

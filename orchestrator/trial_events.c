@@ -5,10 +5,13 @@
  * A trainer whose events cannot be recorded is stopped and its trial fails. stderr goes
  * to the run folder's stderr.log, and Slurm's word on a step is kept from it. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -135,8 +138,37 @@ static void take_line(void *ctx, const char *line) {
 }
 
 /* Reads what the pipe has; nonzero when recording an event failed. */
-int sched_drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_error *err) {
+static int drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_error *err) {
     line_ctx x = {w, c, events, err, 0};
     vs_read_lines(fd, b, take_line, &x);
     return x.failed;
+}
+
+int sched_read_trainers(sweep *w, int wake_fd, vs_error *err) {
+    struct pollfd fds[2 * 64 + 1];
+    child *owner[2 * 64 + 1];
+    int nfds = 0;
+    fds[nfds] = (struct pollfd){wake_fd, POLLIN, 0};
+    owner[nfds++] = NULL;
+    for (int i = 0; i < w->n_slots && nfds < 2 * 64; i++) {
+        child *c = &w->children[i];
+        if (!c->used) continue;
+        if (c->proc.fd_out >= 0) fds[nfds] = (struct pollfd){c->proc.fd_out, POLLIN, 0}, owner[nfds++] = c;
+        if (c->proc.fd_err >= 0) fds[nfds] = (struct pollfd){c->proc.fd_err, POLLIN, 0}, owner[nfds++] = c;
+    }
+    int ready = poll(fds, (nfds_t)nfds, 1000);
+    if (ready < 0 && errno != EINTR) return vs_errorf(err, "poll: %s", strerror(errno));
+    if (fds[0].revents) {
+        char sink[64];
+        while (read(wake_fd, sink, sizeof sink) > 0) {}
+    }
+    for (int k = 1; k < nfds; k++) {
+        child *c = owner[k];
+        if (!fds[k].revents || !c->used) continue;
+        int failed = 0;
+        if (fds[k].fd == c->proc.fd_out) failed = drain(w, c, &c->proc.fd_out, &c->out, 1, err);
+        else if (fds[k].fd == c->proc.fd_err) failed = drain(w, c, &c->proc.fd_err, &c->err, 0, err);
+        if (failed) return -1;
+    }
+    return 0;
 }
