@@ -1,41 +1,27 @@
-/* scheduler: runs a sweep's trials as vaecf-train processes, one per slot, and keeps
- * results.db current. One thread: a poll() loop over the trainers' output pipes and a
- * self-pipe for signals. Proposals and pruning decisions use each trial's reference
- * set (trials numbered < n - window, all ended), so they are the same in every run. */
+/* scheduler: vs_scheduler_run, `vaesearch run`'s engine: runs a sweep's trials as
+ * vaecf-train processes, one per slot, and keeps results.db current. One thread: a
+ * poll() loop over the trainers' output pipes and a self-pipe for signals. Proposals and
+ * pruning decisions use each trial's reference set (trials numbered < n - window, all
+ * ended), so they are the same in every run.
+ * This file holds the run's start and end, the signals and the loop; each stage has its
+ * file (scheduler_internal.h): before the database, sweep_setup.c, slots.c and
+ * warm_start.c; in the loop, launch.c (with propose.c) fills the slots, trial_events.c
+ * follows a trainer's output, trial_end.c records how it ended; beside them,
+ * trial_history.c (the trials in memory), children.c (the running trainers) and
+ * progress.c (what the user sees). */
 #define _GNU_SOURCE
-#include "scheduler.h"
-#include "scheduler_internal.h"
-#include "common/json_exact.h"
-
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <math.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
-#include "launcher.h"
-#include "pruner.h"
-#include "sampler.h"
-#include "trainer_output.h"
-#include "common/strbuf.h"
-#include "dataset/dataset.h"
-#include "dataset/protocol.h"
-#include "dataset/synth.h"
+#include "scheduler.h"
+#include "scheduler_internal.h"
 #include "results/results_db.h"
 #include "space/space.h"
-#include "trainer/backend.h"
 
 #define HEARTBEAT_SECONDS 5.0
 #define STALE_SECONDS 30.0
@@ -51,6 +37,22 @@ static void on_signal(int sig) {
     int saved = errno;
     if (write(signal_pipe[1], "!", 1) < 0) { /* the flag is enough */ }
     errno = saved;
+}
+
+/* SIGINT and SIGTERM counted and written to the self-pipe that the poll loop watches;
+ * SIGPIPE ignored (a trainer that exits early closes its pipes). */
+static int catch_signals(vs_error *err) {
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK)) return vs_errorf(err, "pipe: %s", strerror(errno));
+    interrupts = 0;
+    first_signal = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
 }
 
 /* ---- the loop ---- */
@@ -150,12 +152,7 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
         result = VS_RUN_BAD_INPUT;
         goto out;
     }
-    if (o->runs_dir) snprintf(w.runs, sizeof w.runs, "%s", o->runs_dir);
-    else {
-        char folder[2048];
-        sched_folder_of(o->db_path, folder, sizeof folder);
-        snprintf(w.runs, sizeof w.runs, "%s/runs", folder);
-    }
+    sched_resolve_runs(&w);
     if (sched_setup_slots(&w, err) || sched_ensure_dataset(&w, err) ||
         (w.space.warm_start_db && !sched_sweep_recorded(&w) && sched_load_seeds(&w, err))) {
         result = VS_RUN_BAD_INPUT;
@@ -180,19 +177,7 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     if (!created)
         sched_say(&w, "resuming: %d trial%s ended, %d re-queued from a run that stopped", done, done == 1 ? "" : "s", orphans);
 
-    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK)) {
-        vs_errorf(err, "pipe: %s", strerror(errno));
-        goto out;
-    }
-    interrupts = 0;
-    first_signal = 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if (catch_signals(err)) goto out;
     /* OpenMP threads that spin while they wait (libgomp's default) collapse on a shared
      * machine: a trial's threads wait for one that is descheduled. Trainers wait
      * passively unless the user chose otherwise (docs/performance.md). */

@@ -126,7 +126,7 @@ void sched_child_free(child *c);
 
 int sched_resolve_trainer(sweep *w);
 int sched_check_trainer(const sweep *w, vs_error *err);
-void sched_folder_of(const char *path, char *out, size_t n);
+void sched_resolve_runs(sweep *w);
 int sched_ensure_dataset(sweep *w, vs_error *err);
 
 /* ---- slots.c: the slots and their GPUs ---- */

@@ -1,6 +1,6 @@
 /* sweep_setup: what a run checks and prepares before it opens the results database,
  * so that a refused run records nothing: the trainer program (beside vaesearch, else on
- * PATH), and the dataset (a generated one made once beside the database). */
+ * PATH), the runs folder, and the dataset (a generated one made once beside the database). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <libgen.h>
@@ -50,10 +50,20 @@ int sched_check_trainer(const sweep *w, vs_error *err) {
     return vs_errorf(err, "trainer %s: not found beside vaesearch nor on PATH; name it with --trainer", w->trainer);
 }
 
-void sched_folder_of(const char *path, char *out, size_t n) {
+static void folder_of(const char *path, char *out, size_t n) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", path);
     snprintf(out, n, "%s", dirname(tmp));
+}
+
+/* The trials' run folders go under --runs-dir, else "runs" beside the database. */
+void sched_resolve_runs(sweep *w) {
+    if (w->o->runs_dir) snprintf(w->runs, sizeof w->runs, "%s", w->o->runs_dir);
+    else {
+        char folder[2048];
+        folder_of(w->o->db_path, folder, sizeof folder);
+        snprintf(w->runs, sizeof w->runs, "%s/runs", folder);
+    }
 }
 
 /* The dataset: a file named by the space, or a generated one made once beside the database. */
@@ -62,7 +72,7 @@ int sched_ensure_dataset(sweep *w, vs_error *err) {
         snprintf(w->dataset, sizeof w->dataset, "%s", w->space.dataset);
     } else {
         char folder[2048];
-        sched_folder_of(w->o->db_path, folder, sizeof folder);
+        folder_of(w->o->db_path, folder, sizeof folder);
         snprintf(w->dataset, sizeof w->dataset, "%s/synth-%s.vsds", folder, w->space.dataset_synth);
         struct stat st;
         if (stat(w->dataset, &st) != 0) {
