@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sampler.h"
 #include "sampler_internal.h"
 #include "common/pcg.h"
 
