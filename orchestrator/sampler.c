@@ -1,8 +1,6 @@
-/* sampler.c: vs_sampler_propose's dispatch, the grid sampler and the random sampler
- * (TPE is in sampler_tpe.c). The exact algorithms are in docs/search-algorithms.md,
- * "Samplers and pruners"; in short:
- *   random  parameter p of trial n is drawn from its own stream
- *           vs_stream(seed, VS_RNG_SAMPLER, n, p), as Optuna's RandomSampler draws it;
+/* sampler.c: vs_sampler_propose's checks and dispatch, and the grid sampler (random is
+ * in sampler_random.c, TPE in sampler_tpe.c). The exact algorithms are in
+ * docs/search-algorithms.md, "Samplers and pruners"; in short:
  *   grid    the points, numbered in mixed radix (the last parameter varies fastest),
  *           are visited in the order of a seeded Fisher-Yates permutation, which is
  *           computed lazily: point perm[n] needs only the first n + 1 swaps.
@@ -24,31 +22,7 @@
 /* Stream key a of the grid's permutation: "grid" in ASCII (b = 0). */
 #define GRID_STREAM_A 0x67726964ULL
 
-
 /* ---------------------------------------------------------------- checks */
-
-/* The number of grid steps in [low, high]: floor((high - low) / step) + 1. A float
- * range whose length falls within 1e-9 of a step short of a multiple counts that last
- * step (0.1..0.5 step 0.1 has 5 values, not 4); integer ranges are exact. */
-static int64_t steps_in_range(double low, double high, double step, int exact) {
-    double r = (high - low) / step;
-    if (r >= 9007199254740992.0) return INT64_C(9007199254740992);   /* 2^53: no grid is that big */
-    double k = floor(r);
-    if (!exact && r - k > 1.0 - 1e-9) k += 1.0;
-    return (int64_t)k + 1;
-}
-
-/* The number of values parameter p takes on a grid; 0 when it has no finite set. */
-static int64_t grid_count(const vs_param *p) {
-    switch (p->kind) {
-    case VS_PARAM_CATEGORICAL: return p->n_choices;
-    case VS_PARAM_CONSTANT: return 1;
-    case VS_PARAM_INT: return steps_in_range(p->low, p->high, p->step, 1);
-    case VS_PARAM_UNIFORM: return p->step > 0 ? steps_in_range(p->low, p->high, p->step, 0) : 0;
-    case VS_PARAM_LOG_UNIFORM: return 0;
-    }
-    return 0;
-}
 
 static int check_param(const vs_param *p, vs_error *err) {
     const char *name = p->name ? p->name : "?";
@@ -88,59 +62,6 @@ static int check_space(const vs_space *s, vs_error *err) {
         return vs_errorf(err, "space: bad parameter list (%d parameters)", s->n_params);
     for (int i = 0; i < s->n_params; i++)
         if (check_param(&s->params[i], err)) return -1;
-    return 0;
-}
-
-/* ---------------------------------------------------------------- random */
-
-/* Uniform in {0, ..., count - 1}; unbiased for the counts a sweep can have. */
-static int64_t uniform_index(vs_pcg32 *g, int64_t count) {
-    if (count <= 1) return 0;
-    if (count <= (int64_t)UINT32_MAX) return (int64_t)vs_pcg32_bounded(g, (uint32_t)count);
-    int64_t k = (int64_t)floor(vs_pcg32_unit_double(g) * (double)count);
-    return k < count ? k : count - 1;
-}
-
-static double clamp(double x, double low, double high) { return x < low ? low : x > high ? high : x; }
-
-/* Optuna's IntDistribution(log=True) draw: uniform in log space over
- * [low - step/2, high + step/2], back to a value, rounded to the step grid (half to
- * even, as numpy.round) and clipped into [low, high]. */
-static double random_log_int(vs_pcg32 *g, const vs_param *p) {
-    double lo = log(p->low - p->step / 2), hi = log(p->high + p->step / 2);
-    double x = exp(lo + vs_pcg32_unit_double(g) * (hi - lo));
-    return clamp(p->low + rint((x - p->low) / p->step) * p->step, p->low, p->high);
-}
-
-/* One of the values low, low + step, ... of a stepped uniform or an int. */
-static double random_step(vs_pcg32 *g, const vs_param *p) {
-    double k = (double)uniform_index(g, grid_count(p));
-    return clamp(p->low + p->step * k, p->low, p->high);
-}
-
-static double random_value(vs_pcg32 *g, const vs_param *p) {
-    switch (p->kind) {
-    case VS_PARAM_UNIFORM:
-        if (p->step > 0) return random_step(g, p);
-        return clamp(p->low + vs_pcg32_unit_double(g) * (p->high - p->low), p->low, p->high);
-    case VS_PARAM_LOG_UNIFORM: {
-        double lo = log(p->low), hi = log(p->high);
-        return clamp(exp(lo + vs_pcg32_unit_double(g) * (hi - lo)), p->low, p->high);
-    }
-    case VS_PARAM_INT:
-        return p->log ? random_log_int(g, p) : random_step(g, p);
-    case VS_PARAM_CATEGORICAL: return (double)uniform_index(g, p->n_choices);
-    case VS_PARAM_CONSTANT: return 0.0;
-    }
-    return 0.0;
-}
-
-int vs_sampler_random(const vs_space *s, int number, double *values, vs_error *err) {
-    (void)err;
-    for (int i = 0; i < s->n_params; i++) {
-        vs_pcg32 g = vs_stream(s->seed, VS_RNG_SAMPLER, (uint64_t)number, (uint64_t)i);
-        values[i] = random_value(&g, &s->params[i]);
-    }
     return 0;
 }
 
@@ -189,7 +110,7 @@ static int64_t grid_permuted(uint64_t seed, int64_t size, int64_t number) {
     swap_map_init(&m, 2 * (size_t)number + 2);
     int64_t result = number;
     for (int64_t i = 0; i <= number && i < size - 1; i++) {
-        int64_t j = i + uniform_index(&g, size - i);
+        int64_t j = i + vs_sampler_uniform_index(&g, size - i);
         int64_t at_i = swap_map_get(&m, i), at_j = swap_map_get(&m, j);
         swap_map_set(&m, i, at_j);
         swap_map_set(&m, j, at_i);
@@ -205,7 +126,7 @@ static int grid_propose(const vs_space *s, int number, double *values, vs_error 
     if (size <= 0) return vs_error_prefix(err, "grid sampler");
     int64_t product = 1;
     for (int i = 0; i < s->n_params; i++) {
-        int64_t count = grid_count(&s->params[i]);
+        int64_t count = vs_sampler_grid_count(&s->params[i]);
         if (count <= 0) return vs_errorf(err, "grid sampler: parameters.%s cannot be on a grid", s->params[i].name);
         if (product > GRID_MAX_POINTS) break;   /* too big anyway; avoid overflow */
         product *= count;
@@ -223,13 +144,13 @@ static int grid_propose(const vs_space *s, int number, double *values, vs_error 
     int64_t point = grid_permuted(s->seed, size, number);
     for (int i = s->n_params - 1; i >= 0; i--) {
         const vs_param *p = &s->params[i];
-        int64_t count = grid_count(p);
+        int64_t count = vs_sampler_grid_count(p);
         int64_t digit = point % count;
         point /= count;
         switch (p->kind) {
         case VS_PARAM_CATEGORICAL: values[i] = (double)digit; break;
         case VS_PARAM_CONSTANT: values[i] = 0.0; break;
-        default: values[i] = clamp(p->low + p->step * (double)digit, p->low, p->high); break;
+        default: values[i] = vs_sampler_clamp(p->low + p->step * (double)digit, p->low, p->high); break;
         }
     }
     return 0;
