@@ -1,8 +1,8 @@
 /* sampler_internal: what the samplers share beyond trial_obs.h, and nothing outside
  * orchestrator/ may use: each sampler's proposal, which sampler.c's vs_sampler_propose
  * dispatches to, and the random draws the grid shares. The files depend one way:
- * sampler.c (checks, dispatch, the grid) on the samplers; sampler_tpe.c on the random
- * proposal (its start-up trials); none on sampler.c. All assume the space has been
+ * sampler.c (checks, dispatch) on the samplers; sampler_grid.c on the random draws;
+ * sampler_tpe.c on the random proposal (its start-up trials); none on sampler.c. All assume the space has been
  * checked by vs_sampler_propose. */
 #ifndef VS_SAMPLER_INTERNAL_H
 #define VS_SAMPLER_INTERNAL_H
@@ -13,6 +13,11 @@
 #include "common/pcg.h"
 #include "common/vs_error.h"
 #include "space/space.h"
+
+/* ---- sampler_grid.c ---- */
+
+/* Trial number's point of the grid (number below vs_space_grid_size). */
+int vs_sampler_grid(const vs_space *s, int number, double *values, vs_error *err);
 
 /* ---- sampler_random.c ---- */
 
