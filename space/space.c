@@ -6,6 +6,7 @@
  * Numbers are printed exactly (the shortest text that reads back as the same double),
  * because the canonical form is compared as text and Optuna compares distributions. */
 #include "space.h"
+#include "space_internal.h"
 
 #include "common/json_exact.h"
 #include "common/strbuf.h"
@@ -23,7 +24,6 @@
 #define MAX_SPACE_FILE (16 << 20)
 #define MAX_TRIALS 1000000
 #define MAX_CHOICES 10000
-#define MAX_EXACT_INT 9007199254740992.0 /* 2^53: integers beyond are not exact in a double */
 
 /* ------------------------------------------------------------ exact numbers */
 
@@ -45,11 +45,11 @@ static void shortest_digits(double v, char digits[20], int *exp10) {
 }
 
 /* Numbers and JSON text that read back exactly: json_exact.h. */
-static void format_exact(double v, char out[40]) { vs_json_number(v, out); }
+void space_format_exact(double v, char out[40]) { vs_json_number(v, out); }
 
 /* A float as Python's repr() writes it (json.dumps uses repr): the shortest digits,
  * positional when the exponent is in [-5, 16), else d.ddde+XX; always a point or an exponent. */
-static void format_python_float(double v, char out[40]) {
+void space_format_python_float(double v, char out[40]) {
     if (v == 0) {
         snprintf(out, 40, "%s", signbit(v) ? "-0.0" : "0.0");
         return;
@@ -119,7 +119,7 @@ static int scale_up(int64_t m, int shift, wide_int *out) {
 /* How a stepped range [low, high] divides: 0 when high - low is a whole number of steps
  * (*points = steps + 1), 1 when not (*fixed_high = the high Optuna would take instead),
  * -1 when the step is too fine for the numbers to be compared exactly. */
-static int stepped_range(double low, double high, double step, int64_t *points, double *fixed_high) {
+int space_stepped_range(double low, double high, double step, int64_t *points, double *fixed_high) {
     decimal l = to_decimal(low), h = to_decimal(high), s = to_decimal(step);
     int e = l.exp < h.exp ? l.exp : h.exp;
     if (s.exp < e) e = s.exp;
@@ -155,13 +155,13 @@ static int stepped_range(double low, double high, double step, int64_t *points, 
 
 /* ------------------------------------------------------------ exact JSON text */
 
-static void print_json_string(vs_strbuf *b, const char *str) {
+void space_print_json_string(vs_strbuf *b, const char *str) {
     char *t = vs_json_quote(str);
     vs_sb_puts(b, t);
     free(t);
 }
 
-static void print_json_exact(vs_strbuf *b, const cJSON *item) {
+void space_print_json_exact(vs_strbuf *b, const cJSON *item) {
     char *t = vs_json_print_exact(item);
     vs_sb_puts(b, t);
     free(t);
@@ -173,28 +173,21 @@ static void print_optuna_choice(vs_strbuf *b, const cJSON *choice) {
     char num[40];
     if (cJSON_IsNumber(choice)) {
         double v = choice->valuedouble;
-        if (v == floor(v) && fabs(v) <= MAX_EXACT_INT) format_exact(v, num);
-        else format_python_float(v, num);
+        if (v == floor(v) && fabs(v) <= MAX_EXACT_INT) space_format_exact(v, num);
+        else space_format_python_float(v, num);
         vs_sb_puts(b, num);
     } else if (cJSON_IsArray(choice) || cJSON_IsObject(choice)) {
         char *text = vs_json_print_exact(choice);
-        print_json_string(b, text);
+        space_print_json_string(b, text);
         free(text);
     } else {
-        print_json_exact(b, choice);
+        space_print_json_exact(b, choice);
     }
 }
 
 /* ------------------------------------------------------------ checking, with paths */
 
-typedef struct parse_ctx {
-    const char *source;     /* names the text in messages */
-    vs_error *err;
-    cJSON *trainer_keys;    /* the trainer's config with every key, in its order */
-} parse_ctx;
-
-static int fail(parse_ctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(parse_ctx *c, const char *path, const char *fmt, ...) {
+int space_fail(parse_ctx *c, const char *path, const char *fmt, ...) {
     char msg[768];
     va_list ap;
     va_start(ap, fmt);
@@ -214,7 +207,7 @@ static void append_cut(char *out, size_t n, size_t *used, const char *s) {
 }
 
 /* parent.key, or key at the top. */
-static void join_path(char *out, size_t n, const char *parent, const char *key) {
+void space_join_path(char *out, size_t n, const char *parent, const char *key) {
     size_t used = 0;
     out[0] = 0;
     append_cut(out, n, &used, parent);
@@ -222,96 +215,96 @@ static void join_path(char *out, size_t n, const char *parent, const char *key) 
     append_cut(out, n, &used, key);
 }
 
-static const cJSON *member(const cJSON *obj, const char *key) { return cJSON_GetObjectItemCaseSensitive(obj, key); }
+const cJSON *space_member(const cJSON *obj, const char *key) { return cJSON_GetObjectItemCaseSensitive(obj, key); }
 
 /* Every member of obj is one of `allowed` (NULL-terminated) and appears once. `what`
  * names the object in the message ("a median pruner takes: ..."). */
-static int check_members(parse_ctx *c, const cJSON *obj, const char *path, const char *const *allowed,
+int space_check_members(parse_ctx *c, const cJSON *obj, const char *path, const char *const *allowed,
                          const char *what) {
     char sub[512];
     for (const cJSON *m = obj->child; m; m = m->next) {
-        join_path(sub, sizeof sub, path, m->string);
+        space_join_path(sub, sizeof sub, path, m->string);
         int known = 0;
         for (const char *const *a = allowed; *a && !known; a++) known = !strcmp(*a, m->string);
         if (!known) {
             vs_strbuf list = {0};
             for (const char *const *a = allowed; *a; a++) vs_sb_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
-            fail(c, sub, "unknown key (%s takes: %s)", what, list.s ? list.s : "nothing");
+            space_fail(c, sub, "unknown key (%s takes: %s)", what, list.s ? list.s : "nothing");
             vs_sb_free(&list);
             return -1;
         }
         for (const cJSON *e = obj->child; e != m; e = e->next)
-            if (!strcmp(e->string, m->string)) return fail(c, sub, "appears twice");
+            if (!strcmp(e->string, m->string)) return space_fail(c, sub, "appears twice");
     }
     return 0;
 }
 
 /* An optional object member; *out stays NULL when absent. */
-static int get_object(parse_ctx *c, const cJSON *obj, const char *path, const char *key, const cJSON **out) {
+int space_get_object(parse_ctx *c, const cJSON *obj, const char *path, const char *key, const cJSON **out) {
     char sub[512];
-    join_path(sub, sizeof sub, path, key);
-    *out = member(obj, key);
-    if (*out && !cJSON_IsObject(*out)) return fail(c, sub, "expected a JSON object");
+    space_join_path(sub, sizeof sub, path, key);
+    *out = space_member(obj, key);
+    if (*out && !cJSON_IsObject(*out)) return space_fail(c, sub, "expected a JSON object");
     return 0;
 }
 
-static int get_int(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int64_t min, int64_t max,
+int space_get_int(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int64_t min, int64_t max,
                    int64_t def, int64_t *out) {
     char sub[512];
-    join_path(sub, sizeof sub, path, key);
-    const cJSON *m = member(obj, key);
+    space_join_path(sub, sizeof sub, path, key);
+    const cJSON *m = space_member(obj, key);
     if (!m) {
         *out = def;
         return 0;
     }
     double v = m->valuedouble;
     if (!cJSON_IsNumber(m) || v != floor(v) || v < (double)min)
-        return fail(c, sub, "expected an integer >= %lld", (long long)min);
-    if (v > (double)max) return fail(c, sub, "must be at most %lld", (long long)max);
+        return space_fail(c, sub, "expected an integer >= %lld", (long long)min);
+    if (v > (double)max) return space_fail(c, sub, "must be at most %lld", (long long)max);
     *out = (int64_t)v;
     return 0;
 }
 
-static int get_int32(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int min, int max, int def,
+int space_get_int32(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int min, int max, int def,
                      int *out) {
     int64_t v;
-    if (get_int(c, obj, path, key, min, max, def, &v)) return -1;
+    if (space_get_int(c, obj, path, key, min, max, def, &v)) return -1;
     *out = (int)v;
     return 0;
 }
 
 /* A finite number >= min (> min when min_exclusive). */
-static int get_number(parse_ctx *c, const cJSON *obj, const char *path, const char *key, double min,
+int space_get_number(parse_ctx *c, const cJSON *obj, const char *path, const char *key, double min,
                       int min_exclusive, double def, double *out) {
     char sub[512];
-    join_path(sub, sizeof sub, path, key);
-    const cJSON *m = member(obj, key);
+    space_join_path(sub, sizeof sub, path, key);
+    const cJSON *m = space_member(obj, key);
     if (!m) {
         *out = def;
         return 0;
     }
     double v = m->valuedouble;
     if (!cJSON_IsNumber(m) || !isfinite(v) || (min_exclusive ? !(v > min) : !(v >= min)))
-        return fail(c, sub, "expected a number %s %g", min_exclusive ? ">" : ">=", min);
+        return space_fail(c, sub, "expected a number %s %g", min_exclusive ? ">" : ">=", min);
     *out = v;
     return 0;
 }
 
 /* An optional string member; *out stays def when absent. */
-static int get_string(parse_ctx *c, const cJSON *obj, const char *path, const char *key, const char *def,
+int space_get_string(parse_ctx *c, const cJSON *obj, const char *path, const char *key, const char *def,
                       const char **out) {
     char sub[512];
-    join_path(sub, sizeof sub, path, key);
-    const cJSON *m = member(obj, key);
+    space_join_path(sub, sizeof sub, path, key);
+    const cJSON *m = space_member(obj, key);
     *out = def;
     if (!m) return 0;
-    if (!cJSON_IsString(m) || !m->valuestring[0]) return fail(c, sub, "expected a non-empty string");
+    if (!cJSON_IsString(m) || !m->valuestring[0]) return space_fail(c, sub, "expected a non-empty string");
     *out = m->valuestring;
     return 0;
 }
 
 /* Which of names[] s is (its index), or -1. */
-static int pick(const char *s, const char *const *names) {
+int space_pick(const char *s, const char *const *names) {
     for (int i = 0; names[i]; i++)
         if (!strcmp(s, names[i])) return i;
     return -1;
@@ -319,9 +312,9 @@ static int pick(const char *s, const char *const *names) {
 
 /* ------------------------------------------------------------ the trainer's keys */
 
-static const cJSON *trainer_key(parse_ctx *c, const char *name) { return member(c->trainer_keys, name); }
+const cJSON *space_trainer_key(parse_ctx *c, const char *name) { return space_member(c->trainer_keys, name); }
 
-static char *trainer_key_list(parse_ctx *c) {
+char *space_trainer_key_list(parse_ctx *c) {
     vs_strbuf b = {0};
     for (const cJSON *k = c->trainer_keys->child; k; k = k->next)
         vs_sb_printf(&b, "%s%s", k == c->trainer_keys->child ? "" : ", ", k->string);
@@ -331,7 +324,7 @@ static char *trainer_key_list(parse_ctx *c) {
 /* Whether the trainer accepts value for key (vs_config_apply_json on a scratch config),
  * its complaint moved onto path: "key 'hidden_dims[1]': expected an integer" becomes
  * "path[1]: expected an integer". */
-static int trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, const char *path) {
+int space_trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, const char *path) {
     static const char marker[] = "<space-check>";   /* printable: messages escape control characters */
     cJSON *obj = cJSON_CreateObject();
     cJSON_AddItemToObject(obj, key, cJSON_Duplicate(value, 1));
@@ -349,28 +342,28 @@ static int trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, co
         if (end) {
             char sub[600];
             snprintf(sub, sizeof sub, "%s%.*s", path, (int)(end - suffix), suffix);
-            return fail(c, sub, "%s", end + 3);
+            return space_fail(c, sub, "%s", end + 3);
         }
     }
-    return fail(c, path, "%s", msg);
+    return space_fail(c, path, "%s", msg);
 }
 
-static int trainer_accepts_number(parse_ctx *c, const char *key, double v, const char *path) {
+int space_trainer_accepts_number(parse_ctx *c, const char *key, double v, const char *path) {
     cJSON *n = cJSON_CreateNumber(v);
-    int rc = trainer_accepts(c, key, n, path);
+    int rc = space_trainer_accepts(c, key, n, path);
     cJSON_Delete(n);
     return rc;
 }
 
 /* A value inside a range the trainer must accept too: the trainer's ranges are intervals,
  * but some keys take integers only, which a float range would break. */
-static int trainer_accepts_inside(parse_ctx *c, const vs_param *p, double v, const char *path) {
-    if (trainer_accepts_number(c, p->name, v, path) == 0) return 0;
+int space_trainer_accepts_inside(parse_ctx *c, const vs_param *p, double v, const char *path) {
+    if (space_trainer_accepts_number(c, p->name, v, path) == 0) return 0;
     int integers = strstr(c->err->msg, "expected an integer") != NULL;
     char num[40];
-    format_exact(v, num);
-    if (integers) return fail(c, path, "'%s' takes integers in the trainer: use \"type\": \"int\"", p->name);
-    return fail(c, path, "the trainer refuses %s, a value inside the range", num);
+    space_format_exact(v, num);
+    if (integers) return space_fail(c, path, "'%s' takes integers in the trainer: use \"type\": \"int\"", p->name);
+    return space_fail(c, path, "the trainer refuses %s, a value inside the range", num);
 }
 
 /* ------------------------------------------------------------ parameters */
@@ -397,12 +390,12 @@ static int parse_kind(const char *s, vs_param_kind *out) {
     return -1;
 }
 
-static int get_bool(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int *out) {
+int space_get_bool(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int *out) {
     char sub[512];
-    join_path(sub, sizeof sub, path, key);
-    const cJSON *m = member(obj, key);
+    space_join_path(sub, sizeof sub, path, key);
+    const cJSON *m = space_member(obj, key);
     if (!m) return 0;
-    if (!cJSON_IsBool(m)) return fail(c, sub, "expected true or false");
+    if (!cJSON_IsBool(m)) return space_fail(c, sub, "expected true or false");
     *out = cJSON_IsTrue(m);
     return 0;
 }
@@ -413,16 +406,16 @@ static int parse_bounds(parse_ctx *c, const cJSON *def, const char *path, vs_par
     double *dst[2] = {&p->low, &p->high};
     char sub[512];
     for (int i = 0; i < 2; i++) {
-        join_path(sub, sizeof sub, path, keys[i]);
-        const cJSON *m = member(def, keys[i]);
-        if (!m) return fail(c, sub, "missing");
-        if (!cJSON_IsNumber(m) || !isfinite(m->valuedouble)) return fail(c, sub, "expected a number");
+        space_join_path(sub, sizeof sub, path, keys[i]);
+        const cJSON *m = space_member(def, keys[i]);
+        if (!m) return space_fail(c, sub, "missing");
+        if (!cJSON_IsNumber(m) || !isfinite(m->valuedouble)) return space_fail(c, sub, "expected a number");
         if (p->kind == VS_PARAM_INT && (m->valuedouble != floor(m->valuedouble) || fabs(m->valuedouble) > MAX_EXACT_INT))
-            return fail(c, sub, "expected an integer");
+            return space_fail(c, sub, "expected an integer");
         *dst[i] = m->valuedouble;
     }
-    join_path(sub, sizeof sub, path, "low");
-    if (!(p->low < p->high)) return fail(c, sub, "must be < high (for a single value use a constant)");
+    space_join_path(sub, sizeof sub, path, "low");
+    if (!(p->low < p->high)) return space_fail(c, sub, "must be < high (for a single value use a constant)");
     return 0;
 }
 
@@ -430,56 +423,56 @@ static int parse_float_param(parse_ctx *c, const cJSON *def, const char *path, v
     static const char *const uniform_keys[] = {"type", "low", "high", "step", "log", NULL};
     static const char *const log_keys[] = {"type", "low", "high", NULL};
     int declared_log = p->kind == VS_PARAM_LOG_UNIFORM;
-    if (check_members(c, def, path, declared_log ? log_keys : uniform_keys,
+    if (space_check_members(c, def, path, declared_log ? log_keys : uniform_keys,
                       declared_log ? "a log_uniform parameter" : "a uniform parameter"))
         return -1;
-    if (get_bool(c, def, path, "log", &p->log)) return -1;
+    if (space_get_bool(c, def, path, "log", &p->log)) return -1;
     if (p->log) p->kind = VS_PARAM_LOG_UNIFORM;   /* {"type": "uniform", "log": true} as Optuna's suggest_float */
     p->log = 0;
     if (parse_bounds(c, def, path, p)) return -1;
     char sub[512];
     if (p->kind == VS_PARAM_LOG_UNIFORM) {
-        join_path(sub, sizeof sub, path, "step");
-        if (member(def, "step")) return fail(c, sub, "not allowed with a log scale (as in Optuna)");
-        join_path(sub, sizeof sub, path, "low");
-        if (!(p->low > 0)) return fail(c, sub, "must be > 0 for a log-uniform");
+        space_join_path(sub, sizeof sub, path, "step");
+        if (space_member(def, "step")) return space_fail(c, sub, "not allowed with a log scale (as in Optuna)");
+        space_join_path(sub, sizeof sub, path, "low");
+        if (!(p->low > 0)) return space_fail(c, sub, "must be > 0 for a log-uniform");
         return 0;
     }
-    if (!member(def, "step")) return 0;
-    if (get_number(c, def, path, "step", 0, 1, 0, &p->step)) return -1;
+    if (!space_member(def, "step")) return 0;
+    if (space_get_number(c, def, path, "step", 0, 1, 0, &p->step)) return -1;
     int64_t points;
     double fixed_high = 0;
-    int rc = stepped_range(p->low, p->high, p->step, &points, &fixed_high);
-    join_path(sub, sizeof sub, path, rc < 0 ? "step" : "high");
-    if (rc < 0) return fail(c, sub, "too small for the range to be divided exactly");
+    int rc = space_stepped_range(p->low, p->high, p->step, &points, &fixed_high);
+    space_join_path(sub, sizeof sub, path, rc < 0 ? "step" : "high");
+    if (rc < 0) return space_fail(c, sub, "too small for the range to be divided exactly");
     if (rc > 0) {
         char step[40], high[40];
-        format_exact(p->step, step);
-        format_exact(fixed_high, high);
-        return fail(c, sub, "high - low must be a multiple of step %s (Optuna would lower high to %s)", step, high);
+        space_format_exact(p->step, step);
+        space_format_exact(fixed_high, high);
+        return space_fail(c, sub, "high - low must be a multiple of step %s (Optuna would lower high to %s)", step, high);
     }
     return 0;
 }
 
 static int parse_int_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
     static const char *const keys[] = {"type", "low", "high", "step", "log", NULL};
-    if (check_members(c, def, path, keys, "an int parameter")) return -1;
-    if (get_bool(c, def, path, "log", &p->log)) return -1;
+    if (space_check_members(c, def, path, keys, "an int parameter")) return -1;
+    if (space_get_bool(c, def, path, "log", &p->log)) return -1;
     if (parse_bounds(c, def, path, p)) return -1;
     int64_t step;
-    if (get_int(c, def, path, "step", 1, (int64_t)MAX_EXACT_INT, 1, &step)) return -1;
+    if (space_get_int(c, def, path, "step", 1, (int64_t)MAX_EXACT_INT, 1, &step)) return -1;
     p->step = (double)step;
     char sub[512];
     if (p->log) {
-        join_path(sub, sizeof sub, path, "step");
-        if (step != 1) return fail(c, sub, "must be 1 with a log scale (as in Optuna)");
-        join_path(sub, sizeof sub, path, "low");
-        if (p->low < 1) return fail(c, sub, "must be >= 1 for a log scale");
+        space_join_path(sub, sizeof sub, path, "step");
+        if (step != 1) return space_fail(c, sub, "must be 1 with a log scale (as in Optuna)");
+        space_join_path(sub, sizeof sub, path, "low");
+        if (p->low < 1) return space_fail(c, sub, "must be >= 1 for a log scale");
     }
     int64_t span = (int64_t)p->high - (int64_t)p->low;
     if (span % step != 0) {
-        join_path(sub, sizeof sub, path, "high");
-        return fail(c, sub, "high - low must be a multiple of step %lld (Optuna would lower high to %lld)",
+        space_join_path(sub, sizeof sub, path, "high");
+        return space_fail(c, sub, "high - low must be a multiple of step %lld (Optuna would lower high to %lld)",
                     (long long)step, (long long)((int64_t)p->low + span / step * step));
     }
     return 0;
@@ -487,21 +480,21 @@ static int parse_int_param(parse_ctx *c, const cJSON *def, const char *path, vs_
 
 static int parse_categorical_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
     static const char *const keys[] = {"type", "choices", NULL};
-    if (check_members(c, def, path, keys, "a categorical parameter")) return -1;
+    if (space_check_members(c, def, path, keys, "a categorical parameter")) return -1;
     char sub[512], item[560];
-    join_path(sub, sizeof sub, path, "choices");
-    const cJSON *choices = member(def, "choices");
-    if (!choices) return fail(c, sub, "missing");
-    if (!cJSON_IsArray(choices)) return fail(c, sub, "expected a list of values");
+    space_join_path(sub, sizeof sub, path, "choices");
+    const cJSON *choices = space_member(def, "choices");
+    if (!choices) return space_fail(c, sub, "missing");
+    if (!cJSON_IsArray(choices)) return space_fail(c, sub, "expected a list of values");
     int n = cJSON_GetArraySize(choices);
-    if (n == 0) return fail(c, sub, "must not be empty");
-    if (n > MAX_CHOICES) return fail(c, sub, "at most %d choices", MAX_CHOICES);
+    if (n == 0) return space_fail(c, sub, "must not be empty");
+    if (n > MAX_CHOICES) return space_fail(c, sub, "at most %d choices", MAX_CHOICES);
     p->choices = vs_xcalloc((size_t)n, sizeof *p->choices);
     int i = 0;
     for (const cJSON *ch = choices->child; ch; ch = ch->next, i++) {
         snprintf(item, sizeof item, "%s[%d]", sub, i);
         for (int j = 0; j < i; j++)
-            if (cJSON_Compare(p->choices[j], ch, 1)) return fail(c, item, "the same as choices[%d]", j);
+            if (cJSON_Compare(p->choices[j], ch, 1)) return space_fail(c, item, "the same as choices[%d]", j);
         p->choices[i] = cJSON_Duplicate(ch, 1);
         p->n_choices = i + 1;
     }
@@ -510,11 +503,11 @@ static int parse_categorical_param(parse_ctx *c, const cJSON *def, const char *p
 
 static int parse_constant_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
     static const char *const keys[] = {"type", "value", NULL};
-    if (check_members(c, def, path, keys, "a constant parameter")) return -1;
+    if (space_check_members(c, def, path, keys, "a constant parameter")) return -1;
     char sub[512];
-    join_path(sub, sizeof sub, path, "value");
-    const cJSON *value = member(def, "value");
-    if (!value) return fail(c, sub, "missing");
+    space_join_path(sub, sizeof sub, path, "value");
+    const cJSON *value = space_member(def, "value");
+    if (!value) return space_fail(c, sub, "missing");
     p->value = cJSON_Duplicate(value, 1);
     return 0;
 }
@@ -526,47 +519,47 @@ static int check_param_for_trainer(parse_ctx *c, const char *path, const vs_para
     case VS_PARAM_UNIFORM:
     case VS_PARAM_LOG_UNIFORM:
     case VS_PARAM_INT:
-        join_path(sub, sizeof sub, path, "low");
-        if (trainer_accepts_number(c, p->name, p->low, sub)) return -1;
-        join_path(sub, sizeof sub, path, "high");
-        if (trainer_accepts_number(c, p->name, p->high, sub)) return -1;
+        space_join_path(sub, sizeof sub, path, "low");
+        if (space_trainer_accepts_number(c, p->name, p->low, sub)) return -1;
+        space_join_path(sub, sizeof sub, path, "high");
+        if (space_trainer_accepts_number(c, p->name, p->high, sub)) return -1;
         if (p->kind == VS_PARAM_INT) return 0;   /* integers between two accepted ones are accepted */
         /* A point strictly inside: the next step, or an irrational fraction of the way. */
         double inside = p->kind == VS_PARAM_LOG_UNIFORM ? p->low * pow(p->high / p->low, 0.41421356237309515)
                         : p->step > 0                   ? p->low + p->step
                                                         : p->low + (p->high - p->low) * 0.41421356237309515;
-        return inside < p->high ? trainer_accepts_inside(c, p, inside, path) : 0;
+        return inside < p->high ? space_trainer_accepts_inside(c, p, inside, path) : 0;
     case VS_PARAM_CATEGORICAL:
         for (int i = 0; i < p->n_choices; i++) {
             snprintf(sub, sizeof sub, "%s.choices[%d]", path, i);
-            if (trainer_accepts(c, p->name, p->choices[i], sub)) return -1;
+            if (space_trainer_accepts(c, p->name, p->choices[i], sub)) return -1;
         }
         return 0;
     case VS_PARAM_CONSTANT:
-        join_path(sub, sizeof sub, path, "value");
-        return trainer_accepts(c, p->name, p->value, sub);
+        space_join_path(sub, sizeof sub, path, "value");
+        return space_trainer_accepts(c, p->name, p->value, sub);
     }
     return 0;
 }
 
 static int parse_param(parse_ctx *c, const cJSON *def, const cJSON *fixed, vs_param *p) {
     char path[512], sub[560];
-    join_path(path, sizeof path, "parameters", def->string);
-    if (!trainer_key(c, def->string)) {
-        char *known = trainer_key_list(c);
-        fail(c, path, "not a trainer config key (known keys: %s)", known);
+    space_join_path(path, sizeof path, "parameters", def->string);
+    if (!space_trainer_key(c, def->string)) {
+        char *known = space_trainer_key_list(c);
+        space_fail(c, path, "not a trainer config key (known keys: %s)", known);
         free(known);
         return -1;
     }
-    if (fixed && member(fixed, def->string))
-        return fail(c, path, "also in \"fixed\": a key is either fixed or searched");
+    if (fixed && space_member(fixed, def->string))
+        return space_fail(c, path, "also in \"fixed\": a key is either fixed or searched");
     p->name = vs_xstrdup(def->string);
-    if (!cJSON_IsObject(def)) return fail(c, path, "expected an object with a \"type\"");
-    join_path(sub, sizeof sub, path, "type");
-    const cJSON *type = member(def, "type");
-    if (!type) return fail(c, sub, "missing (uniform, log_uniform, int, categorical or constant)");
+    if (!cJSON_IsObject(def)) return space_fail(c, path, "expected an object with a \"type\"");
+    space_join_path(sub, sizeof sub, path, "type");
+    const cJSON *type = space_member(def, "type");
+    if (!type) return space_fail(c, sub, "missing (uniform, log_uniform, int, categorical or constant)");
     if (!cJSON_IsString(type) || parse_kind(type->valuestring, &p->kind))
-        return fail(c, sub, "expected uniform, log_uniform, int, categorical or constant");
+        return space_fail(c, sub, "expected uniform, log_uniform, int, categorical or constant");
     int rc;
     switch (p->kind) {
     case VS_PARAM_UNIFORM:
@@ -582,18 +575,18 @@ static int by_name(const void *a, const void *b) {
     return strcmp(((const vs_param *)a)->name, ((const vs_param *)b)->name);
 }
 
-static int parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s) {
-    const cJSON *params = member(root, "parameters");
-    if (!params) return fail(c, "parameters", "missing (an object: trainer config key -> distribution)");
-    if (!cJSON_IsObject(params)) return fail(c, "parameters", "expected a JSON object");
+int space_parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s) {
+    const cJSON *params = space_member(root, "parameters");
+    if (!params) return space_fail(c, "parameters", "missing (an object: trainer config key -> distribution)");
+    if (!cJSON_IsObject(params)) return space_fail(c, "parameters", "expected a JSON object");
     int n = cJSON_GetArraySize(params);
-    if (n == 0) return fail(c, "parameters", "expected at least one parameter");
+    if (n == 0) return space_fail(c, "parameters", "expected at least one parameter");
     char sub[512];
     for (const cJSON *a = params->child; a; a = a->next)
         for (const cJSON *b = params->child; b != a; b = b->next)
             if (!strcmp(a->string, b->string)) {
-                join_path(sub, sizeof sub, "parameters", a->string);
-                return fail(c, sub, "appears twice");
+                space_join_path(sub, sizeof sub, "parameters", a->string);
+                return space_fail(c, sub, "appears twice");
             }
     s->params = vs_xcalloc((size_t)n, sizeof *s->params);
     for (const cJSON *def = params->child; def; def = def->next) {
@@ -608,26 +601,26 @@ static int parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s) {
 
 static int parse_fixed(parse_ctx *c, const cJSON *root, vs_space *s) {
     const cJSON *fixed;
-    if (get_object(c, root, "", "fixed", &fixed)) return -1;
+    if (space_get_object(c, root, "", "fixed", &fixed)) return -1;
     char sub[512];
     if (fixed) {
         for (const cJSON *m = fixed->child; m; m = m->next) {
-            join_path(sub, sizeof sub, "fixed", m->string);
-            if (!trainer_key(c, m->string)) {
-                char *known = trainer_key_list(c);
-                fail(c, sub, "not a trainer config key (known keys: %s)", known);
+            space_join_path(sub, sizeof sub, "fixed", m->string);
+            if (!space_trainer_key(c, m->string)) {
+                char *known = space_trainer_key_list(c);
+                space_fail(c, sub, "not a trainer config key (known keys: %s)", known);
                 free(known);
                 return -1;
             }
             for (const cJSON *e = fixed->child; e != m; e = e->next)
-                if (!strcmp(e->string, m->string)) return fail(c, sub, "appears twice");
-            if (trainer_accepts(c, m->string, m, sub)) return -1;
+                if (!strcmp(e->string, m->string)) return space_fail(c, sub, "appears twice");
+            if (space_trainer_accepts(c, m->string, m, sub)) return -1;
         }
     }
     /* Kept in the trainer's key order, so the canonical form does not depend on the file's. */
     s->fixed = cJSON_CreateObject();
     for (const cJSON *k = c->trainer_keys->child; k && fixed; k = k->next) {
-        const cJSON *m = member(fixed, k->string);
+        const cJSON *m = space_member(fixed, k->string);
         if (m) cJSON_AddItemToObject(s->fixed, k->string, cJSON_Duplicate(m, 1));
     }
     return 0;
@@ -642,52 +635,52 @@ int vs_space_name_ok(const char *name) {
 
 static int parse_name(parse_ctx *c, const cJSON *root, vs_space *s) {
     const char *name;
-    if (get_string(c, root, "", "name", NULL, &name)) return -1;
-    if (!name) return fail(c, "name", "missing (the sweep's name)");
+    if (space_get_string(c, root, "", "name", NULL, &name)) return -1;
+    if (!name) return space_fail(c, "name", "missing (the sweep's name)");
     if (!vs_space_name_ok(name))
-        return fail(c, "name", VS_SPACE_NAME_RULE);
+        return space_fail(c, "name", VS_SPACE_NAME_RULE);
     s->name = vs_xstrdup(name);
     return 0;
 }
 
 static int parse_dataset(parse_ctx *c, const cJSON *root, vs_space *s) {
-    const cJSON *d = member(root, "dataset");
-    if (!d) return fail(c, "dataset", "missing (a .vsds path, or {\"synth\": \"small\"})");
+    const cJSON *d = space_member(root, "dataset");
+    if (!d) return space_fail(c, "dataset", "missing (a .vsds path, or {\"synth\": \"small\"})");
     if (cJSON_IsString(d)) {
-        if (!d->valuestring[0]) return fail(c, "dataset", "expected a non-empty path");
+        if (!d->valuestring[0]) return space_fail(c, "dataset", "expected a non-empty path");
         s->dataset = vs_xstrdup(d->valuestring);
         return 0;
     }
-    if (!cJSON_IsObject(d)) return fail(c, "dataset", "expected a path or {\"synth\": PRESET}");
+    if (!cJSON_IsObject(d)) return space_fail(c, "dataset", "expected a path or {\"synth\": PRESET}");
     static const char *const keys[] = {"synth", NULL};
-    if (check_members(c, d, "dataset", keys, "dataset")) return -1;
-    const cJSON *preset = member(d, "synth");
-    if (!preset) return fail(c, "dataset.synth", "missing (a vaesearch synth preset, e.g. \"small\")");
-    if (!cJSON_IsString(preset)) return fail(c, "dataset.synth", "expected a preset name");
+    if (space_check_members(c, d, "dataset", keys, "dataset")) return -1;
+    const cJSON *preset = space_member(d, "synth");
+    if (!preset) return space_fail(c, "dataset.synth", "missing (a vaesearch synth preset, e.g. \"small\")");
+    if (!cJSON_IsString(preset)) return space_fail(c, "dataset.synth", "expected a preset name");
     vs_synth_opts opts;
     vs_error e;
-    if (vs_synth_preset(preset->valuestring, &opts, &e)) return fail(c, "dataset.synth", "%s", e.msg);
+    if (vs_synth_preset(preset->valuestring, &opts, &e)) return space_fail(c, "dataset.synth", "%s", e.msg);
     s->dataset_synth = vs_xstrdup(preset->valuestring);
     return 0;
 }
 
 static const char *const metric_names[] = {"ndcg@100", "recall@20", "recall@50", NULL};
 static const char *const direction_names[] = {"maximize", "minimize", NULL};
-static const char *const sampler_names[] = {"grid", "random", "tpe", NULL};
-static const char *const pruner_names[] = {"none", "median", "asha", NULL};
+const char *const space_sampler_names[] = {"grid", "random", "tpe", NULL};
+const char *const space_pruner_names[] = {"none", "median", "asha", NULL};
 
 static int parse_objective(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const keys[] = {"metric", "direction", NULL};
     const cJSON *o;
     const char *metric = "ndcg@100", *direction = "maximize";
-    if (get_object(c, root, "", "objective", &o)) return -1;
+    if (space_get_object(c, root, "", "objective", &o)) return -1;
     if (o) {
-        if (check_members(c, o, "objective", keys, "objective")) return -1;
-        if (get_string(c, o, "objective", "metric", metric, &metric)) return -1;
-        if (get_string(c, o, "objective", "direction", direction, &direction)) return -1;
+        if (space_check_members(c, o, "objective", keys, "objective")) return -1;
+        if (space_get_string(c, o, "objective", "metric", metric, &metric)) return -1;
+        if (space_get_string(c, o, "objective", "direction", direction, &direction)) return -1;
     }
-    if (pick(metric, metric_names) < 0) return fail(c, "objective.metric", "expected ndcg@100, recall@20 or recall@50");
-    if (pick(direction, direction_names) < 0) return fail(c, "objective.direction", "expected maximize or minimize");
+    if (space_pick(metric, metric_names) < 0) return space_fail(c, "objective.metric", "expected ndcg@100, recall@20 or recall@50");
+    if (space_pick(direction, direction_names) < 0) return space_fail(c, "objective.direction", "expected maximize or minimize");
     s->metric = vs_xstrdup(metric);
     s->maximize = !strcmp(direction, "maximize");
     return 0;
@@ -699,10 +692,10 @@ static int get_kind_section(parse_ctx *c, const cJSON *root, const char *key, co
                             const char *def, const char *expected, const cJSON **o, int *kind) {
     const char *name = def;
     char path[64];
-    if (get_object(c, root, "", key, o)) return -1;
-    if (*o && get_string(c, *o, key, "kind", def, &name)) return -1;
-    join_path(path, sizeof path, key, "kind");
-    if ((*kind = pick(name, names)) < 0) return fail(c, path, "expected %s", expected);
+    if (space_get_object(c, root, "", key, o)) return -1;
+    if (*o && space_get_string(c, *o, key, "kind", def, &name)) return -1;
+    space_join_path(path, sizeof path, key, "kind");
+    if ((*kind = space_pick(name, names)) < 0) return space_fail(c, path, "expected %s", expected);
     return 0;
 }
 
@@ -711,19 +704,19 @@ static int parse_sampler(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const tpe_keys[] = {"kind", "seed", "startup_trials", "candidates", NULL};
     const cJSON *o;
     int k;
-    if (get_kind_section(c, root, "sampler", sampler_names, "tpe", "grid, random or tpe", &o, &k)) return -1;
+    if (get_kind_section(c, root, "sampler", space_sampler_names, "tpe", "grid, random or tpe", &o, &k)) return -1;
     s->sampler = (vs_sampler_kind)k;
     s->tpe_startup_trials = 10;
     s->tpe_candidates = 24;
     if (!o) return 0;
-    if (check_members(c, o, "sampler", k == VS_SAMPLER_TPE ? tpe_keys : plain_keys,
+    if (space_check_members(c, o, "sampler", k == VS_SAMPLER_TPE ? tpe_keys : plain_keys,
                       k == VS_SAMPLER_TPE ? "a tpe sampler" : k == VS_SAMPLER_GRID ? "a grid sampler" : "a random sampler"))
         return -1;
     int64_t seed;
-    if (get_int(c, o, "sampler", "seed", 0, (int64_t)MAX_EXACT_INT, 0, &seed)) return -1;
+    if (space_get_int(c, o, "sampler", "seed", 0, (int64_t)MAX_EXACT_INT, 0, &seed)) return -1;
     s->seed = (uint64_t)seed;
-    if (get_int32(c, o, "sampler", "startup_trials", 0, MAX_TRIALS, 10, &s->tpe_startup_trials)) return -1;
-    return get_int32(c, o, "sampler", "candidates", 1, 100000, 24, &s->tpe_candidates);
+    if (space_get_int32(c, o, "sampler", "startup_trials", 0, MAX_TRIALS, 10, &s->tpe_startup_trials)) return -1;
+    return space_get_int32(c, o, "sampler", "candidates", 1, 100000, 24, &s->tpe_candidates);
 }
 
 /* "warm_start": {"db": PATH, "sweep": NAME}: earlier results that seed the sampler. */
@@ -731,12 +724,12 @@ static int parse_warm_start(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const keys[] = {"db", "sweep", NULL};
     const cJSON *o;
     const char *db = NULL, *sweep = NULL;
-    if (get_object(c, root, "", "warm_start", &o)) return -1;
+    if (space_get_object(c, root, "", "warm_start", &o)) return -1;
     if (!o) return 0;
-    if (check_members(c, o, "warm_start", keys, "warm_start") || get_string(c, o, "warm_start", "db", NULL, &db) ||
-        get_string(c, o, "warm_start", "sweep", NULL, &sweep))
+    if (space_check_members(c, o, "warm_start", keys, "warm_start") || space_get_string(c, o, "warm_start", "db", NULL, &db) ||
+        space_get_string(c, o, "warm_start", "sweep", NULL, &sweep))
         return -1;
-    if (!db) return fail(c, "warm_start.db", "missing (the results database of the earlier sweep)");
+    if (!db) return space_fail(c, "warm_start.db", "missing (the results database of the earlier sweep)");
     s->warm_start_db = vs_xstrdup(db);
     s->warm_start_sweep = sweep ? vs_xstrdup(sweep) : NULL;
     return 0;
@@ -745,40 +738,40 @@ static int parse_warm_start(parse_ctx *c, const cJSON *root, vs_space *s) {
 static int parse_budget(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const keys[] = {"trials", "max_seconds", NULL};
     const cJSON *o;
-    if (get_object(c, root, "", "budget", &o)) return -1;
-    if (o && check_members(c, o, "budget", keys, "budget")) return -1;
+    if (space_get_object(c, root, "", "budget", &o)) return -1;
+    if (o && space_check_members(c, o, "budget", keys, "budget")) return -1;
     /* With no "budget" object, o is NULL and every member takes its default. */
-    if (get_int32(c, o, "budget", "trials", 1, MAX_TRIALS, 0, &s->n_trials)) return -1;
-    if (get_number(c, o, "budget", "max_seconds", 0, 0, 0, &s->max_seconds)) return -1;
+    if (space_get_int32(c, o, "budget", "trials", 1, MAX_TRIALS, 0, &s->n_trials)) return -1;
+    if (space_get_number(c, o, "budget", "max_seconds", 0, 0, 0, &s->max_seconds)) return -1;
     if (s->sampler == VS_SAMPLER_GRID) {
         vs_error e;
         int64_t points = vs_space_grid_size(s, &e);
         if (points == 0) return vs_errorf(c->err, "%s: %s", c->source, e.msg);
         if (s->n_trials == 0) {
             if (points > MAX_TRIALS)
-                return fail(c, "budget.trials", "the grid has %lld points: say how many to run (at most %d)",
+                return space_fail(c, "budget.trials", "the grid has %lld points: say how many to run (at most %d)",
                             (long long)points, MAX_TRIALS);
             s->n_trials = (int)points;
         } else if (s->n_trials > points) {
-            return fail(c, "budget.trials", "%d is more than the grid's %lld points", s->n_trials, (long long)points);
+            return space_fail(c, "budget.trials", "%d is more than the grid's %lld points", s->n_trials, (long long)points);
         }
     }
-    if (s->n_trials == 0) return fail(c, "budget.trials", "missing (how many trials to finish)");
+    if (s->n_trials == 0) return space_fail(c, "budget.trials", "missing (how many trials to finish)");
     return 0;
 }
 
 static int parse_resources(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const keys[] = {"gpus_per_trial", "trials_per_gpu", "max_retries", "trial_timeout", "window", NULL};
     const cJSON *o;
-    if (get_object(c, root, "", "resources", &o)) return -1;
+    if (space_get_object(c, root, "", "resources", &o)) return -1;
     s->gpus_per_trial = s->trials_per_gpu = 1;
     if (!o) return 0;
-    if (check_members(c, o, "resources", keys, "resources")) return -1;
-    if (get_int32(c, o, "resources", "gpus_per_trial", 1, 64, 1, &s->gpus_per_trial)) return -1;
-    if (get_int32(c, o, "resources", "trials_per_gpu", 1, 64, 1, &s->trials_per_gpu)) return -1;
-    if (get_int32(c, o, "resources", "max_retries", 0, 100, 0, &s->max_retries)) return -1;
-    if (get_number(c, o, "resources", "trial_timeout", 0, 0, 0, &s->trial_timeout)) return -1;
-    return get_int32(c, o, "resources", "window", 0, 100000, 0, &s->window);
+    if (space_check_members(c, o, "resources", keys, "resources")) return -1;
+    if (space_get_int32(c, o, "resources", "gpus_per_trial", 1, 64, 1, &s->gpus_per_trial)) return -1;
+    if (space_get_int32(c, o, "resources", "trials_per_gpu", 1, 64, 1, &s->trials_per_gpu)) return -1;
+    if (space_get_int32(c, o, "resources", "max_retries", 0, 100, 0, &s->max_retries)) return -1;
+    if (space_get_number(c, o, "resources", "trial_timeout", 0, 0, 0, &s->trial_timeout)) return -1;
+    return space_get_int32(c, o, "resources", "window", 0, 100000, 0, &s->window);
 }
 
 static int parse_pruner(parse_ctx *c, const cJSON *root, vs_space *s) {
@@ -789,18 +782,18 @@ static int parse_pruner(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const what_of[] = {"a none pruner", "a median pruner", "an asha pruner"};
     const cJSON *o;
     int k;
-    if (get_kind_section(c, root, "pruner", pruner_names, "none", "none, median or asha", &o, &k)) return -1;
+    if (get_kind_section(c, root, "pruner", space_pruner_names, "none", "none, median or asha", &o, &k)) return -1;
     s->pruner = (vs_pruner_kind)k;
     s->pruner_startup_trials = 5;
     s->pruner_warmup_epochs = 5;
     s->asha_min_epochs = 1;
     s->asha_reduction_factor = 3;
     if (!o) return 0;
-    if (check_members(c, o, "pruner", keys_of[k], what_of[k])) return -1;
-    if (get_int32(c, o, "pruner", "startup_trials", 0, MAX_TRIALS, 5, &s->pruner_startup_trials)) return -1;
-    if (get_int32(c, o, "pruner", "warmup_epochs", 0, 1000000, 5, &s->pruner_warmup_epochs)) return -1;
-    if (get_int32(c, o, "pruner", "min_epochs", 1, 1000000, 1, &s->asha_min_epochs)) return -1;
-    return get_int32(c, o, "pruner", "reduction_factor", 2, 100, 3, &s->asha_reduction_factor);
+    if (space_check_members(c, o, "pruner", keys_of[k], what_of[k])) return -1;
+    if (space_get_int32(c, o, "pruner", "startup_trials", 0, MAX_TRIALS, 5, &s->pruner_startup_trials)) return -1;
+    if (space_get_int32(c, o, "pruner", "warmup_epochs", 0, 1000000, 5, &s->pruner_warmup_epochs)) return -1;
+    if (space_get_int32(c, o, "pruner", "min_epochs", 1, 1000000, 1, &s->asha_min_epochs)) return -1;
+    return space_get_int32(c, o, "pruner", "reduction_factor", 2, 100, 3, &s->asha_reduction_factor);
 }
 
 /* A fixed eval_every the pruner cannot work with: no epoch before the last is validated
@@ -810,11 +803,11 @@ static int parse_pruner(parse_ctx *c, const cJSON *root, vs_space *s) {
  * space is refused. Checked when epochs is known (fixed, or the trainer's default). */
 static int check_pruner_validations(parse_ctx *c, const vs_space *s) {
     if (s->pruner == VS_PRUNER_NONE) return 0;
-    const cJSON *every = member(s->fixed, "eval_every");
-    const cJSON *epochs = member(s->fixed, "epochs");
+    const cJSON *every = space_member(s->fixed, "eval_every");
+    const cJSON *epochs = space_member(s->fixed, "epochs");
     for (int i = 0; i < s->n_params; i++)
         if (!strcmp(s->params[i].name, "epochs")) return 0;   /* searched: varies by trial */
-    if (!epochs) epochs = member(c->trainer_keys, "epochs");
+    if (!epochs) epochs = space_member(c->trainer_keys, "epochs");
     if (!cJSON_IsNumber(every) || !cJSON_IsNumber(epochs)) return 0;
     long long k = (long long)every->valuedouble, n = (long long)epochs->valuedouble;
     int median = s->pruner == VS_PRUNER_MEDIAN;
@@ -822,7 +815,7 @@ static int check_pruner_validations(parse_ctx *c, const vs_space *s) {
     if (first < 1) first = 1;
     long long last_before_end = k > 0 ? (n - 1) / k * k : 0;   /* the last validation before epoch n */
     if (last_before_end >= first || n - 1 < first) return 0;
-    return fail(c, "fixed.eval_every",
+    return space_fail(c, "fixed.eval_every",
                 "%lld validates no epoch from %lld (%s) to %lld (the last before epoch %lld ends the trial), so the %s "
                 "pruner could never stop a trial: validate more often, or set pruner.kind to \"none\"",
                 k, first, median ? "pruner.warmup_epochs" : "pruner.min_epochs, the first rung", n - 1, n,
@@ -834,20 +827,20 @@ static int check_pruner_validations(parse_ctx *c, const vs_space *s) {
 static void canon_key(vs_strbuf *b, int *first, const char *key) {
     if (!*first) vs_sb_puts(b, ",");
     *first = 0;
-    print_json_string(b, key);
+    space_print_json_string(b, key);
     vs_sb_puts(b, ":");
 }
 
 static void canon_num(vs_strbuf *b, int *first, const char *key, double v) {
     char num[40];
     canon_key(b, first, key);
-    format_exact(v, num);
+    space_format_exact(v, num);
     vs_sb_puts(b, num);
 }
 
 static void canon_str(vs_strbuf *b, int *first, const char *key, const char *v) {
     canon_key(b, first, key);
-    print_json_string(b, v);
+    space_print_json_string(b, v);
 }
 
 /* Starts member key as an object: its own members follow with *inner as their
@@ -881,26 +874,26 @@ static void canon_param(vs_strbuf *b, const vs_param *p) {
         vs_sb_puts(b, "[");
         for (int i = 0; i < p->n_choices; i++) {
             if (i) vs_sb_puts(b, ",");
-            print_json_exact(b, p->choices[i]);
+            space_print_json_exact(b, p->choices[i]);
         }
         vs_sb_puts(b, "]");
         break;
     case VS_PARAM_CONSTANT:
         canon_key(b, &first, "value");
-        print_json_exact(b, p->value);
+        space_print_json_exact(b, p->value);
         break;
     }
     vs_sb_puts(b, "}");
 }
 
 /* Every key with its value or default, in a fixed order; the dataset as written. */
-static char *canonical_text(const vs_space *s, const cJSON *dataset_as_written) {
+char *space_canonical_text(const vs_space *s, const cJSON *dataset_as_written) {
     vs_strbuf b = {0};
     int top = 1, sec;
     vs_sb_puts(&b, "{");
     canon_str(&b, &top, "name", s->name);
     canon_key(&b, &top, "dataset");
-    print_json_exact(&b, dataset_as_written);
+    space_print_json_exact(&b, dataset_as_written);
 
     canon_open(&b, &top, "objective", &sec);
     canon_str(&b, &sec, "metric", s->metric);
@@ -908,7 +901,7 @@ static char *canonical_text(const vs_space *s, const cJSON *dataset_as_written) 
     vs_sb_puts(&b, "}");
 
     canon_open(&b, &top, "sampler", &sec);
-    canon_str(&b, &sec, "kind", sampler_names[s->sampler]);
+    canon_str(&b, &sec, "kind", space_sampler_names[s->sampler]);
     canon_num(&b, &sec, "seed", (double)s->seed);
     if (s->sampler == VS_SAMPLER_TPE) {
         canon_num(&b, &sec, "startup_trials", s->tpe_startup_trials);
@@ -930,7 +923,7 @@ static char *canonical_text(const vs_space *s, const cJSON *dataset_as_written) 
     vs_sb_puts(&b, "}");
 
     canon_open(&b, &top, "pruner", &sec);
-    canon_str(&b, &sec, "kind", pruner_names[s->pruner]);
+    canon_str(&b, &sec, "kind", space_pruner_names[s->pruner]);
     if (s->pruner == VS_PRUNER_MEDIAN) {
         canon_num(&b, &sec, "startup_trials", s->pruner_startup_trials);
         canon_num(&b, &sec, "warmup_epochs", s->pruner_warmup_epochs);
@@ -941,7 +934,7 @@ static char *canonical_text(const vs_space *s, const cJSON *dataset_as_written) 
     vs_sb_puts(&b, "}");
 
     canon_key(&b, &top, "fixed");
-    print_json_exact(&b, s->fixed);
+    space_print_json_exact(&b, s->fixed);
 
     canon_open(&b, &top, "parameters", &sec);
     for (int i = 0; i < s->n_params; i++) {
@@ -972,16 +965,16 @@ static int parse_root(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const keys[] = {"name",      "description", "dataset", "objective", "sampler", "budget",
                                        "resources", "pruner",      "fixed",   "parameters", "warm_start", NULL};
     if (!cJSON_IsObject(root)) return vs_errorf(c->err, "%s: expected a JSON object (a search space)", c->source);
-    if (check_members(c, root, "", keys, "a search space")) return -1;
+    if (space_check_members(c, root, "", keys, "a search space")) return -1;
     const char *description;
-    if (get_string(c, root, "", "description", NULL, &description)) return -1;
+    if (space_get_string(c, root, "", "description", NULL, &description)) return -1;
     if (description) s->description = vs_xstrdup(description);
     if (parse_name(c, root, s) || parse_dataset(c, root, s) || parse_objective(c, root, s) ||
         parse_sampler(c, root, s) || parse_resources(c, root, s) || parse_pruner(c, root, s) ||
-        parse_fixed(c, root, s) || parse_parameters(c, root, s) || parse_budget(c, root, s) ||
+        parse_fixed(c, root, s) || space_parse_parameters(c, root, s) || parse_budget(c, root, s) ||
         parse_warm_start(c, root, s) || check_pruner_validations(c, s))
         return -1;
-    s->canonical = canonical_text(s, member(root, "dataset"));
+    s->canonical = space_canonical_text(s, space_member(root, "dataset"));
     return 0;
 }
 
@@ -1105,7 +1098,7 @@ static int64_t grid_points(const vs_param *p) {
     case VS_PARAM_INT: return ((int64_t)p->high - (int64_t)p->low) / (int64_t)p->step + 1;
     case VS_PARAM_UNIFORM:
         if (p->step <= 0) return 0;
-        return stepped_range(p->low, p->high, p->step, &points, NULL) == 0 ? points : -1;
+        return space_stepped_range(p->low, p->high, p->step, &points, NULL) == 0 ? points : -1;
     case VS_PARAM_LOG_UNIFORM: return 0;
     }
     return 0;
@@ -1180,9 +1173,9 @@ char *vs_param_distribution_json(const vs_param *p) {
     switch (p->kind) {
     case VS_PARAM_UNIFORM:
     case VS_PARAM_LOG_UNIFORM:
-        format_python_float(p->low, low);
-        format_python_float(p->high, high);
-        if (p->step > 0) format_python_float(p->step, step);
+        space_format_python_float(p->low, low);
+        space_format_python_float(p->high, high);
+        if (p->step > 0) space_format_python_float(p->step, step);
         else snprintf(step, sizeof step, "null");
         vs_sb_printf(&b,
                   "{\"name\": \"FloatDistribution\", \"attributes\": {\"step\": %s, \"low\": %s, \"high\": %s, "
@@ -1232,19 +1225,19 @@ cJSON *vs_space_trial_config(const vs_space *s, const double *values) {
 static void diff_value(vs_strbuf *b, const cJSON *v) {
     if (!v) vs_sb_puts(b, "(none)");
     else if (cJSON_IsString(v)) vs_sb_puts(b, v->valuestring);
-    else print_json_exact(b, v);
+    else space_print_json_exact(b, v);
 }
 
 static void diff_walk(vs_strbuf *b, const char *path, const cJSON *a, const cJSON *z) {
     if (a && z && cJSON_IsObject(a) && cJSON_IsObject(z)) {
         char sub[512];
         for (const cJSON *m = a->child; m; m = m->next) {
-            join_path(sub, sizeof sub, path, m->string);
-            diff_walk(b, sub, m, member(z, m->string));
+            space_join_path(sub, sizeof sub, path, m->string);
+            diff_walk(b, sub, m, space_member(z, m->string));
         }
         for (const cJSON *m = z->child; m; m = m->next) {
-            if (member(a, m->string)) continue;
-            join_path(sub, sizeof sub, path, m->string);
+            if (space_member(a, m->string)) continue;
+            space_join_path(sub, sizeof sub, path, m->string);
             diff_walk(b, sub, NULL, m);
         }
         return;
