@@ -16,7 +16,7 @@
 
 #define MAX_EXACT_INT 9007199254740992.0 /* 2^53: integers beyond are not exact in a double */
 
-/* ---- exact numbers and JSON text ---- */
+/* ---- space_exact.c: exact numbers and JSON text ---- */
 
 /* v as the shortest text that reads back as the same double (json_exact.h). */
 void space_format_exact(double v, char out[40]);
