@@ -29,7 +29,7 @@ int space_stepped_range(double low, double high, double step, int64_t *points, d
 void space_print_json_string(vs_strbuf *b, const char *str);
 void space_print_json_exact(vs_strbuf *b, const cJSON *item);
 
-/* ---- checking, each error with its JSON path ---- */
+/* ---- space_check.c: checking, each error with its JSON path ---- */
 
 typedef struct parse_ctx {
     const char *source;     /* names the text in messages */
@@ -60,7 +60,7 @@ int space_get_bool(parse_ctx *c, const cJSON *obj, const char *path, const char 
 /* Which of names[] (NULL-terminated) s is, or -1. */
 int space_pick(const char *s, const char *const *names);
 
-/* ---- checking against the trainer's config keys ---- */
+/* ---- space_check.c: checking against the trainer's config keys ---- */
 
 const cJSON *space_trainer_key(parse_ctx *c, const char *name);
 /* "key, key, ..." (caller frees). */
