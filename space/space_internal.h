@@ -70,7 +70,7 @@ int space_trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, con
 int space_trainer_accepts_number(parse_ctx *c, const char *key, double v, const char *path);
 int space_trainer_accepts_inside(parse_ctx *c, const vs_param *p, double v, const char *path);
 
-/* ---- parameters ---- */
+/* ---- space_params.c: the parameters ---- */
 
 /* The "parameters" section into s->params, in name order. */
 int space_parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s);
