@@ -81,7 +81,7 @@ int space_parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s);
 extern const char *const space_sampler_names[];
 extern const char *const space_pruner_names[];
 
-/* ---- the canonical form ---- */
+/* ---- space_canonical.c: the canonical form ---- */
 
 /* Every key with its value or default, in a fixed order; the dataset as written. */
 char *space_canonical_text(const vs_space *s, const cJSON *dataset_as_written);
