@@ -75,7 +75,7 @@ int space_trainer_accepts_inside(parse_ctx *c, const vs_param *p, double v, cons
 /* The "parameters" section into s->params, in name order. */
 int space_parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s);
 
-/* ---- reading ---- */
+/* ---- space_parse.c: reading ---- */
 
 /* The names of the sampler and pruner kinds, by their enum values (NULL-terminated). */
 extern const char *const space_sampler_names[];

@@ -1,30 +1,24 @@
-/* space.c: the search space of a sweep (space.h, docs/search-space.md): reading the
- * JSON, checking every member with its JSON path named in the message, the canonical
- * form that detects a changed space, each parameter's Optuna distribution, a trial's
- * trainer config, and the differences between two spaces.
- *
- * Numbers are printed exactly (the shortest text that reads back as the same double),
- * because the canonical form is compared as text and Optuna compares distributions. */
-#include "space.h"
-#include "space_internal.h"
-
-#include "common/json_exact.h"
-#include "common/strbuf.h"
-
+/* space_parse: reading a search space (space.h, docs/search-space.md): the file, its
+ * JSON, and each section but the parameters (space_params.c), checked with its JSON path
+ * named in the message (space_check.c); then the canonical form (space_canonical.c).
+ * A new key of a section is read here, and written in space_canonical.c. */
 #include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "space.h"
+#include "space_internal.h"
+#include "common/strbuf.h"
 #include "dataset/synth.h"
 #include "trainer/config.h"
 
 #define MAX_SPACE_FILE (16 << 20)
 #define MAX_TRIALS 1000000
 
-/* ------------------------------------------------------------ the other sections */
+/* ------------------------------------------------------------ the sections */
 
 static int parse_fixed(parse_ctx *c, const cJSON *root, vs_space *s) {
     const cJSON *fixed;
