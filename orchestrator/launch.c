@@ -120,7 +120,7 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     else if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
     else snprintf(where, sizeof where, "CPU slot %d", slot);
     sched_say(w, "trial %d: started %s %s (%s)%s", t->number, w->slurm ? "as" : "on", where, p,
-        t->out_dir ? ", resuming" : "");
+              t->out_dir ? ", resuming" : "");
     free(p);
     return 0;
 }
@@ -133,7 +133,8 @@ int sched_fill_slots(sweep *w, vs_error *err) {
         vs_db_trial *pick = NULL;
         for (int i = 0; i < w->n_trials; i++) {
             vs_db_trial *t = &w->trials[i];
-            if (!strcmp(t->state, "WAITING") && !sched_running_child(w, t->trial_id) && (!pick || t->number < pick->number))
+            if (!strcmp(t->state, "WAITING") && !sched_running_child(w, t->trial_id) &&
+                (!pick || t->number < pick->number))
                 pick = t;
         }
         if (!pick) {

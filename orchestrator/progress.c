@@ -83,8 +83,8 @@ void sched_live_line(sweep *w) {
 
 void sched_summary(sweep *w) {
     tally t = sched_count_trials(w);
-    sched_say(w, "sweep %s: %d complete, %d pruned, %d failed, %d waiting (%.0f s)", w->space.name, t.complete, t.pruned,
-        t.failed, t.waiting, sched_now() - w->t0);
+    sched_say(w, "sweep %s: %d complete, %d pruned, %d failed, %d waiting (%.0f s)", w->space.name, t.complete,
+              t.pruned, t.failed, t.waiting, sched_now() - w->t0);
     if (t.best) {
         char *p = sched_params_text(w, t.best->values);
         sched_say(w, "best: trial %d, validation %s %.4f (%s)", t.best->number, w->space.metric, t.best->value, p);

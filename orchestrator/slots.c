@@ -101,7 +101,7 @@ int sched_setup_slots(sweep *w, vs_error *err) {
     w->threads = o->threads > 0 ? o->threads : (int)(cores / w->n_slots > 0 ? cores / w->n_slots : 1);
     if ((long)w->threads * w->n_slots > cores && !w->n_groups)
         sched_say(w, "note: %d slots x %d threads exceed the %ld cores; trials will wait on each other", w->n_slots,
-            w->threads, cores);
+                  w->threads, cores);
     w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
     /* With one slot each trial sees every earlier one; with P slots, a trial waits only
      * for those more than 2 (P - 1) before it, so slots rarely idle. */

@@ -67,8 +67,9 @@ static void note_ended(sweep *w, const char *state, const char *reason) {
     int limit = w->o->max_consecutive_failures;
     if (limit > 0 && w->fail_streak >= limit && !w->stopping) {
         w->stopping = w->fail_stop = 1;
-        sched_say(w, "stopping: %d trials in a row failed with the same reason (%s); the running trials save their state",
-            w->fail_streak, reason);
+        sched_say(w,
+                  "stopping: %d trials in a row failed with the same reason (%s); the running trials save their state",
+                  w->fail_streak, reason);
         sched_stop_children(w, SIGTERM);
     }
 }
@@ -89,7 +90,8 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
     char *tail = vs_tail_text(&c->tail);
     /* The objective of a done line, checked here as the database checks it, so that
      * what is said below is what was recorded. */
-    double objective = c->done ? sched_json_num(cJSON_GetObjectItemCaseSensitive(c->done, "val"), w->space.metric) : NAN;
+    double objective =
+        c->done ? sched_json_num(cJSON_GetObjectItemCaseSensitive(c->done, "val"), w->space.metric) : NAN;
     if (c->bad_output) {
         state = "FAIL";
         snprintf(reason, sizeof reason, "%s", c->error);
@@ -135,7 +137,7 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
     if (!strcmp(state, "COMPLETE")) {
         const cJSON *val = cJSON_GetObjectItemCaseSensitive(c->done, "val");
         sched_say(w, "trial %d: COMPLETE, %s %.4f (best epoch %.0f, %.0f s)", c->number, w->space.metric,
-            sched_json_num(val, w->space.metric), sched_json_num(c->done, "best_epoch"), elapsed);
+                  sched_json_num(val, w->space.metric), sched_json_num(c->done, "best_epoch"), elapsed);
     } else {
         sched_say(w, "trial %d: %s%s%s", c->number, state, reason[0] ? ": " : "", reason);
     }
@@ -193,6 +195,6 @@ int sched_requeue_failed(sweep *w, vs_error *err) {
         n++;
     }
     sched_say(w, "--retry-failed: %d failed trial%s re-queued with %s parameters", n, n == 1 ? "" : "s",
-        n == 1 ? "its" : "their");
+              n == 1 ? "its" : "their");
     return n ? sched_reload(w, err) : 0;
 }

@@ -87,7 +87,7 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
             int replayed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev.json, "replayed"));
             if (!w->o->live)
                 sched_say(w, "trial %d: epoch %d, %s %.4f%s", c->number, epoch, w->space.metric, v,
-                    replayed ? " (replayed: done before the trial was interrupted)" : "");
+                          replayed ? " (replayed: done before the trial was interrupted)" : "");
             if (!c->prune &&
                 sched_prune_verdict(w, c->number, c->last_validated_epoch, epoch, v, c->best_value)) {
                 c->prune = 1;

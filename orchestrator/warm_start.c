@@ -102,7 +102,7 @@ int sched_record_seeds(sweep *w, vs_error *err) {
         for (int i = 0; i < w->n_seeds; i++)
             if (vs_db_add_seed_trial(w->db, w->study_id, &w->space, &w->seeds[i], err)) return -1;
         sched_say(w, "warm start: %d finished trial%s of %s seed the sampler (%d did not fit this space)", w->n_seeds,
-            w->n_seeds == 1 ? "" : "s", w->space.warm_start_db, w->n_unfit);
+                  w->n_seeds == 1 ? "" : "s", w->space.warm_start_db, w->n_unfit);
         if (w->n_seeds && sched_reload(w, err)) return -1;
     }
     return vs_db_count_seed_trials(w->db, w->study_id, &w->n_seeded, err);

@@ -46,7 +46,7 @@ const cJSON *space_member(const cJSON *obj, const char *key) { return cJSON_GetO
 /* Every member of obj is one of `allowed` (NULL-terminated) and appears once. `what`
  * names the object in the message ("a median pruner takes: ..."). */
 int space_check_members(parse_ctx *c, const cJSON *obj, const char *path, const char *const *allowed,
-                         const char *what) {
+                        const char *what) {
     char sub[512];
     for (const cJSON *m = obj->child; m; m = m->next) {
         space_join_path(sub, sizeof sub, path, m->string);
@@ -75,7 +75,7 @@ int space_get_object(parse_ctx *c, const cJSON *obj, const char *path, const cha
 }
 
 int space_get_int(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int64_t min, int64_t max,
-                   int64_t def, int64_t *out) {
+                  int64_t def, int64_t *out) {
     char sub[512];
     space_join_path(sub, sizeof sub, path, key);
     const cJSON *m = space_member(obj, key);
@@ -92,7 +92,7 @@ int space_get_int(parse_ctx *c, const cJSON *obj, const char *path, const char *
 }
 
 int space_get_int32(parse_ctx *c, const cJSON *obj, const char *path, const char *key, int min, int max, int def,
-                     int *out) {
+                    int *out) {
     int64_t v;
     if (space_get_int(c, obj, path, key, min, max, def, &v)) return -1;
     *out = (int)v;
@@ -101,7 +101,7 @@ int space_get_int32(parse_ctx *c, const cJSON *obj, const char *path, const char
 
 /* A finite number >= min (> min when min_exclusive). */
 int space_get_number(parse_ctx *c, const cJSON *obj, const char *path, const char *key, double min,
-                      int min_exclusive, double def, double *out) {
+                     int min_exclusive, double def, double *out) {
     char sub[512];
     space_join_path(sub, sizeof sub, path, key);
     const cJSON *m = space_member(obj, key);
@@ -118,7 +118,7 @@ int space_get_number(parse_ctx *c, const cJSON *obj, const char *path, const cha
 
 /* An optional string member; *out stays def when absent. */
 int space_get_string(parse_ctx *c, const cJSON *obj, const char *path, const char *key, const char *def,
-                      const char **out) {
+                     const char **out) {
     char sub[512];
     space_join_path(sub, sizeof sub, path, key);
     const cJSON *m = space_member(obj, key);

@@ -57,7 +57,7 @@ static int parse_float_param(parse_ctx *c, const cJSON *def, const char *path, v
     static const char *const log_keys[] = {"type", "low", "high", NULL};
     int declared_log = p->kind == VS_PARAM_LOG_UNIFORM;
     if (space_check_members(c, def, path, declared_log ? log_keys : uniform_keys,
-                      declared_log ? "a log_uniform parameter" : "a uniform parameter"))
+                            declared_log ? "a log_uniform parameter" : "a uniform parameter"))
         return -1;
     if (space_get_bool(c, def, path, "log", &p->log)) return -1;
     if (p->log) p->kind = VS_PARAM_LOG_UNIFORM;   /* {"type": "uniform", "log": true} as Optuna's suggest_float */
@@ -82,7 +82,8 @@ static int parse_float_param(parse_ctx *c, const cJSON *def, const char *path, v
         char step[40], high[40];
         space_format_exact(p->step, step);
         space_format_exact(fixed_high, high);
-        return space_fail(c, sub, "high - low must be a multiple of step %s (Optuna would lower high to %s)", step, high);
+        return space_fail(c, sub, "high - low must be a multiple of step %s (Optuna would lower high to %s)", step,
+                          high);
     }
     return 0;
 }
@@ -106,7 +107,7 @@ static int parse_int_param(parse_ctx *c, const cJSON *def, const char *path, vs_
     if (span % step != 0) {
         space_join_path(sub, sizeof sub, path, "high");
         return space_fail(c, sub, "high - low must be a multiple of step %lld (Optuna would lower high to %lld)",
-                    (long long)step, (long long)((int64_t)p->low + span / step * step));
+                          (long long)step, (long long)((int64_t)p->low + span / step * step));
     }
     return 0;
 }

@@ -100,8 +100,10 @@ static int parse_objective(parse_ctx *c, const cJSON *root, vs_space *s) {
         if (space_get_string(c, o, "objective", "metric", metric, &metric)) return -1;
         if (space_get_string(c, o, "objective", "direction", direction, &direction)) return -1;
     }
-    if (space_pick(metric, metric_names) < 0) return space_fail(c, "objective.metric", "expected ndcg@100, recall@20 or recall@50");
-    if (space_pick(direction, direction_names) < 0) return space_fail(c, "objective.direction", "expected maximize or minimize");
+    if (space_pick(metric, metric_names) < 0)
+        return space_fail(c, "objective.metric", "expected ndcg@100, recall@20 or recall@50");
+    if (space_pick(direction, direction_names) < 0)
+        return space_fail(c, "objective.direction", "expected maximize or minimize");
     s->metric = vs_xstrdup(metric);
     s->maximize = !strcmp(direction, "maximize");
     return 0;
@@ -131,7 +133,7 @@ static int parse_sampler(parse_ctx *c, const cJSON *root, vs_space *s) {
     s->tpe_candidates = 24;
     if (!o) return 0;
     if (space_check_members(c, o, "sampler", k == VS_SAMPLER_TPE ? tpe_keys : plain_keys,
-                      k == VS_SAMPLER_TPE ? "a tpe sampler" : k == VS_SAMPLER_GRID ? "a grid sampler" : "a random sampler"))
+                            k == VS_SAMPLER_TPE ? "a tpe sampler" : k == VS_SAMPLER_GRID ? "a grid sampler" : "a random sampler"))
         return -1;
     int64_t seed;
     if (space_get_int(c, o, "sampler", "seed", 0, (int64_t)MAX_EXACT_INT, 0, &seed)) return -1;
@@ -147,7 +149,8 @@ static int parse_warm_start(parse_ctx *c, const cJSON *root, vs_space *s) {
     const char *db = NULL, *sweep = NULL;
     if (space_get_object(c, root, "", "warm_start", &o)) return -1;
     if (!o) return 0;
-    if (space_check_members(c, o, "warm_start", keys, "warm_start") || space_get_string(c, o, "warm_start", "db", NULL, &db) ||
+    if (space_check_members(c, o, "warm_start", keys, "warm_start") ||
+        space_get_string(c, o, "warm_start", "db", NULL, &db) ||
         space_get_string(c, o, "warm_start", "sweep", NULL, &sweep))
         return -1;
     if (!db) return space_fail(c, "warm_start.db", "missing (the results database of the earlier sweep)");
@@ -171,10 +174,11 @@ static int parse_budget(parse_ctx *c, const cJSON *root, vs_space *s) {
         if (s->n_trials == 0) {
             if (points > MAX_TRIALS)
                 return space_fail(c, "budget.trials", "the grid has %lld points: say how many to run (at most %d)",
-                            (long long)points, MAX_TRIALS);
+                                  (long long)points, MAX_TRIALS);
             s->n_trials = (int)points;
         } else if (s->n_trials > points) {
-            return space_fail(c, "budget.trials", "%d is more than the grid's %lld points", s->n_trials, (long long)points);
+            return space_fail(c, "budget.trials", "%d is more than the grid's %lld points", s->n_trials,
+                              (long long)points);
         }
     }
     if (s->n_trials == 0) return space_fail(c, "budget.trials", "missing (how many trials to finish)");
@@ -237,10 +241,10 @@ static int check_pruner_validations(parse_ctx *c, const vs_space *s) {
     long long last_before_end = k > 0 ? (n - 1) / k * k : 0;   /* the last validation before epoch n */
     if (last_before_end >= first || n - 1 < first) return 0;
     return space_fail(c, "fixed.eval_every",
-                "%lld validates no epoch from %lld (%s) to %lld (the last before epoch %lld ends the trial), so the %s "
-                "pruner could never stop a trial: validate more often, or set pruner.kind to \"none\"",
-                k, first, median ? "pruner.warmup_epochs" : "pruner.min_epochs, the first rung", n - 1, n,
-                median ? "median" : "asha");
+                      "%lld validates no epoch from %lld (%s) to %lld (the last before epoch %lld ends the trial), so the %s "
+                      "pruner could never stop a trial: validate more often, or set pruner.kind to \"none\"",
+                      k, first, median ? "pruner.warmup_epochs" : "pruner.min_epochs, the first rung", n - 1, n,
+                      median ? "median" : "asha");
 }
 
 /* ------------------------------------------------------------ reading */
