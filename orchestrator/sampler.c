@@ -44,7 +44,7 @@ static int check_param(const vs_param *p, vs_error *err) {
     return 0;
 }
 
-/* Validates what the samplers rely on; space.c checks more, but a proposal never
+/* Validates what the samplers rely on; space/ checks more, but a proposal never
  * trusts that it did. */
 static int check_space(const vs_space *s, vs_error *err) {
     if (s->n_params < 0 || (s->n_params > 0 && !s->params))
