@@ -1,6 +1,10 @@
-/* scheduler_internal: what the scheduler's pieces share, and nothing outside orchestrator/
+/* scheduler_internal: what the scheduler's files share, and nothing outside orchestrator/
  * may use: the sweep being run, its running trainers (one per slot), and the functions
- * one concern needs from another's. */
+ * one stage's file needs from another's, below by file in the order of a sweep's life.
+ * The calls run one way, with no circle between files: scheduler.c calls the stages; a
+ * stage may call another (launch.c proposes through propose.c, trial_events.c asks it
+ * for pruning verdicts) and the helpers at the end (trial_history.c, children.c,
+ * progress.c); nothing calls back into scheduler.c. */
 #ifndef VS_SCHEDULER_INTERNAL_H
 #define VS_SCHEDULER_INTERNAL_H
 
@@ -97,33 +101,9 @@ static inline double sched_json_num(const cJSON *o, const char *key) {
     return cJSON_IsNumber(j) ? j->valuedouble : NAN;
 }
 
-/* ---- trial_history.c: the sweep's trials in memory, as results.db holds them ---- */
-
-int sched_is_ended(const char *state);
-int sched_reload(sweep *w, vs_error *err);
-vs_db_trial *sched_trial_by_number(const sweep *w, int number);
-int sched_refresh_trial(sweep *w, int trial_id, vs_error *err);
-tally sched_count_trials(const sweep *w);
-
-/* ---- progress.c: what the sweep tells the user ---- */
-
-/* A line of progress (it clears the live line first). */
-void sched_say(sweep *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* "name=value ..." of a trial's searched parameters (caller frees). */
-char *sched_params_text(const sweep *w, const double *values);
-void sched_live_line(sweep *w);
-void sched_summary(sweep *w);
-
-/* ---- children.c: the running trainers, one per slot ---- */
-
-child *sched_running_child(sweep *w, int trial_id);
-int sched_active_children(const sweep *w);
-void sched_signal_trial(child *c, int sig);
-void sched_stop_children(sweep *w, int sig);
-void sched_child_free(child *c);
-
 /* ---- sweep_setup.c: what is checked before the database is opened ---- */
 
+/* The trainer: --trainer, else vaecf-train beside this program, else on PATH. */
 int sched_resolve_trainer(sweep *w);
 int sched_check_trainer(const sweep *w, vs_error *err);
 void sched_resolve_runs(sweep *w);
@@ -131,14 +111,24 @@ int sched_ensure_dataset(sweep *w, vs_error *err);
 
 /* ---- slots.c: the slots and their GPUs ---- */
 
+/* The slots, their GPU groups or Slurm steps, the threads a trial and the window. */
 int sched_setup_slots(sweep *w, vs_error *err);
+/* CUDA_VISIBLE_DEVICES of slot s ("0,1"), or NULL without GPU groups. */
 const char *sched_slot_gpus(const sweep *w, int s);
+
+/* ---- warm_start.c: an earlier sweep's trials as seeds ---- */
+
+int sched_load_seeds(sweep *w, vs_error *err);
+int sched_sweep_recorded(const sweep *w);
+int sched_record_seeds(sweep *w, vs_error *err);
 
 /* ---- propose.c: proposing trials, and pruning them ---- */
 
+/* Proposals made so far, as the budget counts them: trials that are no retry, no seed. */
 int64_t sched_base_trials(const sweep *w);
 int sched_propose(sweep *w, vs_error *err);
 int sched_prune_verdict(sweep *w, int number, int previous_epoch, int epoch, double value, double best);
+/* The better of two objective values in the sweep's direction; NaN is neither. */
 double sched_better_of(const sweep *w, double best, double v);
 int sched_replay_pruning(sweep *w, const vs_db_trial *t);
 
@@ -159,10 +149,31 @@ int sched_read_trainers(sweep *w, int wake_fd, vs_error *err);
 int sched_end_trials(sweep *w, double now, vs_error *err);
 int sched_requeue_failed(sweep *w, vs_error *err);
 
-/* ---- warm_start.c: an earlier sweep's trials as seeds ---- */
+/* ---- trial_history.c: the sweep's trials in memory, as results.db holds them ---- */
 
-int sched_load_seeds(sweep *w, vs_error *err);
-int sched_sweep_recorded(const sweep *w);
-int sched_record_seeds(sweep *w, vs_error *err);
+/* COMPLETE, PRUNED or FAIL. */
+int sched_is_ended(const char *state);
+int sched_reload(sweep *w, vs_error *err);
+vs_db_trial *sched_trial_by_number(const sweep *w, int number);
+int sched_refresh_trial(sweep *w, int trial_id, vs_error *err);
+tally sched_count_trials(const sweep *w);
+
+/* ---- children.c: the running trainers, one per slot ---- */
+
+child *sched_running_child(sweep *w, int trial_id);
+int sched_active_children(const sweep *w);
+void sched_signal_trial(child *c, int sig);
+/* SIGTERM asks each to save its state and stop (killed after a grace period); SIGKILL. */
+void sched_stop_children(sweep *w, int sig);
+void sched_child_free(child *c);
+
+/* ---- progress.c: what the sweep tells the user ---- */
+
+/* A line of progress (it clears the live line first). */
+void sched_say(sweep *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "name=value ..." of a trial's searched parameters (caller frees). */
+char *sched_params_text(const sweep *w, const double *values);
+void sched_live_line(sweep *w);
+void sched_summary(sweep *w);
 
 #endif
