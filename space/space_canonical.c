@@ -6,6 +6,9 @@
 
 /* Each kind's canonical name, by its enum value (space_params.c reads other spellings too). */
 static const char *const kind_names[] = {"uniform", "log_uniform", "int", "categorical", "constant", NULL};
+/* The samplers' and pruners' names, by their enum values: the only spellings read. */
+const char *const space_sampler_names[] = {"grid", "random", "tpe", NULL};
+const char *const space_pruner_names[] = {"none", "median", "asha", NULL};
 
 static void canon_key(vs_strbuf *b, int *first, const char *key) {
     if (!*first) vs_sb_puts(b, ",");

@@ -75,13 +75,11 @@ int space_trainer_accepts_inside(parse_ctx *c, const vs_param *p, double v, cons
 /* The "parameters" section into s->params, in name order. */
 int space_parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s);
 
-/* ---- space_parse.c: reading ---- */
+/* ---- space_canonical.c: the canonical form ---- */
 
 /* The names of the sampler and pruner kinds, by their enum values (NULL-terminated). */
 extern const char *const space_sampler_names[];
 extern const char *const space_pruner_names[];
-
-/* ---- space_canonical.c: the canonical form ---- */
 
 /* Every key with its value or default, in a fixed order; the dataset as written. */
 char *space_canonical_text(const vs_space *s, const cJSON *dataset_as_written);

@@ -87,8 +87,6 @@ static int parse_dataset(parse_ctx *c, const cJSON *root, vs_space *s) {
 
 static const char *const metric_names[] = {"ndcg@100", "recall@20", "recall@50", NULL};
 static const char *const direction_names[] = {"maximize", "minimize", NULL};
-const char *const space_sampler_names[] = {"grid", "random", "tpe", NULL};
-const char *const space_pruner_names[] = {"none", "median", "asha", NULL};
 
 static int parse_objective(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const keys[] = {"metric", "direction", NULL};
