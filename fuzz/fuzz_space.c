@@ -1,4 +1,4 @@
-/* fuzz_space: the search-space reader (space/space.c): the JSON text, its checks, and
+/* fuzz_space: the search-space reader (space/space_parse.c): the JSON text, its checks, and
  * for a space it accepts, the grid size and a trial's config at the low end of every
  * range (the first choice), as the scheduler asks for them. */
 #include <string.h>

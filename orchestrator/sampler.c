@@ -1,11 +1,8 @@
-/* sampler.c: vs_sampler_propose's dispatch, the grid sampler and the random sampler
- * (TPE is in sampler_tpe.c). The exact algorithms are in docs/search-algorithms.md,
- * "Samplers and pruners"; in short:
- *   random  parameter p of trial n is drawn from its own stream
- *           vs_stream(seed, VS_RNG_SAMPLER, n, p), as Optuna's RandomSampler draws it;
- *   grid    the points, numbered in mixed radix (the last parameter varies fastest),
- *           are visited in the order of a seeded Fisher-Yates permutation, which is
- *           computed lazily: point perm[n] needs only the first n + 1 swaps.
+/* sampler.c: vs_sampler_propose: the checks every sampler relies on, and the dispatch to
+ * the sampler the space names: sampler_grid.c, sampler_random.c or sampler_tpe.c (the
+ * exact algorithms are in docs/search-algorithms.md, "Samplers and pruners"); a new
+ * sampler is a file of its own, its kind in space.h (and its name where spaces are
+ * read), and a case below.
  * Nothing here keeps state between calls: a proposal is a pure function of its
  * arguments, which is what makes a resumed sweep propose what an uninterrupted one
  * would have. */
@@ -13,42 +10,8 @@
 #include "sampler_internal.h"
 
 #include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "common/pcg.h"
-
-/* The largest grid we enumerate: its permutation's state must stay small. */
-#define GRID_MAX_POINTS 10000000LL
-/* Stream key a of the grid's permutation: "grid" in ASCII (b = 0). */
-#define GRID_STREAM_A 0x67726964ULL
-
 
 /* ---------------------------------------------------------------- checks */
-
-/* The number of grid steps in [low, high]: floor((high - low) / step) + 1. A float
- * range whose length falls within 1e-9 of a step short of a multiple counts that last
- * step (0.1..0.5 step 0.1 has 5 values, not 4); integer ranges are exact. */
-static int64_t steps_in_range(double low, double high, double step, int exact) {
-    double r = (high - low) / step;
-    if (r >= 9007199254740992.0) return INT64_C(9007199254740992);   /* 2^53: no grid is that big */
-    double k = floor(r);
-    if (!exact && r - k > 1.0 - 1e-9) k += 1.0;
-    return (int64_t)k + 1;
-}
-
-/* The number of values parameter p takes on a grid; 0 when it has no finite set. */
-static int64_t grid_count(const vs_param *p) {
-    switch (p->kind) {
-    case VS_PARAM_CATEGORICAL: return p->n_choices;
-    case VS_PARAM_CONSTANT: return 1;
-    case VS_PARAM_INT: return steps_in_range(p->low, p->high, p->step, 1);
-    case VS_PARAM_UNIFORM: return p->step > 0 ? steps_in_range(p->low, p->high, p->step, 0) : 0;
-    case VS_PARAM_LOG_UNIFORM: return 0;
-    }
-    return 0;
-}
 
 static int check_param(const vs_param *p, vs_error *err) {
     const char *name = p->name ? p->name : "?";
@@ -81,157 +44,13 @@ static int check_param(const vs_param *p, vs_error *err) {
     return 0;
 }
 
-/* Validates what the samplers rely on; space.c checks more, but a proposal never
+/* Validates what the samplers rely on; space/ checks more, but a proposal never
  * trusts that it did. */
 static int check_space(const vs_space *s, vs_error *err) {
     if (s->n_params < 0 || (s->n_params > 0 && !s->params))
         return vs_errorf(err, "space: bad parameter list (%d parameters)", s->n_params);
     for (int i = 0; i < s->n_params; i++)
         if (check_param(&s->params[i], err)) return -1;
-    return 0;
-}
-
-/* ---------------------------------------------------------------- random */
-
-/* Uniform in {0, ..., count - 1}; unbiased for the counts a sweep can have. */
-static int64_t uniform_index(vs_pcg32 *g, int64_t count) {
-    if (count <= 1) return 0;
-    if (count <= (int64_t)UINT32_MAX) return (int64_t)vs_pcg32_bounded(g, (uint32_t)count);
-    int64_t k = (int64_t)floor(vs_pcg32_unit_double(g) * (double)count);
-    return k < count ? k : count - 1;
-}
-
-static double clamp(double x, double low, double high) { return x < low ? low : x > high ? high : x; }
-
-/* Optuna's IntDistribution(log=True) draw: uniform in log space over
- * [low - step/2, high + step/2], back to a value, rounded to the step grid (half to
- * even, as numpy.round) and clipped into [low, high]. */
-static double random_log_int(vs_pcg32 *g, const vs_param *p) {
-    double lo = log(p->low - p->step / 2), hi = log(p->high + p->step / 2);
-    double x = exp(lo + vs_pcg32_unit_double(g) * (hi - lo));
-    return clamp(p->low + rint((x - p->low) / p->step) * p->step, p->low, p->high);
-}
-
-/* One of the values low, low + step, ... of a stepped uniform or an int. */
-static double random_step(vs_pcg32 *g, const vs_param *p) {
-    double k = (double)uniform_index(g, grid_count(p));
-    return clamp(p->low + p->step * k, p->low, p->high);
-}
-
-static double random_value(vs_pcg32 *g, const vs_param *p) {
-    switch (p->kind) {
-    case VS_PARAM_UNIFORM:
-        if (p->step > 0) return random_step(g, p);
-        return clamp(p->low + vs_pcg32_unit_double(g) * (p->high - p->low), p->low, p->high);
-    case VS_PARAM_LOG_UNIFORM: {
-        double lo = log(p->low), hi = log(p->high);
-        return clamp(exp(lo + vs_pcg32_unit_double(g) * (hi - lo)), p->low, p->high);
-    }
-    case VS_PARAM_INT:
-        return p->log ? random_log_int(g, p) : random_step(g, p);
-    case VS_PARAM_CATEGORICAL: return (double)uniform_index(g, p->n_choices);
-    case VS_PARAM_CONSTANT: return 0.0;
-    }
-    return 0.0;
-}
-
-int vs_sampler_random(const vs_space *s, int number, double *values, vs_error *err) {
-    (void)err;
-    for (int i = 0; i < s->n_params; i++) {
-        vs_pcg32 g = vs_stream(s->seed, VS_RNG_SAMPLER, (uint64_t)number, (uint64_t)i);
-        values[i] = random_value(&g, &s->params[i]);
-    }
-    return 0;
-}
-
-/* ---------------------------------------------------------------- grid */
-
-/* A small open-addressing map from position to the value a Fisher-Yates swap left
- * there; positions never touched hold their own index. */
-typedef struct swap_map {
-    int64_t *keys, *vals;   /* keys[i] == -1: empty */
-    size_t mask;
-} swap_map;
-
-static void swap_map_init(swap_map *m, size_t expected) {
-    size_t cap = 16;
-    while (cap < expected * 2) cap <<= 1;
-    m->keys = vs_xmalloc(cap * sizeof *m->keys);
-    m->vals = vs_xmalloc(cap * sizeof *m->vals);
-    memset(m->keys, 0xff, cap * sizeof *m->keys);
-    m->mask = cap - 1;
-}
-
-static size_t swap_map_slot(const swap_map *m, int64_t key) {
-    size_t i = (size_t)(vs_mix64((uint64_t)key) & m->mask);
-    while (m->keys[i] != -1 && m->keys[i] != key) i = (i + 1) & m->mask;
-    return i;
-}
-
-static int64_t swap_map_get(const swap_map *m, int64_t key) {
-    size_t i = swap_map_slot(m, key);
-    return m->keys[i] == -1 ? key : m->vals[i];
-}
-
-static void swap_map_set(swap_map *m, int64_t key, int64_t val) {
-    size_t i = swap_map_slot(m, key);
-    m->keys[i] = key;
-    m->vals[i] = val;
-}
-
-/* perm[number] of the forward Fisher-Yates shuffle of 0..size-1:
- *   for i = 0 .. size-2: j = i + uniform(size - i); swap(perm[i], perm[j])
- * perm[i] is final after step i, so only steps 0..number are run. Each step writes
- * two positions, hence the map's size. */
-static int64_t grid_permuted(uint64_t seed, int64_t size, int64_t number) {
-    vs_pcg32 g = vs_stream(seed, VS_RNG_SAMPLER, GRID_STREAM_A, 0);
-    swap_map m;
-    swap_map_init(&m, 2 * (size_t)number + 2);
-    int64_t result = number;
-    for (int64_t i = 0; i <= number && i < size - 1; i++) {
-        int64_t j = i + uniform_index(&g, size - i);
-        int64_t at_i = swap_map_get(&m, i), at_j = swap_map_get(&m, j);
-        swap_map_set(&m, i, at_j);
-        swap_map_set(&m, j, at_i);
-    }
-    result = swap_map_get(&m, number);
-    free(m.keys);
-    free(m.vals);
-    return result;
-}
-
-static int grid_propose(const vs_space *s, int number, double *values, vs_error *err) {
-    int64_t size = vs_space_grid_size(s, err);
-    if (size <= 0) return vs_error_prefix(err, "grid sampler");
-    int64_t product = 1;
-    for (int i = 0; i < s->n_params; i++) {
-        int64_t count = grid_count(&s->params[i]);
-        if (count <= 0) return vs_errorf(err, "grid sampler: parameters.%s cannot be on a grid", s->params[i].name);
-        if (product > GRID_MAX_POINTS) break;   /* too big anyway; avoid overflow */
-        product *= count;
-    }
-    if (size > GRID_MAX_POINTS || product > GRID_MAX_POINTS)
-        return vs_errorf(err, "grid sampler: the grid has %lld points; at most %lld are supported", (long long)size,
-                         (long long)GRID_MAX_POINTS);
-    if (product != size)
-        return vs_errorf(err, "grid sampler: the grid has %lld points but the space counts %lld", (long long)product,
-                         (long long)size);
-    if (number < 0 || number >= size)
-        return vs_errorf(err, "grid sampler: trial %d is beyond the grid's %lld points", number, (long long)size);
-
-    /* Mixed radix: the last parameter is the least significant digit. */
-    int64_t point = grid_permuted(s->seed, size, number);
-    for (int i = s->n_params - 1; i >= 0; i--) {
-        const vs_param *p = &s->params[i];
-        int64_t count = grid_count(p);
-        int64_t digit = point % count;
-        point /= count;
-        switch (p->kind) {
-        case VS_PARAM_CATEGORICAL: values[i] = (double)digit; break;
-        case VS_PARAM_CONSTANT: values[i] = 0.0; break;
-        default: values[i] = clamp(p->low + p->step * (double)digit, p->low, p->high); break;
-        }
-    }
     return 0;
 }
 
@@ -245,7 +64,7 @@ int vs_sampler_propose(const vs_space *s, int number, const vs_trial_obs *histor
     if (check_space(s, err)) return -1;
     int rc;
     switch (s->sampler) {
-    case VS_SAMPLER_GRID: rc = grid_propose(s, number, values, err); break;
+    case VS_SAMPLER_GRID: rc = vs_sampler_grid(s, number, values, err); break;
     case VS_SAMPLER_RANDOM: rc = vs_sampler_random(s, number, values, err); break;
     case VS_SAMPLER_TPE: rc = vs_sampler_tpe(s, number, history, n_history, values, err); break;
     default: return vs_errorf(err, "sampler: unknown kind %d", (int)s->sampler);

@@ -8,21 +8,9 @@
 #ifndef VS_SAMPLER_H
 #define VS_SAMPLER_H
 
+#include "trial_obs.h"
 #include "common/vs_error.h"
 #include "space/space.h"
-
-typedef enum vs_obs_state {
-    VS_OBS_COMPLETE,   /* value is the objective */
-    VS_OBS_PRUNED,     /* value is the last reported (intermediate) objective */
-    VS_OBS_PENDING,    /* proposed or running: no value; TPE's constant liar counts it as bad */
-} vs_obs_state;
-
-typedef struct vs_trial_obs {
-    int number;
-    const double *values;   /* space->n_params internal values (space.h) */
-    vs_obs_state state;
-    double value;
-} vs_trial_obs;
 
 /* Writes space->n_params internal values for trial `number` into values. For a grid,
  * number must be below vs_space_grid_size (each point once, in a seeded order). */

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sampler.h"
 #include "sampler_internal.h"
 #include "common/pcg.h"
 
@@ -124,14 +123,12 @@ static void domain_of(const vs_param *p, domain *d) {
     }
 }
 
-static double clamp(double x, double low, double high) { return x < low ? low : x > high ? high : x; }
-
 /* A model-space point back to a value of the parameter. */
 static double domain_value(const domain *d, double t) {
     const vs_param *p = d->p;
     double x = d->log ? exp(t) : t;
     if (d->discrete) x = p->low + rint((x - p->low) / p->step) * p->step;
-    return clamp(x, p->low, p->high);
+    return vs_sampler_clamp(x, p->low, p->high);
 }
 
 /* ---------------------------------------------------------------- Parzen estimators */
@@ -192,7 +189,7 @@ static void numeric_sigmas(const domain *d, const double *mus, int n_obs, double
         double sigma = left > right ? left : right;
         if (n_obs >= 2 && i == 0) sigma = right;
         if (n_obs >= 2 && i == n_obs - 1) sigma = left;
-        sigmas[order[i].index] = clamp(sigma, min_sigma, max_sigma);
+        sigmas[order[i].index] = vs_sampler_clamp(sigma, min_sigma, max_sigma);
     }
     free(order);
     free(s);
@@ -275,7 +272,7 @@ static double parzen_sample(const parzen *pe, const domain *d, vs_pcg32 *g) {
     if (pe->cat) return (double)pick_by_weight(pe->cat + (size_t)k * pe->n_choices, pe->n_choices, u);
     double mu = pe->mu[k], sigma = pe->sigma[k];
     double z = truncnorm_standard((d->lo - mu) / sigma, (d->hi - mu) / sigma, u);
-    return domain_value(d, clamp(mu + sigma * z, d->lo, d->hi));
+    return domain_value(d, vs_sampler_clamp(mu + sigma * z, d->lo, d->hi));
 }
 
 static double log_sum_exp(const double *x, int n) {

@@ -140,7 +140,7 @@ cJSON *vs_db_sweep_json(vs_db *db, int study_id, vs_error *err) {
 }
 
 /* A categorical choice as the trainer takes it. A list or object choice is stored as its
- * JSON text (Optuna's choices are None, bool, int, float or str: space.c), so such a
+ * JSON text (Optuna's choices are None, bool, int, float or str: space/space_values.c), so such a
  * string is read back as the list it stands for; vs_leaderboard does the same. */
 static cJSON *choice_json(const cJSON *c) {
     if (cJSON_IsString(c) && (c->valuestring[0] == '[' || c->valuestring[0] == '{')) {

@@ -5,7 +5,8 @@ Every #include "..." of a part either names a header in the including file's own
 folder (a bare name) or names another part's header by its path ("common/strbuf.h");
 that part must be one the including part may depend on, and a header whose name ends
 in _internal.h or _impl.h is only for its own folder. tests/, bench/ and fuzz/ may use
-every part's public headers. Exit 1 listing each violation."""
+every part's public headers. A file holds one concern: none has more than MAX_LINES
+lines. Exit 1 listing each violation."""
 import os
 import re
 import sys
@@ -24,6 +25,9 @@ ALLOWED = {
 }
 ANY = {"tests", "bench", "fuzz"}
 SOURCE = (".c", ".h", ".cu", ".cuh")
+# Past this a file holds more than one concern: split it (a *_internal.h for what the
+# pieces share).
+MAX_LINES = 1000
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -40,6 +44,9 @@ def main(root):
             seen_parts.add(folder)
             where = f"{folder}/{name}"
             text = open(os.path.join(path, name), encoding="utf-8").read()
+            lines = text.count("\n") + (not text.endswith("\n") and text != "")
+            if lines > MAX_LINES:
+                problems.append(f"{where}: {lines} lines, more than {MAX_LINES}: a file a concern, split it")
             for m in INCLUDE.finditer(text):
                 inc = m.group(1)
                 line = text.count("\n", 0, m.start()) + 1

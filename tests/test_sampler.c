@@ -5,7 +5,7 @@
  * of an independently computed Fisher-Yates permutation. TPE: it beats random search on
  * a cheap function, its constant liar spreads trials in flight, it ranks PRUNED below
  * COMPLETE, and its proposals do not depend on the history's order or direction's sign.
- * The spaces are built by hand, so the test does not depend on space.c's parser. */
+ * The spaces are built by hand, so the test does not depend on space/'s parser. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* test_space: the search space (space/space.c): the example spaces in
+/* test_space: the search space (space/): the example spaces in
  * search_spaces/ load; every kind of parameter and every default; a table of broken
  * spaces, each refused with the JSON path of the culprit; Optuna's distribution JSON
  * (the expected strings were printed by optuna 5.0's distribution_to_json); a trial's

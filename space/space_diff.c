@@ -1,0 +1,69 @@
+/* space_diff: how two spaces differ, from their canonical forms: every member that
+ * changed, as "parameters.lr.high: 0.01 -> 0.02", for the message that refuses a changed
+ * space; and whether they differ in their budget alone (a sweep may grow or shrink). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "space_internal.h"
+#include "common/strbuf.h"
+
+/* A value in a difference: strings bare (tpe -> random), others as JSON. */
+static void diff_value(vs_strbuf *b, const cJSON *v) {
+    if (!v) vs_sb_puts(b, "(none)");
+    else if (cJSON_IsString(v)) vs_sb_puts(b, v->valuestring);
+    else space_print_json_exact(b, v);
+}
+
+static void diff_walk(vs_strbuf *b, const char *path, const cJSON *a, const cJSON *z) {
+    if (a && z && cJSON_IsObject(a) && cJSON_IsObject(z)) {
+        char sub[512];
+        for (const cJSON *m = a->child; m; m = m->next) {
+            space_join_path(sub, sizeof sub, path, m->string);
+            diff_walk(b, sub, m, space_member(z, m->string));
+        }
+        for (const cJSON *m = z->child; m; m = m->next) {
+            if (space_member(a, m->string)) continue;
+            space_join_path(sub, sizeof sub, path, m->string);
+            diff_walk(b, sub, NULL, m);
+        }
+        return;
+    }
+    if (a && z && cJSON_Compare(a, z, 1)) return;
+    if (b->len) vs_sb_puts(b, "; ");
+    vs_sb_printf(b, "%s: ", path[0] ? path : "space");
+    diff_value(b, a);
+    vs_sb_puts(b, " -> ");
+    diff_value(b, z);
+}
+
+char *vs_space_diff(const char *canonical_a, const char *canonical_b) {
+    if (!canonical_a || !canonical_b) {
+        if (canonical_a == canonical_b) return NULL;
+        return vs_xstrdup("space: one of the two spaces is missing");
+    }
+    cJSON *a = cJSON_Parse(canonical_a), *z = cJSON_Parse(canonical_b);
+    vs_strbuf b = {0};
+    if (!a || !z) {
+        if (strcmp(canonical_a, canonical_b)) vs_sb_puts(&b, "space: the stored space is not valid JSON");
+    } else {
+        diff_walk(&b, "", a, z);
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(z);
+    return b.len ? vs_sb_take(&b) : NULL;
+}
+
+int vs_space_budget_only_change(const char *canonical_a, const char *canonical_b) {
+    cJSON *a = canonical_a ? cJSON_Parse(canonical_a) : NULL, *b = canonical_b ? cJSON_Parse(canonical_b) : NULL;
+    int same = 0;
+    if (a && b) {
+        cJSON_DeleteItemFromObjectCaseSensitive(a, "budget");
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "budget");
+        same = cJSON_Compare(a, b, 1);
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return same;
+}
