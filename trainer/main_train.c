@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -57,6 +58,17 @@ static void on_signal(int sig) {
  * output (every task's stdout, merged) has rank 0's lines alone. */
 static int quiet;
 
+/* OpenMP threads that spin while they wait (libgomp's default, "active") collapse on a
+ * shared machine: a trial's threads wait for one that is descheduled (on 2 busy cores,
+ * 636 users/s against 5,668 waiting passively; docs/performance.md). libgomp reads
+ * OMP_WAIT_POLICY once, as it loads, before main: so when it is unset the trainer sets
+ * it to passive and runs itself again, once (the new process finds it set). A value the
+ * user set, active included, is kept. Where the exec fails the run goes on as it is. */
+static void wait_passively(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
+}
+
 static int parse_count(const char *s, int *out) {
     char *end;
     long v = strtol(s, &end, 10);
@@ -95,6 +107,8 @@ int main(int argc, char **argv) {
     };
     const char *data = NULL, *config_path = NULL;
     char **sets = calloc((size_t)argc, sizeof(char *));
+    char **argv_as_given = calloc((size_t)argc + 1, sizeof(char *));   /* getopt reorders argv */
+    memcpy(argv_as_given, argv, (size_t)argc * sizeof(char *));
     int n_sets = 0, threads = 0;
     vs_train_opts o = {.device = "cpu", .out_dir = "out", .events = stdout, .stop = &stop_requested};
     int c;
@@ -158,6 +172,8 @@ int main(int argc, char **argv) {
     if (bad || vs_config_validate(&cfg, &err)) return fail(EXIT_USAGE, err.msg);
     if (strcmp(o.device, "cpu") && strcmp(o.device, "cuda"))
         return fail(EXIT_USAGE, "--device must be cpu or cuda");
+    wait_passively(argv_as_given);
+    free(argv_as_given);
     if (threads > 0) {
         omp_set_num_threads(threads);
         openblas_set_num_threads(threads);
