@@ -29,10 +29,12 @@ static const char usage_text[] =
     "  --data DATASET      the .vsds file\n"
     "  --config FILE       JSON object of config keys (docs/trainer.md)\n"
     "  --set KEY=VALUE     one config key; repeatable; applied after --config\n"
-    "  --device D          cpu (default) or cuda\n"
+    "  --device D          cpu (default) or cuda: loads the CUDA module, libvaesearch_cuda.so\n"
+    "                      beside vaecf-train (or the file $VAESEARCH_CUDA_MODULE names)\n"
     "  --out DIR           where best.safetensors, state.safetensors, config.json go (default: out)\n"
     "  --resume            continue from DIR/state.safetensors when it exists\n"
-    "  --threads N         CPU threads (default: all cores)\n"
+    "  --threads N         CPU threads (default: all cores); they wait passively\n"
+    "                      (OMP_WAIT_POLICY=passive) unless OMP_WAIT_POLICY is set\n"
     "  --format F          json (default): one JSON object per line; text: lines for people\n"
     "  --stop-after-epochs N   save the state and stop after N epochs, as if interrupted\n"
     "  --ranks N           data-parallel over N ranks in this process, one thread each: CPU\n"
@@ -58,9 +60,9 @@ static void on_signal(int sig) {
  * output (every task's stdout, merged) has rank 0's lines alone. */
 static int quiet;
 
-/* OpenMP threads that spin while they wait (libgomp's default, "active") collapse on a
- * shared machine: a trial's threads wait for one that is descheduled (on 2 busy cores,
- * 636 users/s against 5,668 waiting passively; docs/performance.md). libgomp reads
+/* OpenMP threads that spin while they wait (libgomp spins 300,000 times by default before
+ * it sleeps) collapse on a shared machine: a trial's threads wait for one that is
+ * descheduled (docs/performance.md, "The demo sweep on a shared CPU machine"). libgomp reads
  * OMP_WAIT_POLICY once, as it loads, before main: so when it is unset the trainer sets
  * it to passive and runs itself again, once (the new process finds it set). A value the
  * user set, active included, is kept. Where the exec fails the run goes on as it is. */
