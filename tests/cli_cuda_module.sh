@@ -27,6 +27,7 @@ JSON
 # 2. A CPU trainer, while it trains, maps OpenBLAS and no CUDA library.
 "$VAECF_TRAIN" --data s.vsds --set epochs=100000 --out run-cpu > cpu.out 2> cpu.err &
 pid=$!
+trap 'kill $pid 2> /dev/null || true' EXIT
 for _ in $(seq 300); do grep -q '"event":"epoch"' cpu.out && break; sleep 0.1; done
 grep -q '"event":"epoch"' cpu.out || { kill $pid; fail "the trainer printed no epoch in 30 s: $(cat cpu.err)"; }
 cp "/proc/$pid/maps" cpu.maps
@@ -98,15 +99,16 @@ rc=$?
 set -e
 [ $rc = 2 ] && grep -q -- '--device cuda: no GPU is visible' nogpu.out || fail "no GPU: rc $rc: $(cat nogpu.out)"
 
-# 6. OpenMP waits passively unless the user chose: libgomp reports its settings at load
-#    (OMP_DISPLAY_ENV=verbose), once for each time the trainer started.
+# 6. OpenMP waits passively unless the user chose: libgomp reports its settings as it
+#    loads (OMP_DISPLAY_ENV=verbose), once each time the trainer starts; its spin count
+#    is 0 when it waits passively, its default (300,000) when unset, more when active.
 spins() { grep -o "GOMP_SPINCOUNT = '[0-9]*'" | grep -o "[0-9][0-9]*" | tr '\n' ' '; }
 s=$(env -u OMP_WAIT_POLICY OMP_DISPLAY_ENV=verbose "$VAECF_TRAIN" --data s.vsds --set epochs=1 --out run-w1 2>&1 >/dev/null | spins)
-[ "$s" = "300000 0 " ] || fail "unset: libgomp's spin counts were '$s' (expected its default, then 0 after one restart)"
+[[ "$s" =~ ^[1-9][0-9]*\ 0\ $ ]] || fail "unset: libgomp's spin counts were '$s' (expected its default, then 0 after one restart)"
 s=$(OMP_WAIT_POLICY=active OMP_DISPLAY_ENV=verbose "$VAECF_TRAIN" --data s.vsds --set epochs=1 --out run-w2 2>&1 >/dev/null | spins)
-[ "$s" = "30000000000 " ] || fail "OMP_WAIT_POLICY=active: spin counts '$s' (expected the user's choice, no restart)"
+[[ "$s" =~ ^[1-9][0-9]*\ $ ]] || fail "OMP_WAIT_POLICY=active: spin counts '$s' (expected the user's choice, no restart)"
 s=$(OMP_WAIT_POLICY=passive OMP_DISPLAY_ENV=verbose "$VAECF_TRAIN" --data s.vsds --set epochs=1 --out run-w3 2>&1 >/dev/null | spins)
 [ "$s" = "0 " ] || fail "OMP_WAIT_POLICY=passive: spin counts '$s'"
 s=$(env -u OMP_WAIT_POLICY OMP_DISPLAY_ENV=verbose "$VAECF_TRAIN" --help 2>&1 >/dev/null | spins)
-[ "$s" = "300000 " ] || fail "--help restarted the trainer: spin counts '$s'"
+[[ "$s" =~ ^[1-9][0-9]*\ $ ]] || fail "--help restarted the trainer: spin counts '$s'"
 echo "cli_cuda_module: ok"
