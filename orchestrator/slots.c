@@ -14,7 +14,7 @@
 /* Trainers on the cuda device need the GPUs they are given: each one must be among those
  * the backend sees (a build without CUDA sees none), or every trial would fail. */
 static int check_gpus_visible(int n_gpus, const int *gpus, int given, vs_error *err) {
-    int visible = vs_backend_gpu_count();
+    int visible = vs_backend_gpu_discover();
     if (n_gpus == 0)
         return vs_errorf(err, "--device cuda: no GPU is visible (a build without CUDA sees none); use --device cpu");
     for (int i = 0; given && i < n_gpus; i++)
@@ -68,7 +68,7 @@ int sched_setup_slots(sweep *w, vs_error *err) {
         n_gpus = o->n_gpus;
         memcpy(gpus, o->gpus, sizeof(int) * (size_t)n_gpus);
     } else {
-        n_gpus = vs_backend_gpu_count();
+        n_gpus = vs_backend_gpu_discover();
         if (n_gpus > VS_MAX_GPUS) n_gpus = VS_MAX_GPUS;
         for (int i = 0; i < n_gpus; i++) gpus[i] = i;
     }

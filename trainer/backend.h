@@ -1,4 +1,4 @@
-/* backend: the interface every compute backend implements (CPU now, CUDA next).
+/* backend: the interface every compute backend implements (CPU, and CUDA in its module).
  * A backend owns the model's parameters and Adam moments, the training data, and
  * the workspace; the training loop (train.c) drives it one step at a time and asks it
  * to evaluate held-out users. Everything random is drawn inside the backend from the
@@ -70,12 +70,17 @@ vs_backend *vs_backend_create(const char *device, const vs_config *cfg, const vs
                               vs_error *err);
 void vs_backend_destroy(vs_backend *b);
 
-/* Makes visible CUDA device `index` the calling thread's (a rank's GPU); an error in a
- * build without the CUDA backend. */
+/* Makes visible CUDA device `index` the calling thread's (a rank's GPU); an error where
+ * the CUDA module cannot be loaded (a build without the CUDA backend). */
 int vs_backend_use_gpu(int index, vs_error *err);
 
-/* CUDA devices this process can use: 0 in a build without the CUDA backend, or where
- * there is no device or driver. */
+/* CUDA devices this process can use: 0 where the CUDA module cannot be loaded (a build
+ * without the CUDA backend, no CUDA runtime), or where there is no device or driver.
+ * Loads the module into this process (cuda_loader.h). */
 int vs_backend_gpu_count(void);
+
+/* The same count, taken without loading CUDA into this process (in a short-lived child
+ * when the module exists), for the orchestrator, which trains nothing itself. */
+int vs_backend_gpu_discover(void);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -28,10 +29,12 @@ static const char usage_text[] =
     "  --data DATASET      the .vsds file\n"
     "  --config FILE       JSON object of config keys (docs/trainer.md)\n"
     "  --set KEY=VALUE     one config key; repeatable; applied after --config\n"
-    "  --device D          cpu (default) or cuda\n"
+    "  --device D          cpu (default) or cuda: loads the CUDA module, libvaesearch_cuda.so\n"
+    "                      beside vaecf-train (or the file $VAESEARCH_CUDA_MODULE names)\n"
     "  --out DIR           where best.safetensors, state.safetensors, config.json go (default: out)\n"
     "  --resume            continue from DIR/state.safetensors when it exists\n"
-    "  --threads N         CPU threads (default: all cores)\n"
+    "  --threads N         CPU threads (default: all cores); they wait passively\n"
+    "                      (OMP_WAIT_POLICY=passive) unless OMP_WAIT_POLICY is set\n"
     "  --format F          json (default): one JSON object per line; text: lines for people\n"
     "  --stop-after-epochs N   save the state and stop after N epochs, as if interrupted\n"
     "  --ranks N           data-parallel over N ranks in this process, one thread each: CPU\n"
@@ -56,6 +59,17 @@ static void on_signal(int sig) {
 /* A rank of srun's other than 0: its errors go to stderr only, so that the trial's
  * output (every task's stdout, merged) has rank 0's lines alone. */
 static int quiet;
+
+/* OpenMP threads that spin while they wait (libgomp spins 300,000 times by default before
+ * it sleeps) collapse on a shared machine: a trial's threads wait for one that is
+ * descheduled (docs/performance.md, "The demo sweep on a shared CPU machine"). libgomp reads
+ * OMP_WAIT_POLICY once, as it loads, before main: so when it is unset the trainer sets
+ * it to passive and runs itself again, once (the new process finds it set). A value the
+ * user set, active included, is kept. Where the exec fails the run goes on as it is. */
+static void wait_passively(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
+}
 
 static int parse_count(const char *s, int *out) {
     char *end;
@@ -95,6 +109,8 @@ int main(int argc, char **argv) {
     };
     const char *data = NULL, *config_path = NULL;
     char **sets = calloc((size_t)argc, sizeof(char *));
+    char **argv_as_given = calloc((size_t)argc + 1, sizeof(char *));   /* getopt reorders argv */
+    memcpy(argv_as_given, argv, (size_t)argc * sizeof(char *));
     int n_sets = 0, threads = 0;
     vs_train_opts o = {.device = "cpu", .out_dir = "out", .events = stdout, .stop = &stop_requested};
     int c;
@@ -158,6 +174,8 @@ int main(int argc, char **argv) {
     if (bad || vs_config_validate(&cfg, &err)) return fail(EXIT_USAGE, err.msg);
     if (strcmp(o.device, "cpu") && strcmp(o.device, "cuda"))
         return fail(EXIT_USAGE, "--device must be cpu or cuda");
+    wait_passively(argv_as_given);
+    free(argv_as_given);
     if (threads > 0) {
         omp_set_num_threads(threads);
         openblas_set_num_threads(threads);

@@ -1,5 +1,6 @@
 /* backend_cuda: the CUDA training backend (docs/cuda.md), and C entry points into its
- * kernels for the tests and the benchmark. Only in builds with VS_HAVE_CUDA. */
+ * kernels for the tests and the benchmark. Defined in the CUDA module; in the programs
+ * these names are trainer/cuda_loader.c's, which load the module and forward. */
 #ifndef VS_BACKEND_CUDA_H
 #define VS_BACKEND_CUDA_H
 

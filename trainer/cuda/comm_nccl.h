@@ -1,5 +1,6 @@
-/* comm_nccl: the communicator of GPU ranks (trainer/comm.h), on NCCL. Built only where
- * CMake finds NCCL (VS_HAVE_NCCL; docs/cuda.md, "Data parallelism"). */
+/* comm_nccl: the communicator of GPU ranks (trainer/comm.h), on NCCL. Built into the
+ * CUDA module only where CMake finds NCCL (VS_HAVE_NCCL; docs/cuda.md, "Data
+ * parallelism"); in the programs these names are trainer/cuda_loader.c's. */
 #ifndef VS_COMM_NCCL_H
 #define VS_COMM_NCCL_H
 

@@ -1,5 +1,7 @@
 /* device_cuda: the CUDA devices this process can use, and, when it can use none, why
- * not in the CUDA runtime's own words (the GPU tests print it; docs/cuda.md). */
+ * not in the CUDA runtime's own words (the GPU tests print it; docs/cuda.md). Defined in
+ * the CUDA module; in the programs, by trainer/cuda_loader.c (which also says why the
+ * module did not load). */
 #ifndef VS_DEVICE_CUDA_H
 #define VS_DEVICE_CUDA_H
 
