@@ -97,23 +97,23 @@ done
 # While a step runs: summary.txt shows the steps done, the one running and those to come,
 # and logs.tar.gz holds the logs so far; killed then (as a time limit kills it), both stay.
 set +e
-CUDA_VISIBLE_DEVICES= VS_GPU_CHECK_DELAY="gpu-tests=120" setsid "$CHECK" --build-dir "$BUILD" --no-build "$T/kill" \
+CUDA_VISIBLE_DEVICES= VS_GPU_CHECK_DELAY="gpu=120" setsid "$CHECK" --build-dir "$BUILD" --no-build "$T/kill" \
   > "$T/kill.out" 2>&1 &
 pid=$!
 set -e
 for _ in $(seq 1 100); do
-  grep -qE '^gpu-tests +RUN ' "$T/kill/summary.txt" 2> /dev/null && break
+  grep -qE '^gpu +RUN ' "$T/kill/summary.txt" 2> /dev/null && break
   sleep 0.2
 done
 kill -9 -- -"$pid" 2> /dev/null || true
 wait "$pid" 2> /dev/null || true
 cat "$T/kill/summary.txt"
-row gpu-tests "$T/kill/summary.txt" | grep -q ' RUN .*running since .*limit 240s' ||
-  { echo "no running row for gpu-tests"; exit 1; }
-row build "$T/kill/summary.txt" | grep -qE ' (PASS|FAIL) ' || { echo "the build's row was not written as it ended"; exit 1; }
+row gpu "$T/kill/summary.txt" | grep -q ' RUN .*running since .*limit 30s' || { echo "no running row for gpu"; exit 1; }
+row deps "$T/kill/summary.txt" | grep -q ' PASS ' || { echo "the deps row was not written as the step ended"; exit 1; }
 row racecheck "$T/kill/summary.txt" | grep -q 'to come (limit 180s)' || { echo "racecheck: not shown as to come"; exit 1; }
+! grep -q '^result:' "$T/kill/summary.txt" || { echo "a killed check's summary has a result line"; exit 1; }
 tar -tzf "$T/kill/logs.tar.gz" > "$T/kill.list"
-grep -q 'gpu.log' "$T/kill.list" && grep -q 'summary.txt' "$T/kill.list" ||
+grep -q 'deps.log' "$T/kill.list" && grep -q 'summary.txt' "$T/kill.list" ||
   { echo "logs.tar.gz lacks the logs of the steps done"; exit 1; }
 
 # .devdeps/setup.sh, sourced by the check (a copy of the scripts beside a stand-in .devdeps

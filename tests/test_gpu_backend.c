@@ -181,7 +181,9 @@ static void check_evaluate_chunks(const vs_dataset *d, const vs_config *base, co
     vs_config cfg = *base;
     const vs_csr *in = &d->val_in, *tg = &d->val_out;
     double tol = score_tolerance(cfg.precision);
-    vs_backend *cpu = gpu_test_backend("cpu", &cfg, d), *gpu = gpu_test_backend("cuda", &cfg, d);
+    vs_config cpu_cfg = cfg;
+    cpu_cfg.precision = VS_FP32;   /* the CPU computes in fp32 only */
+    vs_backend *cpu = gpu_test_backend("cpu", &cpu_cfg, d), *gpu = gpu_test_backend("cuda", &cfg, d);
     const vs_model_shape *s = &cpu->shape;
     size_t n = s->n_params;
     int rows = (int)in->rows, K = VS_METRICS_TOPK;
@@ -401,44 +403,47 @@ static void check_products_precision(void) {
     vs_config cfg;
     base_config(&cfg);
     int rows = cfg.batch_size;
-    vs_pcg32 g = vs_stream(21, 99, 7, 0);
+    vs_backend *b[4];
     for (int i = 0; i < 4; i++) {
         vs_config c = cfg;
         c.precision = all[i];
-        vs_backend *b = gpu_test_backend("cuda", &c, &ds);
-        const vs_model_shape *s = &b->shape;
-        vs_error err = {{0}};
-        for (int l = 1; l < vs_model_n_layers(s); l++) {
-            const vs_layer *L = vs_model_layer(s, l, NULL, NULL);
-            size_t nx = (size_t)rows * L->in, nw = (size_t)L->in * L->out, ny = (size_t)rows * L->out;
-            float *x = malloc(nx * sizeof(float)), *W = malloc(nw * sizeof(float)), *y = malloc(ny * sizeof(float));
-            float *want[4];
-            /* x = +-q (1 + s1 2^-9 + s2 2^-12), q 1 or 1.5, in rows of scale 1 and rows of
-             * scale 2^-20 (fp16's subnormals); W in {-1, 0, 1}: every partial sum is exact
-             * in fp32, whatever order cuBLAS adds in (at most 600 terms: 23 bits) */
-            for (size_t k = 0; k < nx; k++) {
-                uint32_t r = vs_pcg32_next(&g);
-                double q = (r & 1 ? 1.5 : 1.0) * (r & 2 ? -1 : 1);
-                double v = q * (1 + (r & 4 ? 0x1p-9 : 0) + (r & 8 ? 0x1p-12 : 0));
-                x[k] = (float)((k / (size_t)L->in) % 2 ? v * 0x1p-20 : v);
-            }
-            for (size_t k = 0; k < nw; k++) W[k] = (float)((int)vs_pcg32_bounded(&g, 3) - 1);
-            CHECK_MSG(L->in <= 600, "layer %d: %d inputs: the probe's sums may round", l, L->in);
-            for (int p = 0; p < 4; p++) {
-                want[p] = malloc(ny * sizeof(float));
-                for (int r = 0; r < rows; r++)
-                    for (int col = 0; col < L->out; col++) {
-                        double sum = 0;
-                        for (int k = 0; k < L->in; k++)
-                            sum += product_input(x[(size_t)r * L->in + k], all[p]) * W[(size_t)k * L->out + col];
-                        want[p][(size_t)r * L->out + col] = (float)sum;
-                    }
-            }
-            for (int p = 1; p < 4; p++)
-                for (int q = 0; q < p; q++)
-                    CHECK_MSG(memcmp(want[p], want[q], ny * sizeof(float)), "the probe cannot tell %s from %s",
-                              vs_precision_name(all[p]), vs_precision_name(all[q]));
-            CHECK_OK(vs_cuda_backend_dense_product(b, l, rows, x, W, y, &err), &err);
+        b[i] = gpu_test_backend("cuda", &c, &ds);
+    }
+    const vs_model_shape *s = &b[0]->shape;
+    vs_pcg32 g = vs_stream(21, 99, 7, 0);
+    vs_error err = {{0}};
+    for (int l = 1; l < vs_model_n_layers(s); l++) {
+        const vs_layer *L = vs_model_layer(s, l, NULL, NULL);
+        size_t nx = (size_t)rows * L->in, nw = (size_t)L->in * L->out, ny = (size_t)rows * L->out;
+        float *x = malloc(nx * sizeof(float)), *W = malloc(nw * sizeof(float)), *y = malloc(ny * sizeof(float));
+        float *want[4];
+        /* x = +-q (1 + s1 2^-9 + s2 2^-12), q 1 or 1.5, in rows of scale 1 and rows of
+         * scale 2^-20 (fp16's subnormals); W in {-1, 0, 1}: every partial sum is exact in
+         * fp32, whatever order cuBLAS adds in (at most 600 terms: 23 bits) */
+        for (size_t k = 0; k < nx; k++) {
+            uint32_t r = vs_pcg32_next(&g);
+            double q = (r & 1 ? 1.5 : 1.0) * (r & 2 ? -1 : 1);
+            double v = q * (1 + (r & 4 ? 0x1p-9 : 0) + (r & 8 ? 0x1p-12 : 0));
+            x[k] = (float)((k / (size_t)L->in) % 2 ? v * 0x1p-20 : v);
+        }
+        for (size_t k = 0; k < nw; k++) W[k] = (float)((int)vs_pcg32_bounded(&g, 3) - 1);
+        CHECK_MSG(L->in <= 600, "layer %d: %d inputs: the probe's sums may round", l, L->in);
+        for (int p = 0; p < 4; p++) {
+            want[p] = malloc(ny * sizeof(float));
+            for (int r = 0; r < rows; r++)
+                for (int col = 0; col < L->out; col++) {
+                    double sum = 0;
+                    for (int k = 0; k < L->in; k++)
+                        sum += product_input(x[(size_t)r * L->in + k], all[p]) * W[(size_t)k * L->out + col];
+                    want[p][(size_t)r * L->out + col] = (float)sum;
+                }
+        }
+        for (int p = 1; p < 4; p++)
+            for (int q = 0; q < p; q++)
+                CHECK_MSG(memcmp(want[p], want[q], ny * sizeof(float)), "the probe cannot tell %s from %s",
+                          vs_precision_name(all[p]), vs_precision_name(all[q]));
+        for (int i = 0; i < 4; i++) {
+            CHECK_OK(vs_cuda_backend_dense_product(b[i], l, rows, x, W, y, &err), &err);
             char ran[64] = "none of the four";
             for (int p = 0; p < 4; p++)
                 if (!memcmp(y, want[p], ny * sizeof(float))) snprintf(ran, sizeof ran, "%s", vs_precision_name(all[p]));
@@ -446,11 +451,11 @@ static void check_products_precision(void) {
                    L->in, L->out, rows, ran);
             CHECK_MSG(!strcmp(ran, vs_precision_name(all[i])), "%s backend, layer %d: the product ran as %s",
                       vs_precision_name(all[i]), l, ran);
-            for (int p = 0; p < 4; p++) free(want[p]);
-            free(x), free(W), free(y);
         }
-        vs_backend_destroy(b);
+        for (int p = 0; p < 4; p++) free(want[p]);
+        free(x), free(W), free(y);
     }
+    for (int i = 0; i < 4; i++) vs_backend_destroy(b[i]);
 }
 
 /* The odd shape: 601 items, 2 hidden layers of odd widths, batch 1111 (with a tail). */
