@@ -2,10 +2,12 @@
 """check_train_log: does a vaecf-train output (its JSON lines, docs/trainer.md) show a
 finished run? Every line is JSON; there is no error event; every epoch line has finite
 loss, neg_ll and kl; the run ends with a done line; and, when asked, it covers exactly
---epochs epochs (replayed ones counted) and started from a saved state (--resumed).
+--epochs epochs (replayed ones counted), started from a saved state (--resumed), and its
+best validation NDCG@100 (the done line's) beats the popularity baseline's that the start
+line reports (--beat-baseline: a run that learnt nothing, or learnt wrong, does not).
 Prints one line, "ok: ..." or "FAIL: ...", and exits 0 or 1 (scripts/gpu-check.sh).
 
-    scripts/check_train_log.py RUN.jsonl [--epochs N] [--resumed]
+    scripts/check_train_log.py RUN.jsonl [--epochs N] [--resumed] [--beat-baseline]
 """
 import argparse
 import json
@@ -13,7 +15,7 @@ import math
 import sys
 
 
-def check(path, epochs, resumed):
+def check(path, epochs, resumed, beat_baseline=False):
     try:
         with open(path) as f:
             lines = [ln for ln in f.read().splitlines() if ln.strip()]
@@ -48,8 +50,20 @@ def check(path, epochs, resumed):
         return f"{path}: the last line is a {events[-1].get('event')!r} event, not done"
     done = events[-1]
     ndcg = done.get("val", {}).get("ndcg@100")
+    baseline = None
+    if beat_baseline:
+        starts = [ev for ev in events if ev.get("event") == "start"]
+        baseline = (starts[-1].get("popularity_val") or {}).get("ndcg@100") if starts else None
+        if not isinstance(baseline, (int, float)):
+            return f"{path}: the start line reports no popularity baseline (popularity_val.ndcg@100)"
+        if not isinstance(ndcg, (int, float)) or not math.isfinite(ndcg):
+            return f"{path}: the done line's validation NDCG@100 is {ndcg!r}, not a number"
+        if not ndcg > baseline:
+            return (f"{path}: the best validation NDCG@100 {ndcg:.4f} does not beat the popularity "
+                    f"baseline's {baseline:.4f}")
+    against = f" (popularity {baseline:.4f})" if baseline is not None else ""
     return ("ok", f"{len(losses)} epochs, losses {' '.join(f'{x:.4f}' for x in losses)}, "
-                  f"best validation NDCG@100 {ndcg}")
+                  f"best validation NDCG@100 {ndcg}{against}")
 
 
 def main():
@@ -57,8 +71,10 @@ def main():
     ap.add_argument("log", help="vaecf-train's JSON output lines")
     ap.add_argument("--epochs", type=int, help="the epoch lines expected (replayed ones counted)")
     ap.add_argument("--resumed", action="store_true", help="the run must have resumed from a saved state")
+    ap.add_argument("--beat-baseline", action="store_true",
+                    help="the best validation NDCG@100 must beat the popularity baseline of the start line")
     args = ap.parse_args()
-    result = check(args.log, args.epochs, args.resumed)
+    result = check(args.log, args.epochs, args.resumed, args.beat_baseline)
     if isinstance(result, tuple):
         print(f"ok: {result[1]}")
         return 0

@@ -244,11 +244,20 @@ static void test_slurm_env(void) {
     setenv("SLURM_LOCALID", "0", 1);
     setenv("SLURM_JOB_ID", "4711", 1);
     setenv("SLURM_STEP_ID", "3", 1);
+    unsetenv("SLURM_RESTART_COUNT");
     CHECK_OK(vs_slurm_rank_from_env(&w, &err), &err);
-    CHECK(w.rank == 2 && w.size == 4 && w.local == 0 && !strcmp(w.step, "4711.3"));
-    char path[4200];
+    CHECK(w.rank == 2 && w.size == 4 && w.local == 0 && !strcmp(w.step, "4711.3.a0"));
+    char path[4200], first[4200];
+    vs_ranks_meeting_path(first, sizeof first, "/runs/t1", &w, "nccl-id");
+    CHECK(!strcmp(first, "/runs/t1/.ranks-4711.3.a0.nccl-id"));
+    /* a requeued job (same job id, step ids from 0 again) meets through another file */
+    setenv("SLURM_RESTART_COUNT", "2", 1);
+    CHECK_OK(vs_slurm_rank_from_env(&w, &err), &err);
     vs_ranks_meeting_path(path, sizeof path, "/runs/t1", &w, "nccl-id");
-    CHECK(!strcmp(path, "/runs/t1/.ranks-4711.3.nccl-id"));
+    CHECK_MSG(!strcmp(path, "/runs/t1/.ranks-4711.3.a2.nccl-id") && strcmp(path, first), "%s", path);
+    setenv("SLURM_RESTART_COUNT", "two", 1);
+    CHECK(vs_slurm_rank_from_env(&w, &err) == -1 && strstr(err.msg, "SLURM_RESTART_COUNT='two'"));
+    unsetenv("SLURM_RESTART_COUNT");
     setenv("SLURM_PROCID", "4", 1);
     CHECK(vs_slurm_rank_from_env(&w, &err) == -1 && strstr(err.msg, "SLURM_PROCID=4 but SLURM_NTASKS=4"));
     setenv("SLURM_PROCID", "x", 1);
@@ -280,6 +289,21 @@ static void test_slurm_env(void) {
     CHECK(vs_ranks_await(path, more, sizeof more, 1, &err) == -1 && strstr(err.msg, "expected 129 bytes"));
     unlink(path);
     CHECK(vs_ranks_await(path, got, sizeof got, 0.2, &err) == -1 && strstr(err.msg, "did not appear within 0.2 s"));
+}
+
+/* How a waiting rank pauses: yields for 2 ms, then sleeps a tenth of the wait, 200 us to 1 ms. */
+static void test_pause(void) {
+    CHECK(vs_ranks_pause_us(0) == 0 && vs_ranks_pause_us(1e-3) == 0 && vs_ranks_pause_us(1.999e-3) == 0);
+    CHECK(vs_ranks_pause_us(2e-3) == 200 && vs_ranks_pause_us(5e-3) == 500 && vs_ranks_pause_us(0.01) == 1000);
+    CHECK(vs_ranks_pause_us(60) == 1000);
+    unsigned last = 0;
+    int monotone = 1;
+    for (double t = 0; t < 0.05; t += 1e-4) {
+        unsigned us = vs_ranks_pause_us(t);
+        monotone &= us >= last && us <= 1000;
+        last = us;
+    }
+    CHECK(monotone);
 }
 
 /* ------------------------------------------------------------------ training */
@@ -434,6 +458,7 @@ int main(void) {
     test_shares();
     test_check_same();
     test_slurm_env();
+    test_pause();
     make_dataset();
     test_training();
     vs_dataset_close(&ds);

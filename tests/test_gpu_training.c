@@ -8,6 +8,12 @@
  *   3. fp16 from a starting loss scale of 3e38: the first step overflows and is skipped
  *      (parameters and Adam's moments untouched), the scale backs off, and training
  *      then goes on to a sane loss
+ *   4. run to run: two backends of the same seed train 2 epochs to the same bits
+ *      (parameters and both Adam moments), in fp32 and fp16, with and without the L2
+ *      penalty; one of them first computes a gradient with loss_and_grad (no Adam step),
+ *      which must leave nothing behind; and after a train_step, the next batch's
+ *      gradient equals, to the bit, that of a fresh backend given the same state (the
+ *      first layer's gradient rows are back to zero: by_item.cuh, adam.cuh)
  * Single steps against the CPU are test_gpu_backend's. Skipped (77) without a CUDA
  * build or a GPU; failed then when VS_REQUIRE_GPU=1. */
 #include <stdint.h>
@@ -185,6 +191,54 @@ static void check_forced_overflow(void) {
     vs_backend_destroy(b);
 }
 
+/* 4. The same bits, run to run. */
+static void check_same_bits_twice(void) {
+    static const struct {
+        vs_precision p;
+        double lambda;
+    } cases[] = {{VS_FP32, 0}, {VS_FP32, 0.01}, {VS_FP16, 0}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        vs_config cfg;
+        base_config(&cfg);
+        cfg.precision = cases[ci].p;
+        cfg.lambda = cases[ci].lambda;
+        const char *p = vs_precision_name(cfg.precision);
+        vs_backend *a = gpu_test_backend("cuda", &cfg, &ds), *b = gpu_test_backend("cuda", &cfg, &ds);
+        size_t n = a->shape.n_params;
+        float *s[6];
+        for (int i = 0; i < 6; i++) s[i] = malloc(n * sizeof(float));
+        vs_error err = {{0}};
+        vs_step_losses l;
+        vs_epoch_permutation(perm, ds.train.rows, cfg.seed, 7);
+        CHECK_OK(b->ops->loss_and_grad(b, perm, cfg.batch_size, 3, 0.2, &l, s[0], &err), &err);
+        train_epochs(a, &cfg, 2);
+        train_epochs(b, &cfg, 2);
+        CHECK_OK(a->ops->get_state(a, s[0], s[1], s[2], &err), &err);
+        CHECK_OK(b->ops->get_state(b, s[3], s[4], s[5], &err), &err);
+        int same = !memcmp(s[0], s[3], n * sizeof(float)) && !memcmp(s[1], s[4], n * sizeof(float)) &&
+                   !memcmp(s[2], s[5], n * sizeof(float));
+        printf("%s, lambda %g: two runs of 2 epochs, the same bits: %s\n", p, cfg.lambda, same ? "yes" : "NO");
+        CHECK_MSG(same, "%s, lambda %g: two runs of the same seed differ", p, cfg.lambda);
+
+        /* a train_step, then the next batch's gradient against a fresh backend's */
+        vs_backend *fresh = gpu_test_backend("cuda", &cfg, &ds);
+        CHECK_OK(a->ops->train_step(a, perm, cfg.batch_size, 100, 0.2, &l, &err), &err);
+        CHECK_OK(a->ops->get_state(a, s[0], s[1], s[2], &err), &err);
+        CHECK_OK(fresh->ops->set_state(fresh, s[0], s[1], s[2], &err), &err);
+        vs_loss_scaler *sa = a->ops->loss_scaler(a), *sf = fresh->ops->loss_scaler(fresh);
+        if (sa && sf) *sf = *sa;   /* fp16: the same scale */
+        CHECK_OK(a->ops->loss_and_grad(a, perm + cfg.batch_size, cfg.batch_size, 101, 0.2, &l, s[3], &err), &err);
+        CHECK_OK(fresh->ops->loss_and_grad(fresh, perm + cfg.batch_size, cfg.batch_size, 101, 0.2, &l, s[4], &err),
+                 &err);
+        CHECK_MSG(!memcmp(s[3], s[4], n * sizeof(float)),
+                  "%s, lambda %g: after a train_step the next gradient differs from a fresh backend's", p, cfg.lambda);
+        for (int i = 0; i < 6; i++) free(s[i]);
+        vs_backend_destroy(fresh);
+        vs_backend_destroy(a);
+        vs_backend_destroy(b);
+    }
+}
+
 #endif
 
 int main(void) {
@@ -198,6 +252,7 @@ int main(void) {
     check_training_matches_cpu();
     check_precisions();
     check_forced_overflow();
+    check_same_bits_twice();
     free(perm);
     vs_dataset_close(&ds);
     return test_finish();

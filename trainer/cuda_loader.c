@@ -209,6 +209,25 @@ int vs_cuda_backend_evaluate_topk(vs_backend *b, const vs_csr *fold_in, const vs
     return m ? m->backend_evaluate_topk(b, fold_in, targets, sums, topk_out, err) : -1;
 }
 
+int vs_cuda_backend_first_layer_grad(vs_backend *b, const int32_t *users, int rows, int64_t step, const float *dy,
+                                     int64_t *in_ptr_out, int32_t *in_idx_out, float *in_val_out, float *dW_out,
+                                     vs_error *err) {
+    const vs_cuda_module *m = vs_cuda_module_load(err);
+    return m ? m->backend_first_layer_grad(b, users, rows, step, dy, in_ptr_out, in_idx_out, in_val_out, dW_out, err)
+             : -1;
+}
+
+int vs_cuda_backend_scores(vs_backend *b, const vs_csr *fold_in, int rows, float *scores_out, vs_error *err) {
+    const vs_cuda_module *m = vs_cuda_module_load(err);
+    return m ? m->backend_scores(b, fold_in, rows, scores_out, err) : -1;
+}
+
+int vs_cuda_backend_dense_product(vs_backend *b, int layer, int rows, const float *x, const float *W, float *y,
+                                  vs_error *err) {
+    const vs_cuda_module *m = vs_cuda_module_load(err);
+    return m ? m->backend_dense_product(b, layer, rows, x, W, y, err) : -1;
+}
+
 int vs_cuda_time_dense_products(const vs_model_shape *s, vs_precision p, int rows, int reps,
                                 double *seconds_per_step, double *flops_per_step, vs_error *err) {
     const vs_cuda_module *m = vs_cuda_module_load(err);

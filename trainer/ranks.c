@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +82,11 @@ int vs_slurm_rank_from_env(vs_slurm_rank *out, vs_error *err) {
     for (const char *p = job; *p; p++)
         if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_'))
             return vs_errorf(err, "--ranks slurm: SLURM_JOB_ID='%s' has a character other than [A-Za-z0-9_-]", job);
-    int step_id = 0;
+    int step_id = 0, attempt = 0;
     if (step && *step && env_int("SLURM_STEP_ID", 0, &step_id, err)) return -1;
-    snprintf(out->step, sizeof out->step, "%s.%d", job, step_id);
+    const char *restarts = getenv("SLURM_RESTART_COUNT");
+    if (restarts && *restarts && env_int("SLURM_RESTART_COUNT", 0, &attempt, err)) return -1;
+    snprintf(out->step, sizeof out->step, "%s.%d.a%d", job, step_id, attempt);
     return 0;
 }
 
@@ -122,4 +125,16 @@ int vs_ranks_await(const char *path, void *bytes, size_t n, double timeout_s, vs
             return vs_errorf(err, "%s: rank 0's file did not appear within %g s", path, timeout_s);
         usleep(10000);
     }
+}
+
+unsigned vs_ranks_pause_us(double waited_s) {
+    if (waited_s < 2e-3) return 0;
+    double us = waited_s * 1e5;   /* a tenth of the wait, in microseconds */
+    return us < 200 ? 200 : us > 1000 ? 1000 : (unsigned)us;
+}
+
+void vs_ranks_pause(double waited_s) {
+    unsigned us = vs_ranks_pause_us(waited_s);
+    if (us == 0) sched_yield();
+    else usleep(us);
 }

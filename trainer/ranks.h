@@ -31,18 +31,30 @@ uint64_t vs_ranks_hash(const void *bytes, size_t n);
 /* This process's place among srun's tasks. */
 typedef struct vs_slurm_rank {
     int rank, size, local;      /* SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID */
-    char step[128];             /* "JOBID.STEPID": names this run's meeting files */
+    char step[160];             /* "JOBID.STEPID.aN", N = SLURM_RESTART_COUNT (0 when unset): names this
+                                   attempt's meeting files, so that a requeued job's ranks never read the
+                                   failed attempt's (its step ids start again from 0) */
 } vs_slurm_rank;
 
 /* Reads the variables srun sets; a missing or malformed one is an error naming it. */
 int vs_slurm_rank_from_env(vs_slurm_rank *out, vs_error *err);
 
-/* DIR/.ranks-STEP.KIND: the file through which the ranks of one srun step meet. */
+/* DIR/.ranks-STEP.KIND: the file through which the ranks of one srun step (of one
+ * attempt of the job) meet; rank 0 removes it once every rank has joined, or the join
+ * failed. */
 void vs_ranks_meeting_path(char *buf, size_t n, const char *dir, const vs_slurm_rank *w, const char *kind);
 
 /* Rank 0 publishes n bytes at path (written aside, then renamed into place); the
  * others wait up to timeout_s for the file and read exactly n bytes from it. */
 int vs_ranks_publish(const char *path, const void *bytes, size_t n, vs_error *err);
 int vs_ranks_await(const char *path, void *bytes, size_t n, double timeout_s, vs_error *err);
+
+/* A rank waiting for the others, having waited waited_s seconds so far, pauses for
+ * vs_ranks_pause_us(waited_s) microseconds: 0 (a sched_yield) for the first 2 ms, since a
+ * collective of a training step ends within tens of microseconds and a sleep costs about
+ * 100 with the timer's slack; then a tenth of the time waited, from 200 us up to 1 ms,
+ * so that sleeping adds at most about a tenth to a long wait. */
+unsigned vs_ranks_pause_us(double waited_s);
+void vs_ranks_pause(double waited_s);
 
 #endif

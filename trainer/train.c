@@ -424,6 +424,14 @@ static void *rank_thread_main(void *arg) {
 
 static int is_cuda(const vs_train_opts *o) { return !strcmp(o->device, "cuda"); }
 
+int vs_train_has_gpu_ranks(void) {
+#ifdef VS_HAVE_NCCL
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 /* The communicators of `size` ranks in this process: CPU ranks share memory, GPUs use
  * NCCL (devices 0..size-1 of the visible ones). */
 static int comms_create(const vs_train_opts *o, int size, vs_comm **comms, vs_error *err) {

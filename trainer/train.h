@@ -33,6 +33,9 @@ enum { VS_TRAIN_DONE = 0, VS_TRAIN_FAILED = -1, VS_TRAIN_STOPPED = 1 };
 /* Returns VS_TRAIN_DONE, VS_TRAIN_STOPPED (state saved) or VS_TRAIN_FAILED (err set). */
 int vs_train_run(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts *o, vs_error *err);
 
+/* 1 when this build can train GPU ranks (it has NCCL: docs/cuda.md), else 0. */
+int vs_train_has_gpu_ranks(void);
+
 /* The permutation of n training rows used in epoch `epoch` (0-based). */
 void vs_epoch_permutation(int32_t *perm, int64_t n, uint64_t seed, int64_t epoch);
 

@@ -4,7 +4,11 @@
  *                     first multiplied by inv_scale (1/loss scale in fp16, else 1), and
  *                     the 16-bit copy of each updated parameter is written in the same
  *                     pass (bf16, fp16), so the products of the next step read fresh
- *                     weights without a separate cast.
+ *                     weights without a separate cast. In [clear_lo, clear_hi) it also
+ *                     sets the gradients it read back to zero where they are not: the
+ *                     first layer's rows that the batch touched (by_item.cuh writes only
+ *                     those), so the next step finds zeros there without a memset of the
+ *                     whole 48 MB (ML-20M) matrix; untouched rows cost no write.
  *   nonfinite_kernel  sets *flag when any gradient is inf or NaN (fp16: the scaled
  *                     backward overflowed); the host reads the flag once per step.
  *   nonfinite_half_kernel  the same over an fp16 array: which of the forward pass's
@@ -39,10 +43,12 @@ static inline vs_adam_consts vs_adam_consts_at(double lr, double beta1, double b
     return k;
 }
 
-__global__ static void adam_kernel(size_t n, float *p, const float *g, float *m, float *v, vs_adam_consts k,
-                                   void *p16, int half_kind) {
+__global__ static void adam_kernel(size_t n, float *p, float *g, float *m, float *v, vs_adam_consts k, void *p16,
+                                   int half_kind, size_t clear_lo, size_t clear_hi) {
     VS_GRID_STRIDE(i, n) {
-        float gi = g[i] * k.inv_scale;
+        float raw = g[i];
+        if (raw != 0.0f && i >= clear_lo && i < clear_hi) g[i] = 0.0f;
+        float gi = raw * k.inv_scale;
         float mi = k.b1 * m[i] + k.c1 * gi;
         float vi = k.b2 * v[i] + k.c2 * gi * gi;
         m[i] = mi;
@@ -65,10 +71,11 @@ __global__ static void nonfinite_half_kernel(size_t n, const __half *x, int *fla
     }
 }
 
-static inline int vs_adam_gpu(size_t n, float *p, const float *g, float *m, float *v, vs_adam_consts k, void *p16,
-                              int half_kind, vs_error *err) {
+/* Adam over n parameters; the gradients in [clear_lo, clear_hi) are left zero. */
+static inline int vs_adam_gpu(size_t n, float *p, float *g, float *m, float *v, vs_adam_consts k, void *p16,
+                              int half_kind, size_t clear_lo, size_t clear_hi, vs_error *err) {
     if (n == 0) return 0;
-    adam_kernel<<<vs_grid_for(n, VS_BLOCK), VS_BLOCK>>>(n, p, g, m, v, k, p16, half_kind);
+    adam_kernel<<<vs_grid_for(n, VS_BLOCK), VS_BLOCK>>>(n, p, g, m, v, k, p16, half_kind, clear_lo, clear_hi);
     KERNEL_TRY(err, "adam_kernel");
     return 0;
 }

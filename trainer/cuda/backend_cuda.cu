@@ -12,12 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curand.h>
-
 #include "backend_cuda.h"
 #include "device_cuda.h"
 
 #include "adam.cuh"
+#include "by_item.cuh"
 #include "classifier.cuh"
 #include "common.cuh"
 #include "elementwise.cuh"
@@ -50,6 +49,7 @@ typedef struct cuda_backend {
     int64_t *b_ptr;      /* their entries' offsets in the batch, */
     int32_t *b_idx;      /* items, */
     float *b_val;        /* input values (0 = dropped) */
+    vs_by_item by_item;  /* a training batch's compacted input and item groups (by_item.cuh) */
     int32_t *h_users;    /* host staging for users and b_ptr */
     int64_t *h_bptr;
 
@@ -157,7 +157,7 @@ static mem_plan plan_memory(const vs_model_shape *s, const vs_csr *train, int ca
     double P = (double)s->n_params, hb = half ? 2.0 : 0.0, rows = cap;
     p.params = P * (4 * sizeof(float) + hb);
     p.data = (double)(train->rows + 1) * 8 + (double)vs_csr_nnz(train) * 4 + rows * 4 + (rows + 1) * 8 +
-             (double)cap_nnz * 8;
+             (double)cap_nnz * 8 + vs_by_item_bytes(cap_nnz, cap, s->n_items);
     double act = 0;
     for (int l = 0; l < vs_model_n_layers(s); l++) act += rows * vs_model_layer(s, l, NULL, NULL)->out * (4 + hb);
     act += rows * s->latent * (4 + hb) + rows * s->latent * 4;   /* z, eps */
@@ -165,7 +165,7 @@ static mem_plan plan_memory(const vs_model_shape *s, const vs_csr *train, int ca
     act += rows * (8 + 8 + 4) + (double)vs_l2_chunks(s->n_weights) * 8;
     p.activations = act;
     p.eval = rows * VS_METRICS_TOPK * 4 + rows * 4 * 8;
-    /* cuBLAS's workspace and the context's own allocations, beyond what is listed */
+    /* cuBLAS's workspace, CUB's scratch and the context's own allocations, beyond what is listed */
     p.total = p.params + p.data + p.activations + p.eval + 256.0 * 1024 * 1024;
     return p;
 }
@@ -233,13 +233,35 @@ static int upload_batch(cuda_backend *c, const vs_csr *m, const int32_t *users, 
 /* ------------------------------------------------------------------ forward, backward */
 
 /* The batch of training rows `users` at step `step`, built on the GPU as loss_grad
- * trains on it: values normalised, dropout drawn. */
+ * trains on it: values normalised, dropout drawn; then its compacted input and item
+ * groups (by_item.cuh). */
 static int build_train_batch(cuda_backend *c, const int32_t *users, int rows, int64_t step, vs_error *err) {
     const vs_config *cfg = &c->base.cfg;
     if (upload_batch(c, c->base.train, users, rows, err) ||
         vs_build_batch_gpu(rows, c->train.ptr, c->train.idx, c->users, c->b_ptr, cfg->seed, step, cfg->keep_prob, 1,
-                           c->b_idx, c->b_val, err))
+                           c->b_idx, c->b_val, err) ||
+        vs_by_item_reserve(&c->by_item, c->h_bptr[rows], c->cap, c->base.shape.n_items, err) ||
+        vs_by_item_build_gpu(&c->by_item, rows, c->h_bptr[rows], c->b_ptr, c->b_idx, c->b_val, err))
         return -1;
+    return 0;
+}
+
+/* dW1's part of the gradient buffer when, between steps, it must hold zeros: without the
+ * penalty (whose gradient rewrites the whole buffer each step) the first layer's
+ * gradient adds onto it, and writes only the batch's items' rows. Empty otherwise. */
+static void first_layer_zero_range(const cuda_backend *c, size_t *lo, size_t *hi) {
+    const vs_layer *L0 = &c->base.shape.enc[0];
+    *lo = *hi = 0;
+    if (c->base.cfg.lambda > 0) return;
+    *lo = L0->w;
+    *hi = L0->w + (size_t)L0->in * L0->out;
+}
+
+/* Puts those zeros back in full (after a step whose gradient Adam did not consume). */
+static int clear_first_layer_grad(cuda_backend *c, vs_error *err) {
+    size_t lo, hi;
+    first_layer_zero_range(c, &lo, &hi);
+    if (hi > lo) CUDA_TRY(err, cudaMemset(c->grads + lo, 0, sizeof(float) * (hi - lo)));
     return 0;
 }
 
@@ -251,15 +273,19 @@ static int reparameterise(cuda_backend *c, int rows, int train, int64_t step, vs
                                   c->eps, c->z.f, c->z.h, c->half_kind, err);
 }
 
-/* The forward pass of the uploaded, built batch. Training leaves the logits without
- * the output bias (the classifier adds it); evaluation adds it. */
+/* The forward pass of the uploaded, built batch: in training its compacted input (kept
+ * entries only), in evaluation the batch as built (nothing dropped). Training leaves the
+ * logits without the output bias (the classifier adds it); evaluation adds it. */
 static int forward(cuda_backend *c, int rows, int train, int64_t step, vs_error *err) {
     const vs_model_shape *s = &c->base.shape;
     int hk = c->half_kind;
+    const int64_t *in_ptr = train ? c->by_item.in_ptr : c->b_ptr;
+    const int32_t *in_idx = train ? c->by_item.in_idx : c->b_idx;
+    const float *in_val = train ? c->by_item.in_val : c->b_val;
     for (int e = 0; e < s->n_enc; e++) {
         const vs_layer *L = &s->enc[e];
         if (e == 0) {
-            if (vs_sparse_forward_gpu(rows, c->b_ptr, c->b_idx, c->b_val, c->params + L->w, c->params + L->b, L->out,
+            if (vs_sparse_forward_gpu(rows, in_ptr, in_idx, in_val, c->params + L->w, c->params + L->b, L->out,
                                       L->tanh, c->act[0].f, c->act[0].h, hk, err))
                 return -1;
         } else if (vs_linear_forward_gpu(c->cublas, c->prec, rows, L->in, L->out, c->act[e - 1], weight_of(c, L),
@@ -318,17 +344,15 @@ static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int batch_
         return -1;
 
     /* With a penalty the weight gradients start at 2 lambda W and the products add to
-     * them; without, the products overwrite them and only the sparse layer's rows need
-     * clearing (the CPU's arrangement). A rank that leaves the penalty to another starts
-     * them at zero. */
+     * them; without, the products overwrite them and the sparse layer's gradient adds
+     * onto the zeros its rows hold between steps (first_layer_zero_range). A rank that
+     * leaves the penalty to another starts them at zero. */
     int acc = cfg->lambda > 0, penalty = acc && with_penalty;
     if (acc && !penalty) {
         CUDA_TRY(err, cudaMemset(c->grads, 0, sizeof(float) * s->n_weights));
     } else if (acc) {
         if (vs_l2_penalty_gpu(s->n_weights, c->params, c->grads, cfg->lambda, (float)loss_scale, c->l2_partial, err))
             return -1;
-    } else {
-        CUDA_TRY(err, cudaMemset(c->grads + s->enc[0].w, 0, sizeof(float) * (size_t)s->enc[0].in * s->enc[0].out));
     }
 
     vs_dmat dy = logits;
@@ -359,7 +383,7 @@ static int loss_grad(cuda_backend *c, const int32_t *users, int rows, int batch_
         dy = dx;
     }
     const vs_layer *L0 = &s->enc[0];
-    if (vs_sparse_weight_grad_gpu(rows, c->b_ptr, c->b_idx, c->b_val, dy.f, L0->out, c->grads + L0->w, err) ||
+    if (vs_weight_grad_by_item_gpu(&c->by_item, dy.f, L0->out, c->grads + L0->w, err) ||
         vs_column_sums_gpu(c->cublas, rows, L0->out, dy.f, c->ones, c->grads + L0->b, err))
         return -1;
 
@@ -447,10 +471,14 @@ static int cuda_apply_grad(vs_backend *b, int64_t step, int found_inf, vs_error 
     cuda_backend *c = (cuda_backend *)b;
     const vs_config *cfg = &b->cfg;
     double scale = c->prec == VS_FP16 ? c->scaler.scale : 1.0;   /* the scale the gradient carries */
-    /* fp16: the scaler decides (and moves the scale) from what this step's backward saw */
-    if (c->prec == VS_FP16 && !vs_loss_scaler_update(&c->scaler, found_inf)) return 0;
+    /* fp16: the scaler decides (and moves the scale) from what this step's backward saw;
+     * a skipped step's gradient is not consumed, so dW1's zeros are put back in full */
+    if (c->prec == VS_FP16 && !vs_loss_scaler_update(&c->scaler, found_inf)) return clear_first_layer_grad(c, err);
     vs_adam_consts k = vs_adam_consts_at(cfg->lr, cfg->beta1, cfg->beta2, cfg->adam_eps, step + 1, scale);
-    return vs_adam_gpu(b->shape.n_params, c->params, c->grads, c->adam_m, c->adam_v, k, c->params16, c->half_kind, err);
+    size_t lo, hi;
+    first_layer_zero_range(c, &lo, &hi);
+    return vs_adam_gpu(b->shape.n_params, c->params, c->grads, c->adam_m, c->adam_v, k, c->params16, c->half_kind, lo,
+                       hi, err);
 }
 
 static int cuda_train_step(vs_backend *b, const int32_t *users, int rows, int64_t step, double beta,
@@ -468,6 +496,7 @@ static int cuda_loss_and_grad(vs_backend *b, const int32_t *users, int rows, int
     if (loss_grad(c, users, rows, rows, 1, step, beta, scale, losses, &found_inf, err)) return -1;
     size_t n = b->shape.n_params;
     CUDA_TRY(err, cudaMemcpy(grads, c->grads, sizeof(float) * n, cudaMemcpyDeviceToHost));
+    if (clear_first_layer_grad(c, err)) return -1;   /* no Adam step consumed it */
     if (scale != 1.0) {
         float inv = (float)(1.0 / scale);
         for (size_t i = 0; i < n; i++) grads[i] *= inv;
@@ -562,6 +591,7 @@ static void cuda_destroy(vs_backend *b) {
                     c->eps, c->row_loss, c->row_kl, c->l2_partial, c->ones, c->result, c->topk, c->user_metrics,
                     c->discount, c->ideal, c->sums};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
+    vs_by_item_free(&c->by_item);
     free_csr(&c->train);
     free_csr(&c->eval_in);
     free_csr(&c->eval_out);
@@ -611,7 +641,8 @@ static int cuda_setup(cuda_backend *c, const vs_csr *train, vs_error *err) {
         dev_alloc((void **)&c->users, rows * sizeof(int32_t), "batch users", err) ||
         dev_alloc((void **)&c->b_ptr, (rows + 1) * sizeof(int64_t), "batch offsets", err) ||
         dev_alloc((void **)&c->b_idx, (size_t)c->cap_nnz * sizeof(int32_t), "batch items", err) ||
-        dev_alloc((void **)&c->b_val, (size_t)c->cap_nnz * sizeof(float), "batch values", err))
+        dev_alloc((void **)&c->b_val, (size_t)c->cap_nnz * sizeof(float), "batch values", err) ||
+        vs_by_item_reserve(&c->by_item, c->cap_nnz, c->cap, s->n_items, err))
         return -1;
     for (int l = 0; l < vs_model_n_layers(s); l++)
         if (alloc_dmat(&c->act[l], rows, (size_t)vs_model_layer(s, l, NULL, NULL)->out, half, "activations", err))
@@ -705,22 +736,6 @@ extern "C" vs_backend *vs_backend_cuda_create(const vs_config *cfg, const vs_csr
 
 /* ------------------------------------------------------------------ test and benchmark entry points */
 
-typedef struct scratch_set {
-    void *p[8];
-    int n;
-} scratch_set;
-
-static int scratch_alloc(scratch_set *s, void **p, size_t bytes, const char *what, vs_error *err) {
-    if (dev_alloc(p, bytes, what, err)) return -1;
-    s->p[s->n++] = *p;
-    return 0;
-}
-
-static void scratch_free(scratch_set *s) {
-    for (int i = 0; i < s->n; i++) cudaFree(s->p[i]);
-    s->n = 0;
-}
-
 static int metrics_from_scores(const float *scores_host, int rows, int n_items, const vs_csr *fold_in,
                                const vs_csr *targets, vs_metric_sums *out, int32_t *topk_out, scratch_set *sc,
                                dev_csr *in, dev_csr *tg, vs_error *err) {
@@ -805,105 +820,86 @@ extern "C" int vs_cuda_backend_evaluate_topk(vs_backend *b, const vs_csr *fold_i
     return evaluate_topk(b, fold_in, targets, sums, topk_out, err);
 }
 
-/* n normal(0, stddev) values into dst, in precision p's product input type; scratch
- * holds n floats (rounded up to even, as cuRAND's normal generator asks). */
-static int random_operand(void *dst, float *scratch, size_t n, float stddev, vs_precision p, uint64_t seed,
-                          vs_error *err) {
-    curandGenerator_t g = NULL;
-    if (curandCreateGenerator(&g, CURAND_RNG_PSEUDO_DEFAULT) != CURAND_STATUS_SUCCESS)
-        return vs_errorf(err, "%s:%d: curandCreateGenerator failed", __FILE__, __LINE__);
-    curandStatus_t st = curandSetPseudoRandomGeneratorSeed(g, seed);
-    if (st == CURAND_STATUS_SUCCESS) st = curandGenerateNormal(g, scratch, n + (n & 1), 0.0f, stddev);
-    curandDestroyGenerator(g);
-    if (st != CURAND_STATUS_SUCCESS)
-        return vs_errorf(err, "%s:%d: curandGenerateNormal of %zu values: cuRAND status %d", __FILE__, __LINE__, n,
-                         (int)st);
-    if (vs_half_kind_of(p) != VS_HALF_NONE) return vs_cast_half_gpu(n, scratch, dst, vs_half_kind_of(p), err);
-    CUDA_TRY(err, cudaMemcpy(dst, scratch, n * sizeof(float), cudaMemcpyDeviceToDevice));
+extern "C" int vs_cuda_backend_first_layer_grad(vs_backend *b, const int32_t *users, int rows, int64_t step,
+                                                const float *dy, int64_t *in_ptr_out, int32_t *in_idx_out,
+                                                float *in_val_out, float *dW_out, vs_error *err) {
+    cuda_backend *c = as_cuda(b, "vs_cuda_backend_first_layer_grad", err);
+    if (!c || build_train_batch(c, users, rows, step, err)) return -1;
+    const vs_layer *L0 = &b->shape.enc[0];
+    size_t n_dw = (size_t)L0->in * L0->out;
+    float *dW = c->grads + L0->w;
+    CUDA_TRY(err, cudaMemcpy(c->spare[0].f, dy, sizeof(float) * (size_t)rows * L0->out, cudaMemcpyHostToDevice));
+    CUDA_TRY(err, cudaMemset(dW, 0, sizeof(float) * n_dw));
+    if (vs_weight_grad_by_item_gpu(&c->by_item, c->spare[0].f, L0->out, dW, err)) return -1;
+    CUDA_TRY(err, cudaMemcpy(dW_out, dW, sizeof(float) * n_dw, cudaMemcpyDeviceToHost));
+    CUDA_TRY(err, cudaMemset(dW, 0, sizeof(float) * n_dw));
+    CUDA_TRY(err, cudaMemcpy(in_ptr_out, c->by_item.in_ptr, sizeof(int64_t) * (size_t)(rows + 1),
+                             cudaMemcpyDeviceToHost));
+    size_t kept = (size_t)in_ptr_out[rows];
+    CUDA_TRY(err, cudaMemcpy(in_idx_out, c->by_item.in_idx, sizeof(int32_t) * kept, cudaMemcpyDeviceToHost));
+    CUDA_TRY(err, cudaMemcpy(in_val_out, c->by_item.in_val, sizeof(float) * kept, cudaMemcpyDeviceToHost));
     return 0;
 }
 
-/* The step's dense products, timed with events around reps repetitions. */
-static int time_products(cublasHandle_t h, const vs_model_shape *s, vs_precision p, int rows, int reps, void *x,
-                         void *W, float *y, float *dW, float *dx, double *seconds, vs_error *err) {
-    cudaEvent_t start = NULL, stop = NULL;
-    CUDA_TRY(err, cudaEventCreate(&start));
-    if (cudaEventCreate(&stop) != cudaSuccess) {
-        cudaEventDestroy(start);
-        return vs_errorf(err, "%s:%d: cudaEventCreate failed", __FILE__, __LINE__);
-    }
-    int rc = -1;
-    float ms = 0;
-    for (int rep = -1; rep < reps; rep++) {   /* rep -1 is the warm-up */
-        if (rep == 0 && cudaEventRecord(start) != cudaSuccess) {
-            vs_errorf(err, "%s:%d: cudaEventRecord: %s", __FILE__, __LINE__, cudaGetErrorString(cudaGetLastError()));
-            goto done;
-        }
-        for (int l = 1; l < vs_model_n_layers(s); l++) {
-            const vs_layer *L = vs_model_layer(s, l, NULL, NULL);
-            vs_dmat xm = {(float *)x, x}, wm = {(float *)W, W}, dym = {(float *)x, x};
-            if (vs_linear_forward_gpu(h, p, rows, L->in, L->out, xm, wm, y, err) ||
-                vs_linear_weight_grad_gpu(h, p, rows, L->in, L->out, xm, dym, dW, 0, err) ||
-                vs_linear_input_grad_gpu(h, p, rows, L->in, L->out, dym, wm, dx, err))
-                goto done;
-        }
-    }
-    if (cudaEventRecord(stop) != cudaSuccess || cudaEventSynchronize(stop) != cudaSuccess ||
-        cudaEventElapsedTime(&ms, start, stop) != cudaSuccess) {
-        vs_errorf(err, "%s:%d: timing the products: %s", __FILE__, __LINE__, cudaGetErrorString(cudaGetLastError()));
-        goto done;
-    }
-    *seconds = ms * 1e-3 / (reps > 0 ? reps : 1);
-    rc = 0;
-done:
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    return rc;
+extern "C" int vs_cuda_backend_scores(vs_backend *b, const vs_csr *fold_in, int rows, float *scores_out,
+                                      vs_error *err) {
+    cuda_backend *c = as_cuda(b, "vs_cuda_backend_scores", err);
+    if (!c) return -1;
+    const vs_model_shape *s = &b->shape;
+    if (rows < 1 || rows > c->cap || rows > fold_in->rows || fold_in->cols > s->n_items)
+        return vs_errorf(err, "vs_cuda_backend_scores: %d rows of a %lld x %lld fold-in (at most %d rows, %d items)",
+                         rows, (long long)fold_in->rows, (long long)fold_in->cols, c->cap, s->n_items);
+    if (upload_csr(fold_in, &c->eval_in, "evaluation fold-in rows", err)) return -1;
+    for (int r = 0; r < rows; r++) c->h_users[r] = r;
+    if (upload_batch(c, fold_in, c->h_users, rows, err) ||
+        vs_build_batch_gpu(rows, c->eval_in.ptr, c->eval_in.idx, c->users, c->b_ptr, 0, 0, 1.0, 0, c->b_idx, c->b_val,
+                           err) ||
+        forward(c, rows, 0, 0, err))
+        return -1;
+    CUDA_TRY(err, cudaMemcpy(scores_out, c->act[s->n_enc + s->n_dec - 1].f, sizeof(float) * (size_t)rows * s->n_items,
+                             cudaMemcpyDeviceToHost));
+    return 0;
 }
 
-extern "C" int vs_cuda_time_dense_products(const vs_model_shape *s, vs_precision p, int rows, int reps,
-                                           double *seconds_per_step, double *flops_per_step, vs_error *err) {
-    /* reps >= 1: the start event is recorded by the first timed repetition */
-    if (rows < 1 || reps < 1)
-        return vs_errorf(err, "vs_cuda_time_dense_products: %d rows, %d repetitions (expected >= 1 each)", rows, reps);
-    size_t max_in = 1, max_out = 1, max_w = 1;
-    double flops = 0;
-    for (int l = 1; l < vs_model_n_layers(s); l++) {
-        const vs_layer *L = vs_model_layer(s, l, NULL, NULL);
-        if ((size_t)L->in > max_in) max_in = (size_t)L->in;
-        if ((size_t)L->out > max_out) max_out = (size_t)L->out;
-        if ((size_t)L->in * L->out > max_w) max_w = (size_t)L->in * L->out;
-        flops += 3.0 * 2.0 * rows * (double)L->in * L->out;
-    }
-    size_t eb = vs_gemm_input_bytes(p), big = max_in > max_out ? max_in : max_out;
+extern "C" int vs_cuda_backend_dense_product(vs_backend *b, int layer, int rows, const float *x, const float *W,
+                                             float *y, vs_error *err) {
+    cuda_backend *c = as_cuda(b, "vs_cuda_backend_dense_product", err);
+    if (!c) return -1;
+    const vs_model_shape *s = &b->shape;
+    if (layer < 1 || layer >= vs_model_n_layers(s) || rows < 1)
+        return vs_errorf(err, "vs_cuda_backend_dense_product: layer %d of %d, %d rows (expected a dense layer, 1 to %d, "
+                              "and rows >= 1)",
+                         layer, vs_model_n_layers(s), rows, vs_model_n_layers(s) - 1);
+    const vs_layer *L = vs_model_layer(s, layer, NULL, NULL);
+    size_t nx = (size_t)rows * L->in, nw = (size_t)L->in * L->out, ny = (size_t)rows * L->out;
+    int half = c->half_kind != VS_HALF_NONE;
     scratch_set sc = {{0}, 0};
-    cublasHandle_t h = NULL;
-    void *x = NULL, *W = NULL;
-    float *y = NULL, *dW = NULL, *dx = NULL;
+    vs_dmat xm = {NULL, NULL}, wm = {NULL, NULL};
+    float *yd = NULL;
     int rc = -1;
-    /* x also serves as dy: one buffer of rows x the widest side, in the input type; y and
-     * dW (+1: cuRAND draws normals in pairs) first hold x's and W's float draws */
-    if (scratch_alloc(&sc, &x, (size_t)rows * big * eb, "benchmark input", err) ||
-        scratch_alloc(&sc, &W, max_w * eb, "benchmark weights", err) ||
-        scratch_alloc(&sc, (void **)&y, ((size_t)rows * big + 1) * sizeof(float), "benchmark output", err) ||
-        scratch_alloc(&sc, (void **)&dW, (max_w + 1) * sizeof(float), "benchmark weight gradient", err) ||
-        scratch_alloc(&sc, (void **)&dx, (size_t)rows * max_in * sizeof(float), "benchmark input gradient", err))
+    if (scratch_alloc(&sc, (void **)&xm.f, nx * sizeof(float), "probe input", err) ||
+        scratch_alloc(&sc, (void **)&wm.f, nw * sizeof(float), "probe weights", err) ||
+        scratch_alloc(&sc, (void **)&yd, ny * sizeof(float), "probe output", err) ||
+        (half && (scratch_alloc(&sc, &xm.h, nx * 2, "probe input", err) ||
+                  scratch_alloc(&sc, &wm.h, nw * 2, "probe weights", err))))
         goto done;
-    /* Random operands: products of zeros run faster than products of real data (less
-     * switching, less power), so a floor measured on zeros would sit too low. y and dW,
-     * overwritten by the products, hold the float draws first. */
-    if (random_operand(x, y, (size_t)rows * big, 0.5f, p, 1, err) || random_operand(W, dW, max_w, 0.05f, p, 2, err))
-        goto done;
-    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) {
-        h = NULL;
-        vs_errorf(err, "%s:%d: cublasCreate failed", __FILE__, __LINE__);
+    if (cudaMemcpy(xm.f, x, nx * sizeof(float), cudaMemcpyHostToDevice) != cudaSuccess ||
+        cudaMemcpy(wm.f, W, nw * sizeof(float), cudaMemcpyHostToDevice) != cudaSuccess) {
+        vs_errorf(err, "%s:%d: copying the probe's operands: %s", __FILE__, __LINE__,
+                  cudaGetErrorString(cudaGetLastError()));
         goto done;
     }
-    if (time_products(h, s, p, rows, reps, x, W, y, dW, dx, seconds_per_step, err)) goto done;
-    *flops_per_step = flops;
+    /* the 16-bit copies by the backend's own cast, the product by its own handle and path */
+    if (vs_cast_half_gpu(nx, xm.f, xm.h, c->half_kind, err) || vs_cast_half_gpu(nw, wm.f, wm.h, c->half_kind, err) ||
+        vs_linear_forward_gpu(c->cublas, c->prec, rows, L->in, L->out, xm, wm, yd, err))
+        goto done;
+    if (cudaMemcpy(y, yd, ny * sizeof(float), cudaMemcpyDeviceToHost) != cudaSuccess) {
+        vs_errorf(err, "%s:%d: copying the probe's result: %s", __FILE__, __LINE__,
+                  cudaGetErrorString(cudaGetLastError()));
+        goto done;
+    }
     rc = 0;
 done:
-    if (h) cublasDestroy(h);
     scratch_free(&sc);
     return rc;
 }

@@ -38,9 +38,26 @@ int vs_cuda_backend_build_batch(vs_backend *b, const int32_t *users, int rows, i
  * 2 latent, host memory): its noise and z (rows x latent each), */
 int vs_cuda_backend_reparam(vs_backend *b, const int32_t *users, int rows, int64_t step, const float *mulv,
                             float *eps_out, float *z_out, vs_error *err);
-/* and evaluate (ops->evaluate) with every row's top-k (rows x VS_METRICS_TOPK). */
+/* evaluate (ops->evaluate) with every row's top-k (rows x VS_METRICS_TOPK), */
 int vs_cuda_backend_evaluate_topk(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets, vs_metric_sums *sums,
                                   int32_t *topk_out, vs_error *err);
+/* the first layer's weight gradient as train_step computes it (by_item.cuh), from zeros,
+ * for the training batch of `users` at `step` and a given dy (rows x the layer's width):
+ * dW_out (n_items x width) and the compacted input it was grouped from (in_ptr_out:
+ * rows + 1 offsets; in_idx_out, in_val_out: the kept entries, as the forward pass reads
+ * them), */
+int vs_cuda_backend_first_layer_grad(vs_backend *b, const int32_t *users, int rows, int64_t step, const float *dy,
+                                     int64_t *in_ptr_out, int32_t *in_idx_out, float *in_val_out, float *dW_out,
+                                     vs_error *err);
+/* the scores (logits with the output bias, rows x n_items) of fold-in rows 0..rows-1, as
+ * evaluate computes them before ranking (rows at most max(batch_size, eval_batch_size)), */
+int vs_cuda_backend_scores(vs_backend *b, const vs_csr *fold_in, int rows, float *scores_out, vs_error *err);
+/* and the product y = x W of dense layer `layer` (1 .. n_layers - 1; x rows x in, W
+ * in x out, y rows x out, host floats) through the forward pass's own path: the
+ * backend's cuBLAS handle, its precision's compute type, the 16-bit copies made by its
+ * own cast kernel: which precision really ran shows in y's bits (test_gpu_backend). */
+int vs_cuda_backend_dense_product(vs_backend *b, int layer, int rows, const float *x, const float *W, float *y,
+                                  vs_error *err);
 
 /* For the benchmark: times the dense products of one training step (every layer but the
  * sparse first one: forward, weight gradient and input gradient) at `rows` rows in

@@ -5,7 +5,17 @@
  * when NCCL reports an error (ncclCommGetAsyncError) or another rank of this process
  * aborted, and after timeout_s the communicator is aborted (ncclCommAbort) so that no
  * rank hangs. Host-memory collectives (loss sums, metric sums, broadcasts of the state)
- * go through a device staging buffer. */
+ * go through a device staging buffer.
+ *
+ * srun's ranks use a non-blocking communicator (so that a rank that never comes ends
+ * the join at the timeout): there any NCCL call may return ncclInProgress before its
+ * work is on the stream, and NCCL's rule is to poll ncclCommGetAsyncError until it is no
+ * longer in progress before the next call or the use of the result. enqueued() does so
+ * after every collective, before the staging buffer's copy back to the host is put on
+ * the stream behind it. Waiting spins with sched_yield for the first milliseconds
+ * (a collective of a step at batch 500 takes tens of microseconds; a sleep costs about
+ * 100) and then sleeps, longer the longer it has waited (vs_ranks_pause).
+ * tests/test_comm_nccl.c runs this file against a stand-in NCCL and CUDA runtime. */
 #include "comm_nccl.h"
 
 #include <pthread.h>
@@ -91,7 +101,7 @@ static int failed(nccl_comm *c) {
 
 /* Waits for the enqueued work of c's stream, bounded as the file's comment says. */
 static int wait_done(nccl_comm *c, const char *what, vs_error *err) {
-    double deadline = now_seconds() + c->base.timeout_s;
+    double start = now_seconds(), deadline = start + c->base.timeout_s;
     char reason[512];
     for (;;) {
         ncclResult_t async = ncclSuccess;
@@ -115,15 +125,33 @@ static int wait_done(nccl_comm *c, const char *what, vs_error *err) {
                      c->base.timeout_s);
             break;
         }
-        usleep(50);
+        vs_ranks_pause(now_seconds() - start);
     }
     group_fail(c, reason);
     return failure(c, what, err);
 }
 
+/* After an NCCL call that returned r: 0 once its work is on the stream. ncclInProgress
+ * (a non-blocking communicator) means not yet: poll ncclCommGetAsyncError until it says
+ * otherwise, bounded as wait_done is; only then may the stream take more work. */
 static int enqueued(nccl_comm *c, ncclResult_t r, const char *what, vs_error *err) {
-    if (r == ncclSuccess || r == ncclInProgress) return 0;
     char reason[512];
+    double start = now_seconds(), deadline = start + c->base.timeout_s;
+    while (r == ncclInProgress) {
+        ncclResult_t async = ncclInProgress;
+        ncclResult_t q = ncclCommGetAsyncError(c->comm, &async);
+        r = q != ncclSuccess ? q : async;
+        if (r != ncclInProgress) break;
+        if (failed(c)) return failure(c, what, err);
+        if (now_seconds() > deadline) {
+            snprintf(reason, sizeof reason, "timed out after %g s putting it on the stream (NCCL still in progress)",
+                     c->base.timeout_s);
+            group_fail(c, reason);
+            return failure(c, what, err);
+        }
+        vs_ranks_pause(now_seconds() - start);
+    }
+    if (r == ncclSuccess) return 0;
     snprintf(reason, sizeof reason, "NCCL: %s (%s)", ncclGetErrorString(r), ncclGetLastError(c->comm));
     group_fail(c, reason);
     return failure(c, what, err);
@@ -242,7 +270,11 @@ int vs_comm_nccl_create_all(int size, double timeout_s, vs_comm **comms, vs_erro
     ncclComm_t *nc = vs_xcalloc((size_t)size, sizeof *nc);
     for (int d = 0; d < size; d++) devs[d] = d;
     int previous = 0;
-    cudaGetDevice(&previous);
+    cudaError_t st = cudaGetDevice(&previous);
+    if (st != cudaSuccess) {
+        free(devs), free(nc);
+        return vs_errorf(err, "NCCL ranks: cudaGetDevice: %s", cudaGetErrorString(st));
+    }
     ncclResult_t r = ncclCommInitAll(nc, size, devs);
     free(devs);
     if (r != ncclSuccess) {
@@ -253,14 +285,24 @@ int vs_comm_nccl_create_all(int size, double timeout_s, vs_comm **comms, vs_erro
     nccl_group *g = group_new(size);
     int made = 0;
     for (; made < size; made++) {
-        cudaSetDevice(made);
+        st = cudaSetDevice(made);
+        if (st != cudaSuccess) {
+            vs_errorf(err, "NCCL rank %d: cudaSetDevice(%d): %s", made, made, cudaGetErrorString(st));
+            break;
+        }
         nccl_comm *c = comm_new(g, made, size, made, timeout_s, err);
         if (!c) break;
         c->comm = nc[made];
         comms[made] = &c->base;
     }
-    cudaSetDevice(previous);
-    if (made < size) {
+    int ok = made == size;
+    st = cudaSetDevice(previous);
+    if (ok && st != cudaSuccess) {
+        vs_errorf(err, "NCCL ranks: cudaSetDevice(%d), back to the caller's device: %s", previous,
+                  cudaGetErrorString(st));
+        ok = 0;
+    }
+    if (!ok) {
         for (int k = 0; k < size; k++) ncclCommAbort(nc[k]);
         g->users = made + 1;   /* the ones made, and this function's hold */
         for (int k = 0; k < made; k++) {
@@ -274,6 +316,17 @@ int vs_comm_nccl_create_all(int size, double timeout_s, vs_comm **comms, vs_erro
     }
     free(nc);
     return 0;
+}
+
+/* Rank 0 removes the id file once it has served, or when the join fails: a later
+ * attempt's ranks must never find it (their file's name differs too: ranks.h). */
+static vs_comm *join_failed(nccl_comm *c, const char *id_path, int rank) {
+    if (rank == 0) unlink(id_path);
+    if (c) {
+        kill_comm(c);
+        nccl_destroy(&c->base);
+    }
+    return NULL;
 }
 
 vs_comm *vs_comm_nccl_join(const char *id_path, int rank, int size, double timeout_s, vs_error *err) {
@@ -290,9 +343,13 @@ vs_comm *vs_comm_nccl_join(const char *id_path, int rank, int size, double timeo
         return NULL;
     }
     int device = 0;
-    cudaGetDevice(&device);
+    cudaError_t st = cudaGetDevice(&device);
+    if (st != cudaSuccess) {
+        vs_errorf(err, "rank %d: cudaGetDevice: %s", rank, cudaGetErrorString(st));
+        return join_failed(NULL, id_path, rank);
+    }
     nccl_comm *c = comm_new(group_new(1), rank, size, device, timeout_s, err);
-    if (!c) return NULL;
+    if (!c) return join_failed(NULL, id_path, rank);
     /* Non-blocking: a rank that never comes ends the join at the timeout, not never. */
     ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
     config.blocking = 0;
@@ -300,13 +357,16 @@ vs_comm *vs_comm_nccl_join(const char *id_path, int rank, int size, double timeo
     if (r != ncclSuccess && r != ncclInProgress) {
         vs_errorf(err, "rank %d: ncclCommInitRankConfig: %s", rank, ncclGetErrorString(r));
         c->dead = 1;
-        nccl_destroy(&c->base);
-        return NULL;
+        return join_failed(c, id_path, rank);
     }
-    double deadline = now_seconds() + timeout_s;
+    double start = now_seconds(), deadline = start + timeout_s;
     for (;;) {
         ncclResult_t async = ncclInProgress;
-        ncclCommGetAsyncError(c->comm, &async);
+        ncclResult_t q = ncclCommGetAsyncError(c->comm, &async);
+        if (q != ncclSuccess) {
+            vs_errorf(err, "rank %d: joining the NCCL ranks: ncclCommGetAsyncError: %s", rank, ncclGetErrorString(q));
+            return join_failed(c, id_path, rank);
+        }
         if (async == ncclSuccess) break;
         if (async != ncclInProgress || now_seconds() > deadline) {
             if (async == ncclInProgress)
@@ -314,11 +374,9 @@ vs_comm *vs_comm_nccl_join(const char *id_path, int rank, int size, double timeo
                           timeout_s, id_path);
             else
                 vs_errorf(err, "rank %d: joining the NCCL ranks: %s", rank, ncclGetErrorString(async));
-            kill_comm(c);
-            nccl_destroy(&c->base);
-            return NULL;
+            return join_failed(c, id_path, rank);
         }
-        usleep(1000);
+        vs_ranks_pause(now_seconds() - start);
     }
     /* everyone has joined: the id file has served (rank 0 removes it) */
     if (rank == 0) unlink(id_path);

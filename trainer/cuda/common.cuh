@@ -28,6 +28,28 @@ __device__ __forceinline__ void vs_store_half(void *base, size_t i, float v, int
 
 #define VS_BLOCK 256
 
+/* Device buffers of a test or benchmark entry point, freed together. */
+typedef struct scratch_set {
+    void *p[8];
+    int n;
+} scratch_set;
+
+static inline int scratch_alloc(scratch_set *s, void **p, size_t bytes, const char *what, vs_error *err) {
+    *p = NULL;
+    cudaError_t st = cudaMalloc(p, bytes ? bytes : 16);
+    if (st != cudaSuccess) {
+        *p = NULL;
+        return vs_errorf(err, "cudaMalloc of %zu bytes for %s: %s", bytes, what, cudaGetErrorString(st));
+    }
+    s->p[s->n++] = *p;
+    return 0;
+}
+
+static inline void scratch_free(scratch_set *s) {
+    for (int i = 0; i < s->n; i++) cudaFree(s->p[i]);
+    s->n = 0;
+}
+
 /* Blocks for a grid-stride loop over n elements: enough to fill any GPU, never more
  * than the elements need. */
 static inline unsigned vs_grid_for(size_t n, int block) {

@@ -35,6 +35,9 @@ static const vs_cuda_module table = {
     .backend_build_batch = vs_cuda_backend_build_batch,
     .backend_reparam = vs_cuda_backend_reparam,
     .backend_evaluate_topk = vs_cuda_backend_evaluate_topk,
+    .backend_first_layer_grad = vs_cuda_backend_first_layer_grad,
+    .backend_scores = vs_cuda_backend_scores,
+    .backend_dense_product = vs_cuda_backend_dense_product,
     .time_dense_products = vs_cuda_time_dense_products,
 #ifdef VS_HAVE_NCCL
     .comm_nccl_create_all = vs_comm_nccl_create_all,

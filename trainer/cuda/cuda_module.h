@@ -21,7 +21,7 @@ extern "C" {
 #include "trainer/backend.h"
 #include "trainer/comm.h"
 
-#define VS_CUDA_MODULE_ABI 1
+#define VS_CUDA_MODULE_ABI 2
 #define VS_CUDA_MODULE_FILE "libvaesearch_cuda.so"   /* looked for beside the program */
 #define VS_CUDA_MODULE_ENV "VAESEARCH_CUDA_MODULE"   /* a path that overrides where */
 #define VS_CUDA_MODULE_ENTRY "vs_cuda_module_entry"
@@ -53,6 +53,12 @@ typedef struct vs_cuda_module {
                            float *eps_out, float *z_out, vs_error *err);
     int (*backend_evaluate_topk)(vs_backend *b, const vs_csr *fold_in, const vs_csr *targets, vs_metric_sums *sums,
                                  int32_t *topk_out, vs_error *err);
+    int (*backend_first_layer_grad)(vs_backend *b, const int32_t *users, int rows, int64_t step, const float *dy,
+                                    int64_t *in_ptr_out, int32_t *in_idx_out, float *in_val_out, float *dW_out,
+                                    vs_error *err);
+    int (*backend_scores)(vs_backend *b, const vs_csr *fold_in, int rows, float *scores_out, vs_error *err);
+    int (*backend_dense_product)(vs_backend *b, int layer, int rows, const float *x, const float *W, float *y,
+                                 vs_error *err);
     int (*time_dense_products)(const vs_model_shape *s, vs_precision p, int rows, int reps, double *seconds_per_step,
                                double *flops_per_step, vs_error *err);
     /* comm_nccl.h; both NULL in a module built without NCCL */

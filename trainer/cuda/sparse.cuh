@@ -1,20 +1,18 @@
-/* sparse.cuh: the batch and the sparse first layer, on the GPU.
+/* sparse.cuh: the batch and the sparse first layer's forward pass, on the GPU.
  *
  * The training CSR lives on the GPU. A batch is a list of rows (users) of such a CSR
  * plus the offsets of their entries in the batch (b_ptr, a prefix sum the host computes
  * from its copy of indptr, O(rows)); build_batch_kernel copies each row's items and
  * writes its input value: 1/sqrt(|row|) (the L2 normalisation), divided by keep_prob
- * when the dropout draw keeps the item, 0 when it drops it. Dropped entries stay in the
- * batch with value 0, so the batch's items are also the likelihood's x (the full row)
- * and no compaction is needed; the first layer skips the zeros, so it computes the
- * CPU's sum over kept items in the CPU's order.
+ * when the dropout draw keeps the item, 0 when it drops it. Dropped entries stay in
+ * this list, so its items are also the likelihood's x (the full row); the forward pass
+ * reads the compacted input that by_item.cuh builds from it (kept entries only), in
+ * evaluation (no dropout) the list itself.
  *
- * The first layer is a product of that sparse batch with W1 [n_items, h1]: forward, one
- * block per batch row, threads over the output columns, each summing the kept items'
- * rows of W1 (coalesced along the row); weight gradient, the same shape, each kept
- * entry scatter-adding val * dy[row] into dW1's item row with atomicAdd. Rows of the
- * batch share items, so the order of the atomic additions, and with it the last bits
- * of dW1, varies from run to run (docs/cuda.md). */
+ * The first layer is a product of that sparse input with W1 [n_items, h1]: one block per
+ * batch row, threads over the output columns, each summing the row's items' rows of W1
+ * (coalesced along the row) in the row's (ascending item) order, the CPU's. Its weight
+ * gradient is by_item.cuh's. */
 #ifndef VS_CUDA_SPARSE_CUH
 #define VS_CUDA_SPARSE_CUH
 
@@ -45,8 +43,9 @@ __global__ static void build_batch_kernel(const int64_t *csr_ptr, const int32_t 
     }
 }
 
-/* y[r, :] = act(b + sum over the row's kept entries of val * W[item, :]); the sum runs
- * in the batch's (ascending item) order, the CPU's. y16 gets the 16-bit copy. */
+/* y[r, :] = act(b + sum over the row's entries of val * W[item, :]), over a list of
+ * kept entries only; the sum runs in the row's (ascending item) order, the CPU's. y16
+ * gets the 16-bit copy. */
 __global__ static void sparse_forward_kernel(const int64_t *b_ptr, const int32_t *b_idx, const float *b_val,
                                              const float *W, const float *bias, int out, int apply_tanh, float *y,
                                              void *y16, int half_kind) {
@@ -54,28 +53,11 @@ __global__ static void sparse_forward_kernel(const int64_t *b_ptr, const int32_t
     int64_t k0 = b_ptr[r], k1 = b_ptr[r + 1];
     for (int c = threadIdx.x; c < out; c += blockDim.x) {
         float acc = bias[c];
-        for (int64_t k = k0; k < k1; k++) {
-            float v = b_val[k];
-            if (v != 0.0f) acc += v * W[(size_t)b_idx[k] * out + c];
-        }
+        for (int64_t k = k0; k < k1; k++) acc += b_val[k] * W[(size_t)b_idx[k] * out + c];
         if (apply_tanh) acc = tanhf(acc);
         size_t at = (size_t)r * out + c;
         y[at] = acc;
         vs_store_half(y16, at, acc, half_kind);
-    }
-}
-
-/* dW[item, :] += val * dy[r, :] for every kept entry; dW must hold its starting value
- * (zeros, or the L2 penalty's gradient). */
-__global__ static void sparse_weight_grad_kernel(const int64_t *b_ptr, const int32_t *b_idx, const float *b_val,
-                                                 const float *dy, int out, float *dW) {
-    int r = blockIdx.x;
-    const float *dyr = dy + (size_t)r * out;
-    for (int64_t k = b_ptr[r]; k < b_ptr[r + 1]; k++) {
-        float v = b_val[k];
-        if (v == 0.0f) continue;   /* uniform across the block: every thread reads the same v */
-        float *w = dW + (size_t)b_idx[k] * out;
-        for (int c = threadIdx.x; c < out; c += blockDim.x) atomicAdd(&w[c], v * dyr[c]);
     }
 }
 
@@ -96,14 +78,6 @@ static inline int vs_sparse_forward_gpu(int rows, const int64_t *b_ptr, const in
     if (rows <= 0) return 0;
     sparse_forward_kernel<<<rows, VS_BLOCK>>>(b_ptr, b_idx, b_val, W, bias, out, apply_tanh, y, y16, half_kind);
     KERNEL_TRY(err, "sparse_forward_kernel");
-    return 0;
-}
-
-static inline int vs_sparse_weight_grad_gpu(int rows, const int64_t *b_ptr, const int32_t *b_idx, const float *b_val,
-                                            const float *dy, int out, float *dW, vs_error *err) {
-    if (rows <= 0) return 0;
-    sparse_weight_grad_kernel<<<rows, VS_BLOCK>>>(b_ptr, b_idx, b_val, dy, out, dW);
-    KERNEL_TRY(err, "sparse_weight_grad_kernel");
     return 0;
 }
 
