@@ -9,6 +9,17 @@
 
 #include "dataset.h"
 
+/* A slot of the id map's hash table: an id of up to VS_IDMAP_INLINE bytes is held
+ * whole (zero-padded), a longer one by its first VS_IDMAP_INLINE bytes, so that most
+ * lookups read the slot alone (24 bytes). */
+#define VS_IDMAP_INLINE 19
+#define VS_IDMAP_LONG 255   /* len of a slot whose id is longer than VS_IDMAP_INLINE */
+typedef struct vs_idmap_slot {
+    int32_t index;   /* -1: empty */
+    uint8_t len;
+    char key[VS_IDMAP_INLINE];
+} vs_idmap_slot;
+
 /* Interned string ids: string -> dense index, in order of first appearance. */
 typedef struct vs_idmap {
     int64_t n;
@@ -16,7 +27,7 @@ typedef struct vs_idmap {
     char *bytes;
     size_t bytes_len, bytes_cap;
     int64_t offsets_cap;
-    int32_t *slots;      /* open-addressing hash table of indices, -1 = empty */
+    vs_idmap_slot *slots;   /* open-addressing hash table, at most half full */
     size_t n_slots;
 } vs_idmap;
 
