@@ -1,14 +1,19 @@
 /* ingest: reads interaction files (MovieLens ratings.csv / ratings.dat / u.data, files
- * laid out the same with a count or weight, or plain "user item" pairs) into interned
- * (user, item) index pairs.
+ * laid out the same with a count or weight such as the Million Song Dataset's
+ * triplets, the Netflix Prize's per-movie files, or plain "user item" pairs) into
+ * interned (user, item) index pairs. Several files, and folders of files, are read
+ * one after another into the same pairs.
  *
- * The reader is built for MovieLens-20M's 500 MB ratings.csv: the file is read in
- * large blocks, lines are split by hand (no sscanf), ratings are parsed by a small
- * decimal parser with an exact fast path, and ids are interned in an open-addressing
- * hash table. The accepted syntax is specified in docs/prepare.md. */
+ * The reader is built for files of the real sizes (MovieLens-20M's 500 MB
+ * ratings.csv, Netflix's 100 M lines, MSD's 3 GB): files are streamed in large
+ * blocks through one buffer, lines are split by hand (no sscanf), values are parsed by
+ * a small decimal parser with an exact fast path, and ids are interned in an
+ * open-addressing hash table, so memory grows with the distinct ids and the kept
+ * pairs, never with the text. The accepted syntax is specified in docs/prepare.md. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "ingest.h"
+#include "input_files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,130 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---------------------------------------------------------------- id map */
-
-static uint64_t fnv1a64(const char *s, size_t len) {
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    /* FNV's low bits mix poorly for short keys that differ in the last byte;
-     * fold the high half in since the slot is taken from the low bits. */
-    return h ^ (h >> 32);
-}
-
-static const char *idmap_str(const vs_idmap *m, int32_t i, size_t *len) {
-    *len = (size_t)(m->offsets[i + 1] - m->offsets[i]);
-    return m->bytes + m->offsets[i];
-}
-
-/* The slot holding s, or the empty slot where it would go. */
-static size_t idmap_probe(const vs_idmap *m, const char *s, size_t len, uint64_t h) {
-    size_t mask = m->n_slots - 1;
-    size_t slot = (size_t)h & mask;
-    for (;;) {
-        int32_t idx = m->slots[slot];
-        if (idx < 0) return slot;
-        size_t ilen;
-        const char *is = idmap_str(m, idx, &ilen);
-        if (ilen == len && memcmp(is, s, len) == 0) return slot;
-        slot = (slot + 1) & mask;
-    }
-}
-
-/* Doubles the table (or creates it) and reinserts every id. */
-static void idmap_grow_slots(vs_idmap *m) {
-    size_t n_slots = m->n_slots ? m->n_slots * 2 : 1024;
-    free(m->slots);
-    m->slots = vs_xmalloc(n_slots * sizeof *m->slots);
-    memset(m->slots, 0xff, n_slots * sizeof *m->slots);   /* all -1 */
-    m->n_slots = n_slots;
-    for (int64_t i = 0; i < m->n; i++) {
-        size_t len;
-        const char *s = idmap_str(m, (int32_t)i, &len);
-        size_t slot = idmap_probe(m, s, len, fnv1a64(s, len));
-        m->slots[slot] = (int32_t)i;
-    }
-}
-
-/* Appends s to the string table as id number m->n. */
-static void idmap_append(vs_idmap *m, const char *s, size_t len) {
-    if (m->n + 2 > m->offsets_cap) {
-        m->offsets_cap = m->offsets_cap ? m->offsets_cap * 2 : 1024;
-        m->offsets = vs_xrealloc(m->offsets, (size_t)m->offsets_cap * sizeof *m->offsets);
-        if (m->n == 0) m->offsets[0] = 0;
-    }
-    if (m->bytes_len + len > m->bytes_cap) {
-        size_t cap = m->bytes_cap ? m->bytes_cap : 4096;
-        while (cap < m->bytes_len + len) cap *= 2;
-        m->bytes = vs_xrealloc(m->bytes, cap);
-        m->bytes_cap = cap;
-    }
-    if (len) memcpy(m->bytes + m->bytes_len, s, len);
-    m->bytes_len += len;
-    m->offsets[m->n + 1] = m->bytes_len;
-    m->n++;
-}
-
-int32_t vs_idmap_intern(vs_idmap *m, const char *s, size_t len) {
-    /* Keep the load at or under one half so probe runs stay short. */
-    if ((size_t)(m->n + 1) * 2 > m->n_slots) idmap_grow_slots(m);
-    uint64_t h = fnv1a64(s, len);
-    size_t slot = idmap_probe(m, s, len, h);
-    if (m->slots[slot] >= 0) return m->slots[slot];
-    if (m->n >= INT32_MAX) return -1;   /* indices are int32 everywhere downstream */
-    idmap_append(m, s, len);
-    m->slots[slot] = (int32_t)(m->n - 1);
-    return (int32_t)(m->n - 1);
-}
-
-int32_t vs_idmap_find(const vs_idmap *m, const char *s, size_t len) {
-    if (m->n_slots == 0) return -1;
-    size_t slot = idmap_probe(m, s, len, fnv1a64(s, len));
-    return m->slots[slot];
-}
-
-vs_strtab vs_idmap_table(const vs_idmap *m) {
-    static const uint64_t empty_offsets[1] = {0};
-    vs_strtab t;
-    t.n = m->n;
-    t.offsets = m->n ? m->offsets : empty_offsets;
-    t.bytes = m->bytes ? m->bytes : "";
-    return t;
-}
-
-void vs_idmap_free(vs_idmap *m) {
-    free(m->offsets);
-    free(m->bytes);
-    free(m->slots);
-    memset(m, 0, sizeof *m);
-}
-
-/* ---------------------------------------------------------- interactions */
-
-void vs_interactions_push(vs_interactions *x, int32_t user, int32_t item) {
-    if (x->n == x->cap) {
-        x->cap = x->cap ? x->cap * 2 : 4096;
-        x->user = vs_xrealloc(x->user, (size_t)x->cap * sizeof *x->user);
-        x->item = vs_xrealloc(x->item, (size_t)x->cap * sizeof *x->item);
-    }
-    x->user[x->n] = user;
-    x->item[x->n] = item;
-    x->n++;
-}
-
-void vs_interactions_free(vs_interactions *x) {
-    free(x->user);
-    free(x->item);
-    vs_idmap_free(&x->users);
-    vs_idmap_free(&x->items);
-    memset(x, 0, sizeof *x);
-}
-
 /* --------------------------------------------------------------- formats */
 
-static const char *const format_names[] = {"auto", "csv", "dat", "tsv", "pairs"};
+static const char *const format_names[] = {"auto", "csv", "dat", "tsv", "pairs", "netflix"};
 
 const char *vs_format_name(vs_format f) {
     if ((int)f < 0 || (size_t)f >= sizeof format_names / sizeof format_names[0]) return "?";
@@ -330,7 +214,8 @@ static void split_whitespace(const char *s, size_t len, fields *f) {
 
 static const char *format_separator(vs_format f) {
     switch (f) {
-    case VS_FORMAT_CSV: return ",";
+    case VS_FORMAT_CSV:
+    case VS_FORMAT_NETFLIX: return ",";
     case VS_FORMAT_DAT: return "::";
     case VS_FORMAT_TSV: return "\t";
     default: return NULL;
@@ -347,9 +232,40 @@ static void split_line(vs_format fmt, const char *s, size_t len, fields *f) {
     }
 }
 
+/* Which columns of a record hold what, by format: the item column is -1 in Netflix
+ * files, where the item is the movie of the last 'MOVIEID:' line; the value column is
+ * -1 for pairs. */
+typedef struct layout {
+    int min_fields, max_fields;   /* fields a record may have (max -1: any number) */
+    int user, item, value;
+} layout;
+
+static layout format_layout(vs_format f) {
+    switch (f) {
+    case VS_FORMAT_PAIRS: return (layout){2, -1, 0, 1, -1};
+    case VS_FORMAT_NETFLIX: return (layout){2, 3, 0, -1, 1};
+    default: return (layout){3, 4, 0, 1, 2};
+    }
+}
+
+/* A Netflix 'MOVIEID:' line: an id, then a colon that ends the line (spaces and tabs
+ * around it aside), and no comma. Sets the id (trimmed; possibly empty). */
+static int is_movie_line(const char *s, size_t len, const char **id, size_t *id_len) {
+    trim(&s, &len);
+    if (len == 0 || s[len - 1] != ':' || memchr(s, ',', len)) return 0;
+    *id = s;
+    *id_len = len - 1;
+    trim(id, id_len);
+    return 1;
+}
+
 /* AUTO: decided by the first non-blank line (docs/prepare.md). */
 static vs_format detect_format(const char *s, size_t len) {
     fields f;
+    const char *id;
+    size_t id_len;
+    /* "1:" (not "1::", which a dat line could end with) */
+    if (is_movie_line(s, len, &id, &id_len) && id_len > 0 && id[id_len - 1] != ':') return VS_FORMAT_NETFLIX;
     if (find_sep(s, len, "::", 2)) return VS_FORMAT_DAT;
     if (memchr(s, '\t', len)) {
         split_on(s, len, "\t", &f);
@@ -419,19 +335,28 @@ static int parse_decimal(const char *s, size_t len, double *out) {
 /* ---------------------------------------------------------------- ingest */
 
 typedef struct ingest_state {
-    const char *path;
     const vs_ingest_opts *opts;
     vs_format fmt;
     vs_values values;        /* RATING or COUNT once decided; AUTO while sampling */
     vs_interactions *out;
     vs_ingest_stats *st;
-    int seen_data_line;      /* a non-blank line was seen (header only before it) */
     double *sample;          /* sampling pass: the first records' values, nothing interned */
     int64_t n_sample;
+    line_reader reader;      /* one buffer for every file */
+    /* The file being read. */
+    const char *path;
+    int64_t line;            /* its line number */
+    int seen_data_line;      /* a non-blank line was seen (header only before it) */
     char *pending;           /* pairs: the first non-blank line, until the next tells if it is a header */
     size_t pending_len;
     int64_t pending_line;
-    /* MovieLens files are grouped by user: remember the last user to skip lookups. */
+    /* Netflix: the movie of the last 'MOVIEID:' line of this file, interned at its
+     * first kept record (ids of dropped records are never interned). */
+    int has_movie;
+    char *movie;
+    size_t movie_len, movie_cap;
+    int32_t movie_idx;       /* -1 until interned */
+    /* MovieLens and MSD files are grouped by user: remember the last user to skip lookups. */
     char last_user[64];
     size_t last_user_len;
     int32_t last_user_idx;
@@ -454,13 +379,16 @@ static int intern_user(ingest_state *s, const char *id, size_t len, vs_error *er
 }
 
 static int check_field_count(const ingest_state *s, const fields *f, vs_error *err) {
-    if (s->fmt == VS_FORMAT_PAIRS) {   /* user, item, and any columns after them, ignored */
-        if (f->n >= 2) return 0;
+    layout l = format_layout(s->fmt);
+    if (f->n >= l.min_fields && (l.max_fields < 0 || f->n <= l.max_fields)) return 0;
+    if (s->fmt == VS_FORMAT_PAIRS)   /* user, item, and any columns after them, ignored */
         return vs_errorf(err, "expected 2 fields (user item, then any others) separated by whitespace or ',', "
                               "found %d",
                          f->n);
-    }
-    if (f->n == 3 || f->n == 4) return 0;
+    if (s->fmt == VS_FORMAT_NETFLIX)
+        return vs_errorf(err, "expected a 'MOVIEID:' line or 3 fields separated by ',' (customer, rating, "
+                              "date; the date may be left out), found %d",
+                         f->n);
     const char *sep = format_separator(s->fmt);
     return vs_errorf(err, "expected 4 fields separated by '%s' (user, item, rating, timestamp; "
                           "the timestamp may be left out), found %d",
@@ -482,45 +410,83 @@ static int note_value(ingest_state *s, double value, vs_error *err) {
     return 0;
 }
 
+/* Netflix: a 'MOVIEID:' line sets the movie of the records after it. 1 when the line
+ * was one, 0 when it is a record, -1 on error. */
+static int netflix_movie(ingest_state *s, const char *line, size_t len, vs_error *err) {
+    const char *id;
+    size_t id_len;
+    if (!is_movie_line(line, len, &id, &id_len)) {
+        if (s->has_movie) return 0;
+        return vs_errorf(err, "a rating line before any 'MOVIEID:' line (a Netflix file starts with the id of "
+                              "the movie its ratings are for, as '1:')");
+    }
+    if (id_len == 0) return vs_errorf(err, "empty movie id in a 'MOVIEID:' line");
+    if (id_len > s->movie_cap) {
+        s->movie_cap = id_len;
+        s->movie = vs_xrealloc(s->movie, s->movie_cap);
+    }
+    memcpy(s->movie, id, id_len);
+    s->movie_len = id_len;
+    s->movie_idx = -1;
+    s->has_movie = 1;
+    s->st->item_lines++;
+    return 1;
+}
+
+static int32_t intern_item(ingest_state *s, const fields *f, int column, vs_error *err) {
+    int32_t item;
+    if (column >= 0) {
+        item = vs_idmap_intern(&s->out->items, f->s[column], f->len[column]);
+    } else {   /* Netflix: the current movie */
+        if (s->movie_idx < 0) s->movie_idx = vs_idmap_intern(&s->out->items, s->movie, s->movie_len);
+        item = s->movie_idx;
+    }
+    if (item < 0) return vs_errorf(err, "more than %d distinct item ids", INT32_MAX);
+    return item;
+}
+
 /* Parses one non-blank line; the caller prefixes errors with path:line. In csv, dat and
  * tsv files the first such line is a header when its value is not a number. */
 static int ingest_line(ingest_state *s, const char *line, size_t len, vs_error *err) {
+    if (s->fmt == VS_FORMAT_NETFLIX) {
+        int movie = netflix_movie(s, line, len, err);
+        if (movie) return movie < 0 ? -1 : 0;
+    }
     fields f;
     int first = !s->seen_data_line;
     s->seen_data_line = 1;
     split_line(s->fmt, line, len, &f);
     if (check_field_count(s, &f, err) < 0) return -1;
+    layout l = format_layout(s->fmt);
 
     int keep = 1;
     double value = 0;
-    if (s->fmt != VS_FORMAT_PAIRS) {
-        if (parse_decimal(f.s[2], f.len[2], &value) < 0) {
-            if (first) {   /* the header line */
-                s->st->header = 1;
-                return 0;
-            }
-            if (f.len[2] == 0) return vs_errorf(err, "empty rating");
-            return vs_errorf(err, "rating '%.*s' is not a number", SHOWN(f.len[2]), f.s[2]);
+    if (l.value >= 0 && parse_decimal(f.s[l.value], f.len[l.value], &value) < 0) {
+        if (first && s->fmt != VS_FORMAT_NETFLIX) {   /* the header line */
+            s->st->header++;
+            return 0;
         }
+        if (f.len[l.value] == 0) return vs_errorf(err, "empty rating");
+        return vs_errorf(err, "rating '%.*s' is not a number", SHOWN(f.len[l.value]), f.s[l.value]);
     }
-    if (f.len[0] == 0) return vs_errorf(err, "empty user id");
-    if (f.len[1] == 0) return vs_errorf(err, "empty item id");
+    if (f.len[l.user] == 0) return vs_errorf(err, "empty user id");
+    if (l.item >= 0 && f.len[l.item] == 0) return vs_errorf(err, "empty item id");
     if (s->sample) {   /* the sampling pass: values only */
         s->sample[s->n_sample++] = value;
         s->st->records++;
         return 0;
     }
-    if (s->fmt != VS_FORMAT_PAIRS) {
+    if (l.value >= 0) {
         if (note_value(s, value, err)) return -1;
         keep = s->values == VS_VALUES_COUNT || value > s->opts->min_rating;
     }
     s->st->records++;
     if (!keep) return 0;
 
-    int user = intern_user(s, f.s[0], f.len[0], err);
+    int user = intern_user(s, f.s[l.user], f.len[l.user], err);
     if (user < 0) return -1;
-    int32_t item = vs_idmap_intern(&s->out->items, f.s[1], f.len[1]);
-    if (item < 0) return vs_errorf(err, "more than %d distinct item ids", INT32_MAX);
+    int32_t item = intern_item(s, &f, l.item, err);
+    if (item < 0) return -1;
     vs_interactions_push(s->out, user, item);
     s->st->kept++;
     return 0;
@@ -554,41 +520,48 @@ static int ingest_pending(ingest_state *s, vs_error *err) {
 
 /* A non-blank line. In a pairs file the first is held back until the second. */
 static int ingest_next(ingest_state *s, const char *line, size_t len, vs_error *err) {
-    if (s->fmt == VS_FORMAT_PAIRS && !s->seen_data_line && !s->pending && s->st->header == 0) {
+    if (s->fmt == VS_FORMAT_PAIRS && !s->seen_data_line && !s->pending) {
         s->pending = vs_xmalloc(len + 1);
         memcpy(s->pending, line, len);
         s->pending_len = len;
-        s->pending_line = s->st->lines;
+        s->pending_line = s->line;
         return 0;
     }
     if (s->pending) {
         if (pairs_header(s->pending, s->pending_len, line, len)) {
-            s->st->header = 1;
+            s->st->header++;
+            s->seen_data_line = 1;
             free(s->pending);
             s->pending = NULL;
         } else if (ingest_pending(s, err)) {
             return -1;
         }
     }
-    if (ingest_line(s, line, len, err) < 0) return vs_error_prefix(err, "%s:%lld", s->path, (long long)s->st->lines);
+    if (ingest_line(s, line, len, err) < 0) return vs_error_prefix(err, "%s:%lld", s->path, (long long)s->line);
     return 0;
 }
 
-/* Reads every line of an open file (the sampling pass: until it has its sample, or
- * knows the file is pairs). */
-static int ingest_lines(ingest_state *s, line_reader *r, vs_error *err) {
+/* The sampling pass has what it needs: its sample, or the knowledge that the files are
+ * pairs (no value column). */
+static int sample_done(const ingest_state *s) {
+    return s->sample && (s->fmt == VS_FORMAT_PAIRS || s->n_sample == VS_VALUES_SAMPLE);
+}
+
+/* Reads every line of the open file (the sampling pass: until sample_done). */
+static int ingest_lines(ingest_state *s, vs_error *err) {
     const char *line;
     size_t len;
     int got;
-    while ((got = reader_next(r, &line, &len)) > 0) {
+    while ((got = reader_next(&s->reader, &line, &len)) > 0) {
+        s->line++;
         s->st->lines++;
-        if (s->st->lines == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+        if (s->line == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
             line += 3;   /* a UTF-8 byte order mark, as spreadsheet exports write */
             len -= 3;
         }
         if (is_blank_line(line, len)) continue;
         if (s->fmt == VS_FORMAT_AUTO) s->fmt = detect_format(line, len);
-        if (s->sample && (s->fmt == VS_FORMAT_PAIRS || s->n_sample == VS_VALUES_SAMPLE)) return 0;
+        if (sample_done(s)) return 0;
         if (ingest_next(s, line, len, err) < 0) return -1;
     }
     if (got < 0) return vs_errorf(err, "%s: read failed: %s", s->path, strerror(errno));
@@ -596,28 +569,49 @@ static int ingest_lines(ingest_state *s, line_reader *r, vs_error *err) {
     return 0;
 }
 
-/* One pass over the file. */
-static int ingest_pass(ingest_state *s, vs_error *err) {
-    int fd = open(s->path, O_RDONLY);
-    if (fd < 0) return vs_errorf(err, "%s: %s", s->path, strerror(errno));
-    line_reader r = {.fd = fd, .cap = READ_BLOCK};
-    r.buf = vs_xmalloc(r.cap);
-    int rc = ingest_lines(s, &r, err);
-    free(r.buf);
+/* Reads one file; what a file's lines mean starts afresh in each (its header, a
+ * Netflix file's movie). */
+static int ingest_one_file(ingest_state *s, const char *path, vs_error *err) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return vs_errorf(err, "%s: %s", path, strerror(errno));
+    s->path = path;
+    s->line = 0;
+    s->seen_data_line = 0;
+    s->has_movie = 0;
+    s->reader.fd = fd;
+    s->reader.start = s->reader.end = 0;
+    s->reader.eof = 0;
+    s->st->files++;
+    int rc = ingest_lines(s, err);
     free(s->pending);
     s->pending = NULL;
     close(fd);
     return rc;
 }
 
+/* One pass over the files. */
+static int ingest_pass(ingest_state *s, const vs_input_files *files, vs_error *err) {
+    s->last_user_idx = -1;
+    s->reader.cap = READ_BLOCK;
+    s->reader.buf = vs_xmalloc(s->reader.cap);
+    int rc = 0;
+    for (int64_t i = 0; i < files->n && rc == 0 && !sample_done(s); i++) rc = ingest_one_file(s, files->paths[i], err);
+    free(s->reader.buf);
+    free(s->movie);
+    s->reader.buf = NULL;
+    s->movie = NULL;
+    s->movie_cap = 0;
+    return rc;
+}
+
 /* AUTO: the value column's kind, from the first VS_VALUES_SAMPLE records (a pass that
  * stops there). Sets *fmt when it was AUTO too. */
-static int detect_values(const char *path, vs_format *fmt, vs_ingest_stats *st, vs_error *err) {
+static int detect_values(const vs_input_files *files, vs_format *fmt, vs_ingest_stats *st, vs_error *err) {
     vs_ingest_stats scratch;
     memset(&scratch, 0, sizeof scratch);
-    ingest_state s = {.path = path, .fmt = *fmt, .st = &scratch, .last_user_idx = -1};
+    ingest_state s = {.fmt = *fmt, .st = &scratch};
     s.sample = vs_xmalloc(VS_VALUES_SAMPLE * sizeof *s.sample);
-    int rc = ingest_pass(&s, err);
+    int rc = ingest_pass(&s, files, err);
     if (rc == 0 && s.fmt != VS_FORMAT_PAIRS && s.fmt != VS_FORMAT_AUTO) {
         st->values = vs_values_detect(s.sample, s.n_sample, st->values_reason, sizeof st->values_reason);
         st->values_detected = 1;
@@ -627,8 +621,8 @@ static int detect_values(const char *path, vs_format *fmt, vs_ingest_stats *st, 
     return rc;
 }
 
-int vs_ingest_file(const char *path, const vs_ingest_opts *o, vs_interactions *out,
-                   vs_ingest_stats *st, vs_error *err) {
+int vs_ingest_files(const char *const *inputs, int n_inputs, const vs_ingest_opts *o,
+                    vs_interactions *out, vs_ingest_stats *st, vs_error *err) {
     vs_ingest_opts defaults;
     vs_ingest_stats local_stats;
     if (!o) {
@@ -639,23 +633,36 @@ int vs_ingest_file(const char *path, const vs_ingest_opts *o, vs_interactions *o
     memset(st, 0, sizeof *st);
     memset(out, 0, sizeof *out);
     st->value_min = st->value_max = NAN;
-    if (isnan(o->min_rating)) return vs_errorf(err, "%s: minimum rating is not a number", path);
+    if (n_inputs < 1) return vs_errorf(err, "no input to read");
+    /* what the messages below call the input */
+    char inputs_name[1100];
+    if (n_inputs == 1) snprintf(inputs_name, sizeof inputs_name, "%s", inputs[0]);
+    else snprintf(inputs_name, sizeof inputs_name, "%.1000s and %d more inputs", inputs[0], n_inputs - 1);
+    if (isnan(o->min_rating)) return vs_errorf(err, "%s: minimum rating is not a number", inputs_name);
 
+    vs_input_files files;
+    if (vs_input_files_expand(inputs, n_inputs, &files, err)) return -1;
     vs_format fmt = o->format;
     st->values = o->values;
-    if (o->values == VS_VALUES_AUTO && fmt != VS_FORMAT_PAIRS && detect_values(path, &fmt, st, err)) return -1;
-    ingest_state s = {.path = path, .opts = o, .fmt = fmt, .values = st->values, .out = out, .st = st,
-                      .last_user_idx = -1};
-    int rc = ingest_pass(&s, err);
+    int rc = 0;
+    if (o->values == VS_VALUES_AUTO && fmt != VS_FORMAT_PAIRS) rc = detect_values(&files, &fmt, st, err);
+    ingest_state s = {.opts = o, .fmt = fmt, .values = st->values, .out = out, .st = st};
+    if (rc == 0) rc = ingest_pass(&s, &files, err);
+    vs_input_files_free(&files);
 
     st->format = s.fmt;
     if (s.fmt == VS_FORMAT_PAIRS) st->values = VS_VALUES_AUTO;   /* no value column */
     if (rc == 0 && st->records == 0)
-        rc = vs_errorf(err, "%s: no interaction records (%s)", path,
+        rc = vs_errorf(err, "%s: no interaction records (%s)", inputs_name,
                        st->lines ? "only blank or header lines" : "empty file");
     if (rc == 0 && st->kept == 0)
-        rc = vs_errorf(err, "%s: none of the %lld records has a rating above %g", path,
+        rc = vs_errorf(err, "%s: none of the %lld records has a rating above %g", inputs_name,
                        (long long)st->records, o->min_rating);
     if (rc < 0) vs_interactions_free(out);
     return rc;
+}
+
+int vs_ingest_file(const char *path, const vs_ingest_opts *o, vs_interactions *out,
+                   vs_ingest_stats *st, vs_error *err) {
+    return vs_ingest_files(&path, 1, o, out, st, err);
 }

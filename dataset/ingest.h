@@ -1,8 +1,11 @@
 /* ingest: reads (user, item[, value]) interaction files into interned index pairs.
  * Formats: MovieLens ratings.csv (comma, header), ratings.dat ("::"), u.data (tab), and
- * the same layouts with a count or weight as the value (Last.fm's user_artists.dat);
- * plain "user item" pairs (whitespace or comma; extra columns ignored; no value).
- * Ids are kept as the strings found in the file, interned to dense indices in order
+ * the same layouts with a count or weight as the value (Last.fm's user_artists.dat,
+ * the Million Song Dataset's train_triplets.txt); the Netflix Prize's files (a
+ * "MOVIEID:" line, then "CustomerID,Rating,Date" lines); plain "user item" pairs
+ * (whitespace or comma; extra columns ignored; no value). Several files, or folders of
+ * files, are read one after another into the same pairs.
+ * Ids are kept as the strings found in the files, interned to dense indices in order
  * of first appearance. The value column is a rating or a count (vs_values): for ratings,
  * rows with a rating <= min_rating are dropped here (the paper's "rating > 3.5"); with
  * counts, and for pairs, every row is kept. */
@@ -13,35 +16,8 @@
 #include <stdint.h>
 
 #include "dataset.h"
+#include "interactions.h"
 #include "common/vs_error.h"
-
-/* Interned string ids: string -> dense index, in order of first appearance. */
-typedef struct vs_idmap {
-    int64_t n;
-    uint64_t *offsets;   /* n+1 entries */
-    char *bytes;
-    size_t bytes_len, bytes_cap;
-    int64_t offsets_cap;
-    int32_t *slots;      /* open-addressing hash table of indices, -1 = empty */
-    size_t n_slots;
-} vs_idmap;
-
-/* Returns the index of s (len bytes), adding it if new. */
-int32_t vs_idmap_intern(vs_idmap *m, const char *s, size_t len);
-/* Returns the index of s or -1. */
-int32_t vs_idmap_find(const vs_idmap *m, const char *s, size_t len);
-/* A view of the ids as a string table (valid until the map changes or is freed). */
-vs_strtab vs_idmap_table(const vs_idmap *m);
-void vs_idmap_free(vs_idmap *m);
-
-typedef struct vs_interactions {
-    int64_t n, cap;
-    int32_t *user, *item;   /* indices into users / items */
-    vs_idmap users, items;
-} vs_interactions;
-
-void vs_interactions_push(vs_interactions *x, int32_t user, int32_t item);
-void vs_interactions_free(vs_interactions *x);
 
 typedef enum vs_format {
     VS_FORMAT_AUTO = 0,
@@ -49,9 +25,10 @@ typedef enum vs_format {
     VS_FORMAT_DAT,     /* ratings.dat: UserID::MovieID::Rating::Timestamp */
     VS_FORMAT_TSV,     /* u.data: user \t item \t rating \t timestamp */
     VS_FORMAT_PAIRS,   /* user item (whitespace or comma), no rating */
+    VS_FORMAT_NETFLIX, /* Netflix Prize: "MOVIEID:", then CustomerID,Rating,Date lines */
 } vs_format;
 
-/* What the value column (the third) of csv, dat and tsv files holds, and so which rows
+/* What the value column (the third of csv, dat and tsv files, a Netflix line's second) holds, and so which rows
  * are kept. */
 typedef enum vs_values {
     VS_VALUES_AUTO = 0,   /* detected from the first records (vs_values_detect) */
@@ -75,15 +52,17 @@ typedef struct vs_ingest_stats {
     int values_detected;       /* 1 when AUTO decided it */
     char values_reason[200];   /* what AUTO saw: "from the first 10000 records: values up to 352698, ..." */
     double value_min, value_max;   /* over every record's value (NaN for pairs) */
-    int header;                /* 1 when the first non-blank line was a header, skipped */
+    int header;                /* files whose first non-blank line was a header, skipped (0 or 1 for one file) */
+    int64_t files;             /* files read (a folder counts its files) */
     int64_t lines;             /* lines read, header and blank lines included */
+    int64_t item_lines;        /* Netflix: 'MOVIEID:' lines */
     int64_t records;           /* interaction lines parsed */
     int64_t kept;              /* records kept by the rating filter */
 } vs_ingest_stats;
 
 void vs_ingest_opts_default(vs_ingest_opts *o);
 const char *vs_format_name(vs_format f);
-/* Parses "auto", "csv", "dat", "tsv", "pairs"; -1 if unknown. */
+/* Parses "auto", "csv", "dat", "tsv", "pairs", "netflix"; -1 if unknown. */
 int vs_format_parse(const char *name, vs_format *out);
 /* "auto", "rating", "count". */
 const char *vs_values_name(vs_values v);
@@ -95,8 +74,14 @@ const char *vs_values_name(vs_values v);
  * not NULL, gets what was seen, in words. */
 vs_values vs_values_detect(double *values, int64_t n, char *reason, size_t reason_size);
 
-/* Reads path into out (which must be zeroed). A malformed line is an error naming
- * path:line and what is wrong with it. */
+/* Reads the inputs, in order, into out (which must be zeroed); a folder stands for its
+ * files (input_files.h). The format (when AUTO) is decided by the first non-blank line
+ * of the first file, the value column's kind (when AUTO) by the first records across
+ * the files; both then apply to every file. Intern order runs on across files. A
+ * malformed line is an error naming file:line and what is wrong with it. */
+int vs_ingest_files(const char *const *inputs, int n_inputs, const vs_ingest_opts *o,
+                    vs_interactions *out, vs_ingest_stats *st, vs_error *err);
+/* vs_ingest_files with one input. */
 int vs_ingest_file(const char *path, const vs_ingest_opts *o, vs_interactions *out,
                    vs_ingest_stats *st, vs_error *err);
 

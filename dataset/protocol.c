@@ -1,5 +1,6 @@
 /* protocol: the paper's data preparation (Liang et al. 2018, section 4.1) turning
- * interned (user, item) pairs into the five CSR matrices of a vs_dataset.
+ * interned (user, item) pairs into the five CSR matrices of a vs_dataset; and the
+ * paper's settings for each of its three datasets, by name.
  *
  * Every order and random draw is fixed by docs/prepare.md so that the split can be
  * re-implemented independently and reproduced bit for bit from (input, seed):
@@ -21,11 +22,52 @@
 #include "common/pcg.h"
 
 void vs_protocol_opts_default(vs_protocol_opts *o) {
+    o->min_item_users = 0;
     o->min_user_items = 5;
     o->heldout_users = 10000;
     o->target_fraction = 0.2;
     o->min_split_items = 5;
     o->seed = 98765;
+}
+
+/* The paper's three datasets (Table 1): MovieLens-20M and Netflix keep ratings of four
+ * or more (> 3.5) and users with at least 5 movies; the Million Song Dataset keeps every
+ * play count, songs with at least 200 listeners and users with at least 20 songs. */
+static const struct {
+    const char *name, *dataset;
+    vs_values values;
+    int min_item_users, min_user_items;
+    double heldout_users;
+} presets[] = {
+    {"ml-20m", "MovieLens-20M", VS_VALUES_RATING, 0, 5, 10000},
+    {"netflix", "the Netflix Prize", VS_VALUES_RATING, 0, 5, 40000},
+    {"msd", "the Million Song Dataset", VS_VALUES_COUNT, 200, 20, 50000},
+};
+#define N_PRESETS (sizeof presets / sizeof presets[0])
+
+const char *vs_protocol_preset_names(void) {
+    static char names[128];
+    if (!names[0])
+        for (size_t i = 0; i < N_PRESETS; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", presets[i].name);
+    return names;
+}
+
+int vs_protocol_preset_find(const char *name, vs_protocol_preset *out, vs_error *err) {
+    for (size_t i = 0; i < N_PRESETS; i++) {
+        if (!name || strcmp(name, presets[i].name) != 0) continue;
+        memset(out, 0, sizeof *out);
+        out->name = presets[i].name;
+        out->dataset = presets[i].dataset;
+        out->values = presets[i].values;
+        out->min_rating = 3.5;
+        vs_protocol_opts_default(&out->split);
+        out->split.min_item_users = presets[i].min_item_users;
+        out->split.min_user_items = presets[i].min_user_items;
+        out->split.heldout_users = presets[i].heldout_users;
+        return 0;
+    }
+    return vs_errorf(err, "unknown protocol '%s' (known: %s)", name ? name : "(null)", vs_protocol_preset_names());
 }
 
 /* Every user's distinct items, ascending by item intern index. */
@@ -70,6 +112,26 @@ static void build_user_rows(const vs_interactions *in, user_rows *rows, int64_t 
     }
     rows->indptr[n_users] = out;
     *duplicates = n - out;
+}
+
+/* The item filter: items with fewer than min_item_users users (distinct, duplicates
+ * being gone) leave every row; the rows are compacted in place. */
+static void filter_items(user_rows *rows, int64_t n_items, int min_item_users, vs_protocol_stats *st) {
+    int64_t nnz = rows->indptr[rows->n_users];
+    int64_t *users_of = vs_xcalloc((size_t)n_items + 1, sizeof *users_of);
+    for (int64_t k = 0; k < nnz; k++) users_of[rows->items[k]]++;
+    st->item_filter_items = 0;
+    for (int64_t i = 0; i < n_items; i++) st->item_filter_items += users_of[i] >= min_item_users;
+    int64_t out = 0;
+    for (int64_t u = 0; u < rows->n_users; u++) {
+        int64_t begin = rows->indptr[u], end = rows->indptr[u + 1];
+        rows->indptr[u] = out;
+        for (int64_t k = begin; k < end; k++)
+            if (users_of[rows->items[k]] >= min_item_users) rows->items[out++] = rows->items[k];
+    }
+    rows->indptr[rows->n_users] = out;
+    st->item_filter_dropped = nnz - out;
+    free(users_of);
 }
 
 /* Pairs built by hand (not by ingest) could point outside the id maps. */
@@ -283,6 +345,7 @@ static char *build_meta(cJSON *extra, const vs_protocol_opts *o, int64_t h,
                         const vs_protocol_stats *st, const vs_dataset *ds) {
     cJSON *root = extra ? extra : cJSON_CreateObject();
     cJSON *p = cJSON_AddObjectToObject(root, "protocol");
+    add_int(p, "min_item_users", o->min_item_users);
     add_int(p, "min_user_items", o->min_user_items);
     add_int(p, "heldout_users", h);
     if (o->heldout_users < 1) cJSON_AddNumberToObject(p, "heldout_fraction", o->heldout_users);
@@ -300,6 +363,8 @@ static char *build_meta(cJSON *extra, const vs_protocol_opts *o, int64_t h,
     add_int(c, "input_items", st->input_items);
     add_int(c, "input_interactions", st->input_interactions);
     add_int(c, "duplicates", st->duplicates);
+    add_int(c, "item_filter_items", st->item_filter_items);
+    add_int(c, "item_filter_dropped", st->item_filter_dropped);
     add_int(c, "kept_users", st->kept_users);
     add_int(c, "kept_items", st->kept_items);
     add_int(c, "kept_interactions", st->kept_interactions);
@@ -327,6 +392,7 @@ int vs_protocol_split(const vs_interactions *in, const vs_protocol_opts *o,
     if (!st) st = &local_stats;
     memset(st, 0, sizeof *st);
     memset(out, 0, sizeof *out);
+    if (o->min_item_users < 0) return vs_errorf(err, "min_item_users %d is negative", o->min_item_users);
     if (o->min_user_items < 0) return vs_errorf(err, "min_user_items %d is negative", o->min_user_items);
     if (o->min_split_items < 0) return vs_errorf(err, "min_split_items %d is negative", o->min_split_items);
     if (!(o->target_fraction >= 0 && o->target_fraction <= 1))
@@ -342,6 +408,8 @@ int vs_protocol_split(const vs_interactions *in, const vs_protocol_opts *o,
 
     user_rows rows;
     build_user_rows(in, &rows, &st->duplicates);
+    st->item_filter_items = in->items.n;   /* with no filter, every item passes */
+    if (o->min_item_users > 0) filter_items(&rows, in->items.n, o->min_item_users, st);
 
     unsigned char *item_seen = vs_xcalloc((size_t)in->items.n + 1, 1);
     int64_t max_row = 0;

@@ -21,7 +21,7 @@
 
 #include "common/pcg.h"
 
-#define SYNTH_MIN_ITEMS 5        /* the protocol's min_user_items: every user survives */
+#define SYNTH_MIN_ITEMS 5        /* the least min_items, the protocol's min_user_items: every user survives */
 #define SYNTH_MAX_ITEMS 2000     /* cap on one user's items (besides items / 2) */
 #define SYNTH_LOG_SIGMA 0.9      /* log-normal spread of items per user (MovieLens-like) */
 #define SYNTH_MAX_PAIRS 2000000000.0   /* refuse sizes whose pairs could not be indexed */
@@ -41,14 +41,28 @@ static const synth_preset presets[] = {
     /* Tests and the demo: trains in seconds on a CPU. Exponent 1.0 rather than 0.8:
      * 30 items out of 600 without replacement saturate the head, so the observed
      * popularity is flatter than the draws' (docs/synth.md). */
-    {"small", {.users = 2600, .items = 600, .mean_items = 30.0, .topics = 12,
+    {"small", {.users = 2600, .items = 600, .mean_items = 30.0, .min_items = 5, .topics = 12,
                .topics_per_user = 2, .popularity_exponent = 1.0, .topic_affinity = 0.8,
                .seed = 1, .heldout_users = 300}},
     /* MovieLens-20M after the paper's preparation: 136,677 users, 20,108 items,
      * about 10 M interactions. */
-    {"ml20m", {.users = 136677, .items = 20108, .mean_items = 73.2, .topics = 100,
+    {"ml20m", {.users = 136677, .items = 20108, .mean_items = 73.2, .min_items = 5, .topics = 100,
                .topics_per_user = 3, .popularity_exponent = 0.9, .topic_affinity = 0.75,
                .seed = 1, .heldout_users = 10000}},
+    /* The Netflix Prize after the paper's preparation (Table 1): 463,435 users, 17,769
+     * items, 56.9 M interactions (122.8 a user: mean_items is the log-normal's mean that
+     * gives it after clipping), 40,000 validation and 40,000 test users. */
+    {"netflix", {.users = 463435, .items = 17769, .mean_items = 122.9, .min_items = 5,
+                 .topics = 100, .topics_per_user = 3, .popularity_exponent = 0.9, .topic_affinity = 0.75,
+                 .seed = 1, .heldout_users = 40000}},
+    /* The Million Song Dataset after the paper's preparation: 571,355 users with at
+     * least 20 songs, 41,140 songs, 33.6 M interactions (58.8 a user, from a log-normal
+     * of mean 57.1 clipped below at 20), 50,000 + 50,000 held out. A
+     * flatter popularity (0.7) leaves the least popular song about 200 listeners, as
+     * the paper's filter did. */
+    {"msd", {.users = 571355, .items = 41140, .mean_items = 57.1, .min_items = 20, .topics = 200,
+             .topics_per_user = 3, .popularity_exponent = 0.7, .topic_affinity = 0.75,
+             .seed = 1, .heldout_users = 50000}},
 };
 
 #define N_PRESETS (sizeof presets / sizeof presets[0])
@@ -78,10 +92,13 @@ static int64_t max_items_per_user(const vs_synth_opts *o) {
 static int validate_opts(const vs_synth_opts *o, vs_error *err) {
     if (o->users < 1 || o->users > INT32_MAX - 1)
         return vs_errorf(err, "users must be in 1..%d (got %lld)", INT32_MAX - 1, (long long)o->users);
-    /* items / 2 must leave room for the minimum of 5 items a user gets */
-    if (o->items < 2 * SYNTH_MIN_ITEMS || o->items > INT32_MAX - 1)
-        return vs_errorf(err, "items must be in %d..%d (got %lld)", 2 * SYNTH_MIN_ITEMS,
-                         INT32_MAX - 1, (long long)o->items);
+    if (o->min_items < SYNTH_MIN_ITEMS || o->min_items > SYNTH_MAX_ITEMS)
+        return vs_errorf(err, "min_items must be in %d..%d (got %lld)", SYNTH_MIN_ITEMS, SYNTH_MAX_ITEMS,
+                         (long long)o->min_items);
+    /* items / 2 must leave room for the minimum of items a user gets */
+    if (o->items < 2 * o->min_items || o->items > INT32_MAX - 1)
+        return vs_errorf(err, "items must be in %lld..%d, twice min_items at least (got %lld)",
+                         (long long)(2 * o->min_items), INT32_MAX - 1, (long long)o->items);
     if (!isfinite(o->mean_items) || o->mean_items < 1.0 || o->mean_items > SYNTH_MAX_ITEMS)
         return vs_errorf(err, "mean_items must be in 1..%d (got %g)", SYNTH_MAX_ITEMS, o->mean_items);
     if ((double)o->users * o->mean_items > SYNTH_MAX_PAIRS)
@@ -226,7 +243,7 @@ static void draw_user_plan(const vs_synth_opts *o, vs_pcg32 *g, user_plan *p) {
     double mu = log(o->mean_items) - 0.5 * SYNTH_LOG_SIGMA * SYNTH_LOG_SIGMA;
     double x = exp(mu + SYNTH_LOG_SIGMA * vs_pcg32_normal(g));
     int64_t cap = max_items_per_user(o);
-    p->n = x < SYNTH_MIN_ITEMS ? SYNTH_MIN_ITEMS : x > (double)cap ? cap : (int64_t)llround(x);
+    p->n = x < (double)o->min_items ? o->min_items : x > (double)cap ? cap : (int64_t)llround(x);
 }
 
 /* One draw of the user's item process (may repeat an item already taken). */
@@ -270,8 +287,8 @@ static int64_t generate_user(const vs_synth_opts *o, const synth_items *s, int64
         stamp[item] = mark;
         out[got++] = item;
     }
-    /* Rare top-up so that every user has the protocol's minimum: uniform items. */
-    while (got < SYNTH_MIN_ITEMS) {
+    /* Rare top-up so that every user has its minimum: uniform items. */
+    while (got < o->min_items) {
         int32_t item = (int32_t)vs_pcg32_bounded(&g, (uint32_t)s->n_items);
         if (stamp[item] == mark) continue;
         stamp[item] = mark;

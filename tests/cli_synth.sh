@@ -59,6 +59,14 @@ grep -q '"input_items":200,' o.json || fail "items override: $(cat o.json)"
 grep -q '"val_users":100,' o.json || fail "heldout fraction: $(cat o.json)"
 grep -q '"test_users":100,' o.json || fail "heldout fraction: $(cat o.json)"
 grep -q '"preset":"small"' o.json || fail "no preset in JSON"
+# The MSD shape, scaled down: every user with at least 20 items, so every held-out user
+# gets targets; --min-items overrides it.
+"$VAESEARCH" synth --preset msd --users 3000 --heldout-users 100 -o msd.vsds > msd.txt
+grep -q 'items per user (at least 20)' msd.txt || fail "msd preset: $(cat msd.txt)"
+msd_items=$(awk '$1 == "interactions" { print $2 }' msd.txt)
+(( msd_items >= 3000 * 20 )) || fail "msd: $msd_items interactions for 3000 users of >= 20 items"
+"$VAESEARCH" synth --preset msd --users 3000 --heldout-users 100 --min-items 30 --json -o msd30.vsds > msd30.json
+grep -q '"min_items":30,' msd30.json || fail "--min-items override: $(cat msd30.json)"
 
 # --- bad values: exit 2, the option named on stderr ---
 expect_bad() {
@@ -74,6 +82,8 @@ expect_bad --users -o bad.vsds --users abc
 expect_bad --users -o bad.vsds --users 0
 expect_bad --items -o bad.vsds --items 5
 expect_bad --mean-items -o bad.vsds --mean-items nan
+expect_bad --min-items -o bad.vsds --min-items 4
+expect_bad --min-items -o bad.vsds --items 100 --min-items 60
 expect_bad --topics -o bad.vsds --topics -3
 expect_bad --topic-affinity -o bad.vsds --topic-affinity 1.5
 expect_bad --popularity-exponent -o bad.vsds --popularity-exponent x

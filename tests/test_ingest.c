@@ -115,6 +115,27 @@ static void test_idmap(void) {
     CHECK(vs_idmap_intern(&m, "a\0b", 3) != vs_idmap_intern(&m, "a\0c", 3));
     vs_idmap_free(&m);
     CHECK(m.n == 0 && m.slots == NULL);
+
+    /* Ids around the length a slot holds whole (VS_IDMAP_INLINE), and long ids that
+     * share their first bytes (MSD's 40-digit user ids): told apart by the string table. */
+    memset(&m, 0, sizeof m);
+    char id[64];
+    ok = 1;
+    for (int i = 0; i < 3000; i++) {
+        int len = 17 + i % 6;   /* 17 to 22 bytes */
+        snprintf(id, sizeof id, "%0*d", len, i / 6);   /* "000...0k": a long shared prefix */
+        ok &= vs_idmap_intern(&m, id, (size_t)len) == i;
+    }
+    CHECK(ok && m.n == 3000);
+    ok = 1;
+    for (int i = 0; i < 3000; i++) {
+        int len = 17 + i % 6;
+        snprintf(id, sizeof id, "%0*d", len, i / 6);
+        ok &= vs_idmap_find(&m, id, (size_t)len) == i && id_is(&m, i, id);
+    }
+    CHECK(ok);
+    CHECK(vs_idmap_find(&m, "00000000000000000000000", 23) == -1);   /* longer than any */
+    vs_idmap_free(&m);
 }
 
 static void test_csv(void) {

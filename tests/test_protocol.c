@@ -1,8 +1,10 @@
 /* test_protocol: the paper's split (dataset/protocol.c) on a random ratings file
  * generated here. Everything expected is computed in this file by plain code over a
  * users x items table of the generated records (no library helpers): the filters'
- * counts, the train / validation / test users, the item set, and each held-out
- * user's fold-in and target items, re-deriving the draws from docs/prepare.md. */
+ * counts (the item filter before the user filter, and that the other order would give
+ * other counts on this file), the train / validation / test users, the item set, and
+ * each held-out user's fold-in and target items, re-deriving the draws from
+ * docs/prepare.md. The named protocols (the paper's three datasets) are checked too. */
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -21,9 +23,13 @@
 typedef struct truth {
     int n_records;
     int rec_user[MAX_RECORDS], rec_item[MAX_RECORDS], rec_half_stars[MAX_RECORDS];
-    unsigned char has[N_USERS][N_ITEMS];   /* a rating > 3.5 exists */
+    unsigned char seen[N_USERS][N_ITEMS];  /* a rating > 3.5 exists */
     int kept_records;
     int user_first[N_USERS], item_first[N_ITEMS];   /* first appearance among kept records, or -1 */
+    /* After the item filter (set_item_filter): */
+    int min_item_users;
+    int users_of[N_ITEMS];                 /* distinct users of each item, before it */
+    unsigned char has[N_USERS][N_ITEMS];   /* seen, and the item passed */
     int degree[N_USERS];
 } truth;
 
@@ -77,10 +83,25 @@ static void generate(void) {
         T.kept_records++;
         if (T.user_first[k] < 0) T.user_first[k] = next_user++;
         if (T.item_first[j] < 0) T.item_first[j] = next_item++;
-        T.has[k][j] = 1;
+        T.seen[k][j] = 1;
     }
-    for (int k = 0; k < N_USERS; k++)
-        for (int j = 0; j < N_ITEMS; j++) T.degree[k] += T.has[k][j];
+}
+
+/* The item filter, applied to the table: items with fewer than min_item_users
+ * distinct users are gone from every user (0: none is). */
+static void set_item_filter(int min_item_users) {
+    T.min_item_users = min_item_users;
+    for (int j = 0; j < N_ITEMS; j++) {
+        T.users_of[j] = 0;
+        for (int k = 0; k < N_USERS; k++) T.users_of[j] += T.seen[k][j];
+    }
+    for (int k = 0; k < N_USERS; k++) {
+        T.degree[k] = 0;
+        for (int j = 0; j < N_ITEMS; j++) {
+            T.has[k][j] = T.seen[k][j] && T.users_of[j] >= min_item_users;
+            T.degree[k] += T.has[k][j];
+        }
+    }
 }
 
 /* The user number behind a table entry ("user%d"), or -1. */
@@ -126,11 +147,11 @@ static int run_split(const vs_protocol_opts *o, const char *extra, vs_dataset *d
 }
 
 /* The kept users in first-appearance order, shuffled as docs/prepare.md says. */
-static int expected_order(uint64_t seed, int *order) {
+static int expected_order(uint64_t seed, int min_user_items, int *order) {
     int n = 0;
     for (int pos = 0; pos < N_USERS; pos++)
         for (int k = 0; k < N_USERS; k++)
-            if (T.user_first[k] == pos && T.degree[k] >= 5) order[n++] = k;
+            if (T.user_first[k] == pos && T.degree[k] >= min_user_items) order[n++] = k;
     vs_pcg32 g = vs_stream(seed, VS_RNG_SPLIT, 0, 0);
     for (int i = n - 1; i >= 1; i--) {
         int j = (int)vs_pcg32_bounded(&g, (uint32_t)i + 1);
@@ -201,12 +222,15 @@ static void check_split(const vs_protocol_opts *o, int64_t h, const vs_dataset *
                         const vs_protocol_stats *st) {
     vs_error err = {{0}};
     int distinct = 0, input_users = 0, input_items = 0, kept_users = 0, kept_items = 0;
-    int kept_interactions = 0;
+    int kept_interactions = 0, filter_items = 0, filter_dropped = 0;
     unsigned char item_kept[N_ITEMS] = {0};
     for (int k = 0; k < N_USERS; k++) {
-        distinct += T.degree[k];
-        input_users += T.degree[k] > 0;
-        if (T.degree[k] < 5) continue;
+        int seen = 0;
+        for (int j = 0; j < N_ITEMS; j++) seen += T.seen[k][j];
+        distinct += seen;
+        input_users += seen > 0;
+        filter_dropped += seen - T.degree[k];
+        if (T.degree[k] < o->min_user_items) continue;
         kept_users++;
         kept_interactions += T.degree[k];
         for (int j = 0; j < N_ITEMS; j++) item_kept[j] |= T.has[k][j];
@@ -214,8 +238,10 @@ static void check_split(const vs_protocol_opts *o, int64_t h, const vs_dataset *
     for (int j = 0; j < N_ITEMS; j++) {
         kept_items += item_kept[j];
         input_items += T.item_first[j] >= 0;
+        filter_items += T.item_first[j] >= 0 && T.users_of[j] >= T.min_item_users;
     }
     CHECK(st->input_interactions == T.kept_records);
+    CHECK(st->item_filter_items == filter_items && st->item_filter_dropped == filter_dropped);
     CHECK(st->duplicates == T.kept_records - distinct);
     CHECK(st->input_users == input_users && st->input_items == input_items);
     CHECK(st->kept_users == kept_users);
@@ -232,7 +258,7 @@ static void check_split(const vs_protocol_opts *o, int64_t h, const vs_dataset *
     }
 
     int order[N_USERS];
-    int n = expected_order(o->seed, order);
+    int n = expected_order(o->seed, o->min_user_items, order);
     CHECK(n == kept_users);
     int64_t n_train = n - 2 * h;
     int ok = 1;
@@ -331,6 +357,7 @@ static double json_number(const cJSON *root, const char *obj, const char *key) {
 static void test_defaults(void) {
     vs_protocol_opts o;
     vs_protocol_opts_default(&o);
+    CHECK(o.min_item_users == 0);
     CHECK(o.min_user_items == 5 && o.heldout_users == 10000 && o.min_split_items == 5);
     CHECK(o.target_fraction == 0.2 && o.seed == 98765);
 }
@@ -393,6 +420,88 @@ static void test_options(void) {
     vs_dataset_close(&ds);
 }
 
+/* Items first, then users, once each (docs/prepare.md): the whole split checked to spec
+ * with the item filter; every kept user then has the minimum of items, while some
+ * kept item may fall below its minimum once users are dropped. The other order gives
+ * other counts on this file, so the check tells the orders apart. */
+static void test_item_filter(void) {
+    const int min_item_users = 12, min_user_items = 8;
+    set_item_filter(min_item_users);
+    vs_protocol_opts o;
+    vs_protocol_opts_default(&o);
+    o.min_item_users = min_item_users;
+    o.min_user_items = min_user_items;
+    o.heldout_users = 30;
+    vs_dataset ds;
+    vs_protocol_stats st;
+    CHECK(run_split(&o, NULL, &ds, &st) == 0);
+    check_split(&o, 30, &ds, &st);
+    CHECK(st.item_filter_dropped > 0 && st.item_filter_items < st.input_items);
+
+    int every_user_has_minimum = 1;
+    for (int64_t r = 0; r < ds.train.rows; r++)
+        every_user_has_minimum &= ds.train.indptr[r + 1] - ds.train.indptr[r] >= min_user_items;
+    CHECK(every_user_has_minimum);
+
+    /* Users first, then items, computed plainly: another count of users or interactions. */
+    int users_first_users = 0, users_first_interactions = 0;
+    int users_of_kept[N_ITEMS] = {0};
+    unsigned char user_kept[N_USERS] = {0};
+    for (int k = 0; k < N_USERS; k++) {
+        int seen = 0;
+        for (int j = 0; j < N_ITEMS; j++) seen += T.seen[k][j];
+        user_kept[k] = seen >= min_user_items;
+        users_first_users += user_kept[k];
+        for (int j = 0; j < N_ITEMS; j++) users_of_kept[j] += user_kept[k] && T.seen[k][j];
+    }
+    int below_minimum_after = 0;
+    for (int k = 0; k < N_USERS; k++) {
+        int left = 0;
+        for (int j = 0; j < N_ITEMS; j++) left += user_kept[k] && T.seen[k][j] && users_of_kept[j] >= min_item_users;
+        users_first_interactions += left;
+        below_minimum_after += user_kept[k] && left < min_user_items;
+    }
+    CHECK_MSG(users_first_users != st.kept_users || users_first_interactions != st.kept_interactions,
+              "both orders give %lld users, %lld interactions: the file does not tell them apart",
+              (long long)st.kept_users, (long long)st.kept_interactions);
+    CHECK(below_minimum_after > 0);   /* what users first would have left */
+
+    cJSON *meta = cJSON_Parse(ds.meta_json);
+    CHECK(json_number(meta, "protocol", "min_item_users") == min_item_users);
+    CHECK(json_number(meta, "counts", "item_filter_items") == st.item_filter_items);
+    CHECK(json_number(meta, "counts", "item_filter_dropped") == st.item_filter_dropped);
+    cJSON_Delete(meta);
+    vs_dataset_close(&ds);
+
+    o.min_item_users = -1;
+    vs_error err = {{0}};
+    vs_interactions x;
+    CHECK_OK(vs_ingest_file(csv_path, NULL, &x, NULL, &err), &err);
+    CHECK(vs_protocol_split(&x, &o, NULL, &ds, &st, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "min_item_users") != NULL, "%s", err.msg);
+    vs_interactions_free(&x);
+    set_item_filter(0);
+}
+
+/* The paper's settings by name (section 4.1, Table 1). */
+static void test_presets(void) {
+    vs_protocol_preset p;
+    vs_error err = {{0}};
+    CHECK_OK(vs_protocol_preset_find("ml-20m", &p, &err), &err);
+    CHECK(p.values == VS_VALUES_RATING && p.min_rating == 3.5 && p.split.min_item_users == 0 &&
+          p.split.min_user_items == 5 && p.split.heldout_users == 10000);
+    CHECK_OK(vs_protocol_preset_find("netflix", &p, &err), &err);
+    CHECK(p.values == VS_VALUES_RATING && p.min_rating == 3.5 && p.split.min_item_users == 0 &&
+          p.split.min_user_items == 5 && p.split.heldout_users == 40000);
+    CHECK_OK(vs_protocol_preset_find("msd", &p, &err), &err);
+    CHECK(p.values == VS_VALUES_COUNT && p.split.min_item_users == 200 && p.split.min_user_items == 20 &&
+          p.split.heldout_users == 50000);
+    /* the rest is the protocol's defaults */
+    CHECK(p.split.target_fraction == 0.2 && p.split.min_split_items == 5 && p.split.seed == 98765);
+    CHECK(vs_protocol_preset_find("ml20m", &p, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "'ml20m'") && strstr(err.msg, "ml-20m, netflix, msd"), "%s", err.msg);
+}
+
 static void test_errors(void) {
     vs_interactions x;
     vs_ingest_stats ist;
@@ -432,10 +541,13 @@ int main(void) {
     mkdir(dir, 0755);
     snprintf(csv_path, sizeof csv_path, "%s/generated_ratings.csv", dir);
     generate();
+    set_item_filter(0);
 
     test_defaults();
     test_split_and_determinism();
     test_options();
+    test_item_filter();
+    test_presets();
     test_errors();
     return test_finish();
 }

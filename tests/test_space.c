@@ -600,6 +600,29 @@ static void test_examples(void) {
     }
     vs_space_free(&s);
 
+    /* The paper's set-up on its other two datasets: 100 epochs, batch 500, [600] -> 200. */
+    static const char *const paper_spaces[][2] = {{"paper-netflix.json", "search_spaces/../data/netflix.vsds"},
+                                                  {"paper-msd.json", "search_spaces/../data/msd.vsds"}};
+    for (int k = 0; k < 2; k++) {
+        example_path(path, sizeof path, paper_spaces[k][0]);
+        CHECK_OK(vs_space_load(path, &s, &err), &err);
+        const char *tail = paper_spaces[k][1];
+        if (!s.name || !s.dataset) {
+            vs_space_free(&s);
+            continue;
+        }
+        size_t n = strlen(s.dataset), t = strlen(tail);
+        CHECK_MSG(n >= t && !strcmp(s.dataset + n - t, tail), "%s", s.dataset);
+        const cJSON *epochs = cJSON_GetObjectItemCaseSensitive(s.fixed, "epochs");
+        const cJSON *batch = cJSON_GetObjectItemCaseSensitive(s.fixed, "batch_size");
+        const cJSON *latent = cJSON_GetObjectItemCaseSensitive(s.fixed, "latent_dim");
+        const cJSON *anneal = cJSON_GetObjectItemCaseSensitive(s.fixed, "total_anneal_steps");
+        CHECK(epochs && epochs->valuedouble == 100 && batch && batch->valuedouble == 500);
+        CHECK(latent && latent->valuedouble == 200 && anneal && anneal->valuedouble == 200000);
+        CHECK(s.n_params == 2 && s.sampler == VS_SAMPLER_TPE && s.pruner == VS_PRUNER_MEDIAN);
+        vs_space_free(&s);
+    }
+
     example_path(path, sizeof path, "nvidia-large-batch.json");
     CHECK_OK(vs_space_load(path, &s, &err), &err);
     if (s.name) {

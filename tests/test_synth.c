@@ -101,9 +101,46 @@ static void test_presets(void) {
     CHECK_NEAR(o.topic_affinity, 0.75, 1e-12);
     CHECK_NEAR(o.heldout_users, 10000.0, 1e-12);
 
+    CHECK(o.min_items == 5);
+
+    /* The paper's Table 1 (users, items, held-out users), and MSD's users with >= 20 songs. */
+    CHECK_OK(vs_synth_preset("netflix", &o, &err), &err);
+    CHECK(o.users == 463435 && o.items == 17769 && o.min_items == 5);
+    CHECK_NEAR(o.heldout_users, 40000.0, 1e-12);
+    CHECK_OK(vs_synth_preset("msd", &o, &err), &err);
+    CHECK(o.users == 571355 && o.items == 41140 && o.min_items == 20);
+    CHECK_NEAR(o.heldout_users, 50000.0, 1e-12);
+
     CHECK(vs_synth_preset("ml1m", &o, &err) == -1);
-    CHECK_MSG(strstr(err.msg, "ml1m") && strstr(err.msg, "small") && strstr(err.msg, "ml20m"),
+    CHECK_MSG(strstr(err.msg, "ml1m") && strstr(err.msg, "small") && strstr(err.msg, "ml20m") &&
+                  strstr(err.msg, "netflix") && strstr(err.msg, "msd"),
               "message: %s", err.msg);
+}
+
+/* The two large presets' shapes, scaled down 100 times in users (so that the test
+ * stays fast): the mean items per user the paper's counts give (122.8 for Netflix,
+ * 58.8 for MSD, within 2%), and MSD's users with at least 20 items. */
+static void test_paper_shapes(void) {
+    static const struct { const char *name; double mean; int64_t least; } shapes[] = {
+        {"netflix", 56.9e6 / 463435, 5}, {"msd", 33.6e6 / 571355, 20}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        vs_synth_opts o;
+        vs_error err;
+        CHECK_OK(vs_synth_preset(shapes[k].name, &o, &err), &err);
+        o.users /= 100;
+        vs_interactions x = {0};
+        CHECK_OK(vs_synth_generate(&o, &x, &err), &err);
+        double mean = (double)x.n / (double)o.users;
+        CHECK_MSG(fabs(mean / shapes[k].mean - 1) < 0.02, "%s: %g items per user, want %g", shapes[k].name, mean,
+                  shapes[k].mean);
+        int64_t *per_user = calloc((size_t)o.users, sizeof *per_user);
+        for (int64_t p = 0; p < x.n; p++) per_user[x.user[p]]++;
+        int64_t least = INT64_MAX;
+        for (int64_t u = 0; u < o.users; u++) least = per_user[u] < least ? per_user[u] : least;
+        CHECK_MSG(least == shapes[k].least, "%s: least items per user %lld", shapes[k].name, (long long)least);
+        free(per_user);
+        vs_interactions_free(&x);
+    }
 }
 
 /* An invalid option is refused with a message naming the field. */
@@ -124,6 +161,8 @@ static void test_validation(void) {
     o = base, o.items = 9, expect_refused(&o, "items");
     o = base, o.mean_items = NAN, expect_refused(&o, "mean_items");
     o = base, o.mean_items = 0.5, expect_refused(&o, "mean_items");
+    o = base, o.min_items = 4, expect_refused(&o, "min_items");
+    o = base, o.min_items = 301, expect_refused(&o, "items");   /* more than items / 2 */
     o = base, o.topics = 0, expect_refused(&o, "topics");
     o = base, o.topics_per_user = 13, expect_refused(&o, "topics_per_user");
     o = base, o.popularity_exponent = -1, expect_refused(&o, "popularity_exponent");
@@ -401,6 +440,7 @@ int main(void) {
     vs_synth_opts o;
     vs_error err;
     test_presets();
+    test_paper_shapes();
     test_validation();
     if (vs_synth_preset("small", &o, &err)) return test_finish();
 

@@ -30,11 +30,14 @@ static void usage(FILE *f) {
             "'vaesearch prepare'. Options override the preset's values.\n"
             "\n"
             "  -o, --output DATASET        the dataset file to write (.vsds)\n"
-            "  --preset NAME               small (default: 2600 users, 600 items) or ml20m\n"
-            "                              (MovieLens-20M's shape: 136677 users, 20108 items)\n"
+            "  --preset NAME               small (default: 2600 users, 600 items), or the shape\n"
+            "                              of one of the paper's datasets after its preparation:\n"
+            "                              ml20m (136677 users, 20108 items), netflix (463435\n"
+            "                              users, 17769 items), msd (571355 users, 41140 items)\n"
             "  --users N                   users generated\n"
             "  --items N                   item catalogue size (>= 10)\n"
             "  --mean-items X              mean items per user, in [1, 2000]\n"
+            "  --min-items N               least items per user, in [5, 2000]\n"
             "  --topics N                  latent topics\n"
             "  --topics-per-user N         at most N topics per user (<= topics)\n"
             "  --popularity-exponent X     Zipf exponent of item popularity, in [0, 5]\n"
@@ -50,7 +53,7 @@ static void usage(FILE *f) {
 #define bad_usage(...) cli_error("synth", 2, __VA_ARGS__)
 
 enum {
-    OPT_PRESET = 256, OPT_USERS, OPT_ITEMS, OPT_MEAN_ITEMS, OPT_TOPICS, OPT_TOPICS_PER_USER,
+    OPT_PRESET = 256, OPT_USERS, OPT_ITEMS, OPT_MEAN_ITEMS, OPT_MIN_ITEMS, OPT_TOPICS, OPT_TOPICS_PER_USER,
     OPT_EXPONENT, OPT_AFFINITY, OPT_SEED, OPT_HELDOUT, OPT_JSON, OPT_END
 };
 /* Options from OPT_USERS to OPT_HELDOUT override the preset. */
@@ -69,6 +72,7 @@ static int apply_override(vs_synth_opts *o, int opt, const char *val, vs_error *
     case OPT_USERS: return cli_parse_int64("--users", val, 1, INT32_MAX - 1, &o->users, err);
     case OPT_ITEMS: return cli_parse_int64("--items", val, 10, INT32_MAX - 1, &o->items, err);
     case OPT_MEAN_ITEMS: return cli_parse_double("--mean-items", val, 1, 2000, &o->mean_items, err);
+    case OPT_MIN_ITEMS: return cli_parse_int64("--min-items", val, 5, 2000, &o->min_items, err);
     case OPT_TOPICS: return cli_parse_int("--topics", val, 1, 1000000, &o->topics, err);
     case OPT_TOPICS_PER_USER:
         return cli_parse_int("--topics-per-user", val, 1, 1000000, &o->topics_per_user, err);
@@ -96,6 +100,9 @@ static int check_combination(const synth_args *a) {
         return bad_usage("--topics: %d is fewer than the preset's %d topics per user; "
                          "set --topics-per-user too", o->topics, o->topics_per_user);
     }
+    if (o->items < 2 * o->min_items)
+        return bad_usage("--items: %lld items are fewer than twice the %lld items a user gets at least "
+                         "(--min-items)", (long long)o->items, (long long)o->min_items);
     if ((double)o->users * o->mean_items > 2e9)
         return bad_usage("--users %lld with --mean-items %g is too many interactions (at most 2e9)",
                          (long long)o->users, o->mean_items);
@@ -114,6 +121,7 @@ static int parse_args(int argc, char **argv, synth_args *a) {
         {"users", required_argument, NULL, OPT_USERS},
         {"items", required_argument, NULL, OPT_ITEMS},
         {"mean-items", required_argument, NULL, OPT_MEAN_ITEMS},
+        {"min-items", required_argument, NULL, OPT_MIN_ITEMS},
         {"topics", required_argument, NULL, OPT_TOPICS},
         {"topics-per-user", required_argument, NULL, OPT_TOPICS_PER_USER},
         {"popularity-exponent", required_argument, NULL, OPT_EXPONENT},
@@ -154,6 +162,7 @@ static cJSON *synth_params_json(const vs_synth_opts *o) {
     cli_json_add_int(s, "users", o->users);
     cli_json_add_int(s, "items", o->items);
     cJSON_AddNumberToObject(s, "mean_items", o->mean_items);
+    cli_json_add_int(s, "min_items", o->min_items);
     cli_json_add_int(s, "topics", o->topics);
     cli_json_add_int(s, "topics_per_user", o->topics_per_user);
     cJSON_AddNumberToObject(s, "popularity_exponent", o->popularity_exponent);
@@ -178,9 +187,9 @@ static char *meta_extra_json(const synth_args *a) {
 static void print_text(const synth_args *a, int64_t pairs, const split_report *r) {
     const vs_synth_opts *o = &a->synth;
     printf("preset         %s\n", a->preset);
-    printf("model          %lld users, %lld items, mean %g items per user, %d topics (<= %d per user),\n"
+    printf("model          %lld users, %lld items, mean %g items per user (at least %lld), %d topics (<= %d per user),\n"
            "               popularity exponent %g, topic affinity %g, seed %llu\n",
-           (long long)o->users, (long long)o->items, o->mean_items, o->topics, o->topics_per_user,
+           (long long)o->users, (long long)o->items, o->mean_items, (long long)o->min_items, o->topics, o->topics_per_user,
            o->popularity_exponent, o->topic_affinity, (unsigned long long)o->seed);
     printf("generated      %lld interactions\n", (long long)pairs);
     split_report_print_text(r, a->output);

@@ -30,6 +30,10 @@ int split_report_run(vs_interactions *x, const char *meta_extra, const char *pat
 void split_report_print_text(const split_report *r, const char *path) {
     const vs_protocol_stats *p = &r->protocol;
     const vs_dataset_stats *s = &r->split;
+    if (r->opts.min_item_users > 0)
+        printf("item filter    %lld of %lld items have >= %d users; %lld interactions dropped with the others\n",
+               (long long)p->item_filter_items, (long long)p->input_items, r->opts.min_item_users,
+               (long long)p->item_filter_dropped);
     printf("users          %lld (with >= %d items, of %lld)\n", (long long)p->kept_users,
            r->opts.min_user_items, (long long)p->input_users);
     printf("items          %lld (of %lld)\n", (long long)p->kept_items, (long long)p->input_items);
@@ -54,6 +58,7 @@ void split_report_print_text(const split_report *r, const char *path) {
 
 static void add_protocol_json(cJSON *o, const split_report *r) {
     cJSON *p = cJSON_AddObjectToObject(o, "protocol");
+    cli_json_add_int(p, "min_item_users", r->opts.min_item_users);
     cli_json_add_int(p, "min_user_items", r->opts.min_user_items);
     cli_json_add_int(p, "heldout_users", r->heldout);
     cJSON_AddNumberToObject(p, "target_fraction", r->opts.target_fraction);
@@ -84,6 +89,9 @@ void split_report_print_json(cJSON *o, const split_report *r) {
     cli_json_add_int(o, "duplicates", p->duplicates);
     cli_json_add_int(o, "input_users", p->input_users);
     cli_json_add_int(o, "input_items", p->input_items);
+    cJSON *f = cJSON_AddObjectToObject(o, "item_filter");
+    cli_json_add_int(f, "items", p->item_filter_items);
+    cli_json_add_int(f, "dropped_interactions", p->item_filter_dropped);
     cli_json_add_int(o, "users", p->kept_users);
     cli_json_add_int(o, "items", p->kept_items);
     cli_json_add_int(o, "interactions", p->kept_interactions);
