@@ -73,7 +73,17 @@ int vs_db_objectives(vs_db *db, int study_id, vs_db_objective **out, int *n, vs_
     return 0;
 }
 
-/* The rows of a query over (number, index, value, value_type), in its order. */
+static int by_number_index(const void *pa, const void *pb) {
+    const vs_db_indexed_value *a = pa, *b = pb;
+    if (a->number != b->number) return a->number < b->number ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* The rows of a query over (number, index, value, value_type), by number then index.
+ * The queries ask for trial_id order, which their indexes give without sorting (SQLite
+ * sorts half a million rows in a temporary B-tree otherwise, twice the query's time);
+ * numbers follow trial_ids in a study as Optuna and vaesearch create trials, and where
+ * they do not the rows are sorted here. */
 static int indexed_values(vs_db *db, const char *sql, int study_id, vs_db_indexed_value **out, int64_t *n,
                           vs_error *err) {
     *out = NULL;
@@ -96,6 +106,11 @@ static int indexed_values(vs_db *db, const char *sql, int study_id, vs_db_indexe
         *n = 0;
         return -1;
     }
+    for (int64_t i = 1; i < *n; i++)
+        if (by_number_index(&v[i - 1], &v[i]) > 0) {
+            qsort(v, (size_t)*n, sizeof *v, by_number_index);
+            break;
+        }
     *out = v;
     return 0;
 }
@@ -103,7 +118,7 @@ static int indexed_values(vs_db *db, const char *sql, int study_id, vs_db_indexe
 int vs_db_study_values(vs_db *db, int study_id, vs_db_indexed_value **out, int64_t *n, vs_error *err) {
     return indexed_values(db,
                           "SELECT t.number, v.objective, v.value, v.value_type FROM trial_values v "
-                          "JOIN trials t ON t.trial_id = v.trial_id WHERE t.study_id = ? ORDER BY t.number, v.objective",
+                          "JOIN trials t ON t.trial_id = v.trial_id WHERE t.study_id = ? ORDER BY t.trial_id, v.objective",
                           study_id, out, n, err);
 }
 
@@ -111,7 +126,7 @@ int vs_db_study_intermediate_values(vs_db *db, int study_id, vs_db_indexed_value
     return indexed_values(db,
                           "SELECT t.number, v.step, v.intermediate_value, v.intermediate_value_type "
                           "FROM trial_intermediate_values v JOIN trials t ON t.trial_id = v.trial_id "
-                          "WHERE t.study_id = ? ORDER BY t.number, v.step",
+                          "WHERE t.study_id = ? ORDER BY t.trial_id, v.step",
                           study_id, out, n, err);
 }
 
