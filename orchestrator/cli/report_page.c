@@ -45,7 +45,7 @@ static const char style_sheet[] =
     "#best-params{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:10px 0 0}"
     "#best-params dt{color:#5b6670}#best-params dd{margin:0;font-variant-numeric:tabular-nums}"
     ".scroll{overflow-x:auto}"
-    ".legend{font-size:13px;color:#3c4650;margin:6px 0 2px}"
+    ".legend{font-size:13px;color:#3c4650;margin:6px 0 2px}.st{white-space:nowrap;margin-right:8px}"
     ".legend span{margin-right:14px;white-space:nowrap}"
     ".sw{display:inline-block;width:10px;height:10px;border-radius:50%;background:var(--c);margin-right:5px;"
     "vertical-align:-1px}"
@@ -220,10 +220,10 @@ static void put_states(vs_strbuf *b, const report *r) {
     put_count(b, r->counts[RS_COMPLETE] + r->counts[RS_PRUNED]);
     vs_sb_puts(b, " done</dd><dt>trials</dt><dd id=\"states\">");
     for (int s = 0; s < RS_COUNT; s++) {
-        vs_sb_printf(b, "%s<span class=\"sw %s\"></span><span data-state=\"%s\">", s ? " &nbsp;" : "",
+        vs_sb_printf(b, "%s<span class=\"st\"><span class=\"sw %s\"></span><span data-state=\"%s\">", s ? " " : "",
                      report_state_classes[s], report_state_names[s]);
         put_count(b, r->counts[s]);
-        vs_sb_printf(b, "</span> %s", words[s]);
+        vs_sb_printf(b, "</span> %s</span>", words[s]);
     }
     vs_sb_puts(b, "</dd>");
 }
