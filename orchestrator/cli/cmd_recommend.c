@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "item_names.h"
 #include "results_cli.h"
+#include "orchestrator/run_folders.h"
 #include "common/json_exact.h"
 #include "common/strbuf.h"
 #include "dataset/ingest.h"
@@ -72,8 +73,43 @@ static char *read_stdin(void) {
     return vs_sb_take(&b);
 }
 
+/* The best COMPLETE trial in the sweep's direction (with a model file only, with_model),
+ * or NULL. */
+static const cJSON *best_trial(const cJSON *trials, int maximize, int with_model) {
+    const cJSON *t, *pick = NULL;
+    cJSON_ArrayForEach(t, trials) {
+        double v = results_number(cJSON_GetObjectItem(t, "value"));
+        const char *state = results_string(t, "state");
+        if (!state || strcmp(state, "COMPLETE") || isnan(v)) continue;
+        if (with_model && !results_string(cJSON_GetObjectItem(t, "user_attrs"), "model")) continue;
+        double best = pick ? results_number(cJSON_GetObjectItem(pick, "value")) : NAN;
+        if (!pick || (maximize ? v > best : v < best)) pick = t;
+    }
+    return pick;
+}
+
+/* Why a trial has no model file, for the message: a seed, a trial added without
+ * training, or one that did not complete. */
+static void no_model_reason(const cJSON *t, char *why, size_t n) {
+    const cJSON *attrs = cJSON_GetObjectItem(t, "user_attrs");
+    const char *state = results_string(t, "state"), *seed = results_string(attrs, "warm_start");
+    int number = (int)results_number(cJSON_GetObjectItem(t, "number"));
+    if (seed)
+        snprintf(why, n, "trial %d is a warm-start seed (from %s): it was trained by that sweep, not this one, "
+                 "and has no model file here", number, seed);
+    else if (results_number(cJSON_GetObjectItem(t, "attempts")) == 0 && state && strcmp(state, "WAITING") &&
+             strcmp(state, "RUNNING"))
+        snprintf(why, n, "trial %d was added to the study without being trained (Optuna's add_trial, for one): it has "
+                 "no model file", number);
+    else
+        snprintf(why, n, "trial %d is %s and has no model file (only a COMPLETE trial records one)", number,
+                 state ? state : "?");
+}
+
 /* The model file of a sweep's trial (number, or the best COMPLETE one when which is
- * "best"), from its "model" user attribute. Returns 0, or the exit status after the message. */
+ * "best"), from its "model" user attribute: relative to the database's folder (or
+ * absolute). Returns 0, or the exit status after the message, which names the best trial
+ * that has a model when the one asked for has none. */
 static int trial_model(const char *db_path, const char *sweep_name, const char *which, char **model) {
     int number = -1;
     vs_error err = {{0}};
@@ -84,27 +120,37 @@ static int trial_model(const char *db_path, const char *sweep_name, const char *
     int rc = results_cli_load(&o, number, 0, &sweep, &trials);
     if (rc) return rc;
     int maximize = !results_string(sweep, "direction") || strcmp(results_string(sweep, "direction"), "minimize");
-    const cJSON *t, *pick = NULL;
-    cJSON_ArrayForEach(t, trials) {
-        double v = results_number(cJSON_GetObjectItem(t, "value"));
-        const char *state = results_string(t, "state");
-        if (number >= 0) pick = t;
-        else if (state && !strcmp(state, "COMPLETE") && !isnan(v)) {
-            double best = pick ? results_number(cJSON_GetObjectItem(pick, "value")) : NAN;
-            if (!pick || (maximize ? v > best : v < best)) pick = t;
-        }
-    }
+    const cJSON *pick = number >= 0 ? cJSON_GetArrayItem(trials, 0) : best_trial(trials, maximize, 0);
     const char *name = results_string(sweep, "name");
     if (!pick && number >= 0) rc = complain(2, "%s: sweep '%s' has no trial %d", db_path, name ? name : "?", number);
     else if (!pick) rc = complain(2, "%s: sweep '%s' has no COMPLETE trial yet", db_path, name ? name : "?");
     else {
         const char *path = results_string(cJSON_GetObjectItem(pick, "user_attrs"), "model");
-        const char *state = results_string(pick, "state");
-        int n = (int)results_number(cJSON_GetObjectItem(pick, "number"));
-        if (!path)
-            rc = complain(2, "%s: trial %d is %s and has no model file (only a COMPLETE trial records one)", db_path, n,
-                          state ? state : "?");
-        else *model = vs_xstrdup(path);
+        if (!path) {
+            char why[1400], offer[200] = "";
+            no_model_reason(pick, why, sizeof why);
+            if (number >= 0) {   /* every trial, to find the best one with a model */
+                cJSON *again = NULL;
+                cJSON_Delete(trials);
+                if (results_cli_load(&o, -1, 0, &again, &trials)) trials = NULL;
+                cJSON_Delete(again);
+            }
+            const cJSON *alt = trials ? best_trial(trials, maximize, 1) : NULL;
+            if (alt)
+                snprintf(offer, sizeof offer, "; the best trial with a model is trial %.0f (%s %.4f): --trial %.0f",
+                         results_number(cJSON_GetObjectItem(alt, "number")), results_string(sweep, "metric"),
+                         results_number(cJSON_GetObjectItem(alt, "value")), results_number(cJSON_GetObjectItem(alt, "number")));
+            else snprintf(offer, sizeof offer, "; no trial of the sweep has a model yet");
+            rc = complain(2, "%s: %s%s", db_path, why, offer);
+        } else {
+            char folder[4096], resolved[8192];
+            vs_error err2 = {{0}};
+            if (vs_runs_db_folder(db_path, folder, sizeof folder, &err2)) rc = complain(1, "%s", err2.msg);
+            else {
+                vs_runs_resolve(folder, path, resolved, sizeof resolved);
+                *model = vs_xstrdup(resolved);
+            }
+        }
     }
     cJSON_Delete(sweep);
     cJSON_Delete(trials);

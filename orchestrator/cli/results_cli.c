@@ -122,6 +122,13 @@ void results_duration(double s, char out[32]) {
     else snprintf(out, 32, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
+void results_bytes(int64_t b, char out[32]) {
+    if (b < 1000) snprintf(out, 32, "%lld B", (long long)b);
+    else if (b < 1000000) snprintf(out, 32, "%.1f KB", (double)b / 1e3);
+    else if (b < 1000000000) snprintf(out, 32, "%.1f MB", (double)b / 1e6);
+    else snprintf(out, 32, "%.1f GB", (double)b / 1e9);
+}
+
 int results_cli_sweep_args(const char *verb, int argc, char **argv, int n_args, void (*usage)(FILE *),
                            const char **db_path) {
     if (vs_wants_help(argc, argv)) {
