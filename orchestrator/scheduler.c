@@ -168,7 +168,7 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     int orphans = 0;
     if (vs_db_requeue_orphans(w.db, w.study_id, &orphans, err) || sched_reload(&w, err) || sched_claim_home(&w, err))
         goto out;
-    if (sched_record_seeds(&w, err)) goto out;
+    if (sched_record_dataset(&w, err) || sched_record_seeds(&w, err)) goto out;
     if (o->retry_failed && sched_requeue_failed(&w, err)) goto out;
     tally so_far = sched_count_trials(&w);
     int done = so_far.complete + so_far.pruned + so_far.failed;

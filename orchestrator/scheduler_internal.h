@@ -81,7 +81,10 @@ typedef struct sweep {
     char fail_key[1200];            /* that reason with its numbers left out */
     char last_fail[1200];           /* the last FAIL's reason as recorded */
     vs_db_seed *seeds;              /* warm start: an earlier sweep's finished trials that fit */
-    int n_seeds, n_unfit;           /* ... and how many did not fit this space */
+    int n_seeds, n_unfit;           /* ... and how many did not fit this sweep */
+    char unfit_why[1024];           /* why they did not, counted ("9 trained on another dataset, ...") */
+    uint32_t dataset_fingerprint;   /* the dataset's (dataset.h), recorded with the sweep (vaesearch:dataset) */
+    int64_t dataset_items, dataset_train_users;
     double ended_seconds;      /* trainer time of the attempts that ended in this run (COMPLETE, PRUNED, FAIL) */
     int ended_count;
 } sweep;
@@ -126,6 +129,9 @@ const char *sched_slot_gpus(const sweep *w, int s);
 int sched_load_seeds(sweep *w, vs_error *err);
 int sched_sweep_recorded(const sweep *w);
 int sched_record_seeds(sweep *w, vs_error *err);
+/* The sweep's dataset, as a study system attribute vaesearch:dataset ({fingerprint, items,
+ * train_users}): what a later warm start from this sweep compares its own with. */
+int sched_record_dataset(sweep *w, vs_error *err);
 
 /* ---- propose.c: proposing trials, and pruning them ---- */
 

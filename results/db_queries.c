@@ -85,6 +85,23 @@ static void sweep_owner_json(vs_db *db, cJSON *sweep, sqlite3_stmt *st) {
     else cJSON_AddNullToObject(o, "alive");
 }
 
+/* The study's user or system attributes as an object, key -> JSON value. */
+static int sweep_attrs_json(vs_db *db, cJSON *sweep, int study_id, int system, vs_error *err) {
+    sqlite3_stmt *st = db_prepare(db, err,
+                                  system ? "SELECT \"key\", value_json FROM study_system_attributes WHERE study_id = ?"
+                                         : "SELECT \"key\", value_json FROM study_user_attributes WHERE study_id = ?",
+                                  "i", study_id);
+    if (!st) return -1;
+    cJSON *attrs = cJSON_AddObjectToObject(sweep, system ? "system_attrs" : "user_attrs");
+    int r;
+    while ((r = db_step(db, st, err)) == 1) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        if (key && !cJSON_GetObjectItemCaseSensitive(attrs, key)) cJSON_AddItemToObject(attrs, key, column_json(st, 1));
+    }
+    db_release(db, st);
+    return r < 0 ? -1 : 0;
+}
+
 static int sweep_counts_json(vs_db *db, cJSON *sweep, int study_id, vs_error *err) {
     static const char *const states[] = {"WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL"};
     cJSON *counts = cJSON_AddObjectToObject(sweep, "counts");
@@ -126,7 +143,8 @@ static cJSON *sweep_json(vs_db *db, int study_id, vs_error *err) {
     cJSON_AddItemToObject(o, "created", column_string_or_null(st, 5));
     sweep_owner_json(db, o, st);
     db_release(db, st);
-    if (sweep_counts_json(db, o, study_id, err)) {
+    if (sweep_counts_json(db, o, study_id, err) || sweep_attrs_json(db, o, study_id, 0, err) ||
+        sweep_attrs_json(db, o, study_id, 1, err)) {
         cJSON_Delete(o);
         return NULL;
     }

@@ -161,6 +161,21 @@ int vs_db_set_sweep_runs_dir(vs_db *db, int study_id, const char *runs_dir, vs_e
                         err);
 }
 
+int vs_db_set_sweep_system_attr(vs_db *db, int study_id, const char *key, const cJSON *value, vs_error *err) {
+    if (!key || !key[0] || !value) return vs_errorf(err, "%s: study attribute without a key or value", db->path);
+    char *json = cJSON_PrintUnformatted(value);
+    int rc = db_begin(db, err);
+    if (rc == 0)
+        rc = db_finish_tx(db,
+                          db_run(db, err,
+                                 "INSERT INTO study_system_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
+                                 "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
+                                 "iss", study_id, key, json),
+                          err);
+    free(json);
+    return rc;
+}
+
 int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, vs_error *err) {
     if (!s->name || !s->canonical || !s->metric) return vs_errorf(err, "%s: the space has no name, metric or canonical form", db->path);
     if (db_begin(db, err)) return -1;

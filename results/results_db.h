@@ -39,6 +39,9 @@ int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, 
 int vs_db_sweep_home(vs_db *db, int study_id, char uid[33], char **runs_dir, vs_error *err);
 /* Records the sweep's run folder (relative to the database's folder, or absolute). */
 int vs_db_set_sweep_runs_dir(vs_db *db, int study_id, const char *runs_dir, vs_error *err);
+/* Sets (or replaces) a study system attribute to a JSON value: vaesearch's own facts
+ * about a sweep that Optuna has no place for (key "vaesearch:dataset"). */
+int vs_db_set_sweep_system_attr(vs_db *db, int study_id, const char *key, const cJSON *value, vs_error *err);
 
 /* One live `vaesearch run` per sweep: records this process (pid, host, start, heartbeat)
  * as the owner, unless the recorded owner is alive: same host and its pid exists and its
@@ -137,7 +140,8 @@ int vs_db_open_existing(const char *path, vs_db **out, vs_error *err);
 int vs_db_find_sweep(vs_db *db, const char *name, int *study_id, vs_error *err);
 
 /* The sweep as a JSON object (caller deletes): name, study_id, id (its uid, or null),
- * runs_dir (its run folder as recorded, or null), direction ("maximize" or
+ * runs_dir (its run folder as recorded, or null), user_attrs and system_attrs (the
+ * study's attributes, key -> JSON value), direction ("maximize" or
  * "minimize"), metric, n_trials, space (the stored space, parsed), created, counts
  * (trials per state: WAITING, RUNNING, COMPLETE, PRUNED, FAIL), and owner: null, or
  * {pid, host, started, heartbeat, heartbeat_age_s, alive}, where alive is the kill(pid, 0)
