@@ -65,6 +65,26 @@ sed -n 2p <<< "$out" | grep -qF "Film $first, \"the\" sequel ($first)" || { echo
 import json, sys
 r = json.load(sys.stdin)["recommendations"]
 assert len(r) == 2 and all(x["name"] == "Film %s, \"the\" sequel (%s)" % (x["item"], x["item"]) for x in r), r'
+# MovieLens 100K's u.item: '|'-separated, no header, Latin-1 (read as such); and a
+# headerless CSV, whose first line is an item, not a header.
+python3 - "$T/csv/items.csv" "$T/u.item" "$T/plain.csv" <<'PY'
+import csv, sys
+items = [r["item"] for r in csv.DictReader(open(sys.argv[1]))]
+with open(sys.argv[2], "wb") as f:
+    for i in items:
+        f.write(f"{i}|Caf\u00e9 {i}, The (1995)|01-Jan-1995||http://example.org/{i}|0|1|0\n".encode("latin-1"))
+with open(sys.argv[3], "w") as f:
+    for i in items:
+        f.write(f"{i},Plain {i},Drama|Comedy|Crime\n")
+PY
+"$VAESEARCH" recommend "$M" -k 600 --json --items "$T/u.item" 1 2 3 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["recommendations"]
+assert r and all(x["name"] == "Caf\u00e9 %s, The (1995)" % x["item"] for x in r), r[:3]'
+"$VAESEARCH" recommend "$M" -k 600 --json --items "$T/plain.csv" 1 2 3 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["recommendations"]
+assert all(x["name"] == "Plain %s" % x["item"] for x in r), [x for x in r if x["name"] != "Plain %s" % x["item"]][:3]'
 printf 'movieId,title\n1,"not closed\n' > "$T/bad.csv"
 set +e
 "$VAESEARCH" recommend "$M" --items "$T/bad.csv" 1 2> "$T/err3"; rc=$?
