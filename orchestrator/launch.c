@@ -98,16 +98,17 @@ static int slurm_step_pending(sweep *w, int trial_id, vs_error *err) {
 
 /* 0 started, 1 refused (the trial has FAILed: its folder is not its own), -1 err. */
 static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
-    char dir[8192], config[8300], threads[16], why[9000];
+    char dir[8192], config[8300], threads[16], why[9000], progress[16];
     int refused = vs_runs_trial_folder(w->home, t->number, w->uid, t->out_dir != NULL, dir, sizeof dir, why, sizeof why, err);
     if (refused < 0) return -1;
     if (refused) return sched_fail_unstarted(w, t->trial_id, t->number, why, err) ? -1 : 1;
     snprintf(config, sizeof config, "%s/trial.json", dir);
     if (write_trial_config(w, t, config, err)) return -1;
     snprintf(threads, sizeof threads, "%d", w->threads);
+    snprintf(progress, sizeof progress, "%d", PROGRESS_SECONDS);
     const char *gpus = sched_slot_gpus(w, slot);
     char *argv[] = {w->trainer, "--data", w->dataset, "--config", config, "--out", dir, "--device", (char *)w->device,
-                    "--threads", threads, "--resume", NULL};
+                    "--threads", threads, "--progress-every", progress, "--resume", NULL};
     vs_trial_process proc;
     if (w->slurm) {
         char name[300];

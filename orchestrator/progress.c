@@ -63,9 +63,15 @@ void sched_live_line(sweep *w) {
             vs_sb_printf(&b, "; %d more running", sched_active_children(w) - 4);
             break;
         }
-        if (!c->last_epoch) vs_sb_printf(&b, "; trial %d, starting", c->number);
-        else vs_sb_printf(&b, "; trial %d, epoch %d", c->number, c->last_epoch);
-        if (c->last_epoch && c->epochs) vs_sb_printf(&b, "/%d", c->epochs);
+        if (c->progress > 0) {   /* inside an epoch: the trainer's progress line */
+            vs_sb_printf(&b, "; trial %d, epoch %d", c->number, c->last_epoch + 1);
+            if (c->epochs) vs_sb_printf(&b, "/%d", c->epochs);
+            vs_sb_printf(&b, " %.0f%%", 100 * c->progress);
+        } else {
+            if (!c->last_epoch) vs_sb_printf(&b, "; trial %d, starting", c->number);
+            else vs_sb_printf(&b, "; trial %d, epoch %d", c->number, c->last_epoch);
+            if (c->last_epoch && c->epochs) vs_sb_printf(&b, "/%d", c->epochs);
+        }
     }
     if (!running) vs_sb_printf(&b, "; none running");
     if (t.best) vs_sb_printf(&b, "; best trial %d, %s %.4f", t.best->number, w->space.metric, t.best->value);

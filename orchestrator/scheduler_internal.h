@@ -22,6 +22,8 @@
 #include "results/results_db.h"
 #include "space/space.h"
 
+/* The seconds between a trainer's progress lines inside a long epoch (--progress-every). */
+#define PROGRESS_SECONDS 30
 /* A trainer asked to stop (SIGTERM) is killed after this long. */
 #define KILL_GRACE_SECONDS 20.0
 /* A full disk is no fault of the trial: the trainer's error or last lines say so. */
@@ -40,6 +42,8 @@ typedef struct child {
     int bad_output;   /* it printed an event it should not have: stopped, recorded FAIL */
     int last_epoch, epochs;   /* the last epoch seen, of how many (0 when unknown) */
     int last_validated_epoch;        /* the last epoch with a validation, 0 before the first */
+    double progress;                 /* the trainer's last progress line: the fraction of epoch last_epoch + 1
+                                        done (0 when none came since the last epoch line) */
     double last_value, best_value;   /* the metric after the last validated epoch, and the best */
     cJSON *done;
     char *error;
