@@ -47,7 +47,8 @@ static void usage(FILE *f) {
             "  --trial N|best  the model of the sweep's trial N, or of its best COMPLETE trial\n"
             "  --db PATH       with --trial: the results database (default results.db)\n"
             "  --sweep NAME    with --trial: the sweep (default: the only one in the database)\n"
-            "  --json          one JSON object instead of a table\n"
+            "  --format F      text (default, a table) or json (one JSON object); --json is\n"
+            "                  --format json\n"
             "  --serve         keep the model loaded and answer one request a line on standard\n"
             "                  input, {\"items\": [ID, ...], \"k\": N, \"id\": ANY} (k and id\n"
             "                  optional), with one JSON line on standard output: id, known_items,\n"
@@ -283,7 +284,7 @@ int cmd_recommend(int argc, char **argv) {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},        {"items", required_argument, NULL, 'i'},
                                          {"trial", required_argument, NULL, 't'}, {"db", required_argument, NULL, 'd'},
                                          {"sweep", required_argument, NULL, 's'}, {"serve", no_argument, NULL, 'S'},
-                                         {NULL, 0, NULL, 0}};
+                                         {"format", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
     int k = 10, json = 0, serving = 0, c;
     const char *items_path = NULL, *trial = NULL, *db_path = NULL, *sweep = NULL;
     vs_error err = {{0}};
@@ -291,6 +292,9 @@ int cmd_recommend(int argc, char **argv) {
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":k:", opts, NULL)) != -1) {
         if (c == 'j') json = 1;
+        else if (c == 'f') {
+            if (cli_parse_text_or_json(optarg, &json, &err)) return complain(2, "%s", err.msg);
+        }
         else if (c == 'i') items_path = optarg;
         else if (c == 't') trial = optarg;
         else if (c == 'd') db_path = optarg;

@@ -39,7 +39,7 @@ typedef struct results_cli {
 #define RESULTS_CLI_HELP                                                                  \
     "  --db PATH      the results database (default results.db)\n"                       \
     "  --sweep NAME   the sweep (default: the only one in the database)\n"               \
-    "  --format F     text (default) or json (one object)\n"                             \
+    "  --format F     text (default) or json (one object; or --json)\n"                 \
     "\n"                                                                                 \
     "Exit status: 0 done, 1 the database could not be read, 2 bad usage, or a\n"
 
