@@ -40,8 +40,14 @@ grep -q "kept its run folder .*runs/s (--keep-runs)" del.log || { cat del.log; e
 grep -q "^run folder: runs/s-2$" b.log || { cat b.log; exit 1; }
 trained b.log
 [ "$(states results.db s)" = "COMPLETE COMPLETE" ]
-# An ended trial's state is removed (it never resumes); its model stays.
+# An ended trial's state is removed (it never resumes); its model stays. status says
+# what the run folder takes on the disk.
 [ ! -e runs/s-2/trial-0/state.safetensors ] && [ -f runs/s-2/trial-0/best.safetensors ]
+"$VAESEARCH" status | grep -q "^runs      $T/runs/s-2: [0-9.]* [KM]B$" || { "$VAESEARCH" status; exit 1; }
+"$VAESEARCH" status --format json | python3 -c "
+import json, os, sys
+r = json.load(sys.stdin)['runs']
+assert r['path'] == os.path.realpath('runs/s-2') and r['bytes'] > 0, r"
 
 # delete removes the sweep's folder; the same name with another sampler seed then trains
 # (an old state would have been refused: "saved with a different 'lr'").
