@@ -166,6 +166,12 @@ grep -q "warm start: 3 finished trials of .*earlier.db seed the sampler; 3 did n
 "$VAESEARCH" status --db "$T/warm.db" | grep -q "^trials    2 of 2 done; 5 COMPLETE, .*; not run here: 3 warm-start seeds$" ||
   { "$VAESEARCH" status --db "$T/warm.db"; exit 1; }
 "$VAESEARCH" show 0 --db "$T/warm.db" | grep -q "^seed      warm start from .*earlier.db:earlier#[0-9]* (trained by that sweep, not run here)$"
+# A seed has no model here: recommend says so and names the best trial that has one.
+set +e
+"$VAESEARCH" recommend --db "$T/warm.db" --trial 0 1 2> "$T/seedrec.txt"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "trial 0 is a warm-start seed (from .*earlier.db:earlier#[0-9]*).* the best trial with a model is trial [34] " "$T/seedrec.txt" ||
+  { echo "rc $rc"; cat "$T/seedrec.txt"; exit 1; }
 python3 - "$T/earlier.db" "$T/warm.db" "$T/warm-runs.txt" <<'PY'
 import sqlite3, sys, json
 old, new = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
