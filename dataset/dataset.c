@@ -235,6 +235,7 @@ struct found_section {
     int present;
     uint64_t count, length;
     const unsigned char *data;
+    uint32_t crc;
 };
 
 static int read_section_table(const unsigned char *base, uint64_t file_size, uint64_t header_size,
@@ -271,7 +272,7 @@ static int read_section_table(const unsigned char *base, uint64_t file_size, uin
         if (!known) continue;   /* a later minor addition: checked, then ignored */
         if (found[id].present)
             return vs_errorf(err, "corrupt: section %s appears twice in the table", label);
-        found[id] = (struct found_section){1, count, length, base + offset};
+        found[id] = (struct found_section){1, count, length, base + offset, crc};
     }
     for (int id = 1; id <= S_COUNT; id++)
         if (!found[id].present) return vs_errorf(err, "corrupt: missing section '%s'", SPECS[id].name);
@@ -360,6 +361,11 @@ static int parse_dataset(vs_dataset *ds, const unsigned char *base, uint64_t siz
     struct found_section found[S_COUNT + 1];
     memset(found, 0, sizeof found);
     if (read_section_table(base, size, header_size, n_sections, found, err)) return -1;
+    /* What the data is, apart from its metadata (the source path, say): the checksums of
+     * the other sections, which the table holds already. */
+    unsigned char crcs[4 * S_COUNT];
+    for (int id = 1; id < S_META_JSON; id++) put_u32(crcs + 4 * (id - 1), found[id].crc);
+    ds->fingerprint = crc32_of(crcs, 4 * (uint64_t)(S_META_JSON - 1));
 
     for (int k = 0; k < 5; k++)
         if (attach_csr(csr_slot(ds, k), CSR_NAMES[k], &found[S_TRAIN_INDPTR + 2 * k],

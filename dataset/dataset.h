@@ -42,6 +42,9 @@ typedef struct vs_dataset {
     vs_strtab val_user_ids;    /* val_in.rows */
     vs_strtab test_user_ids;   /* test_in.rows */
     const char *meta_json;     /* NUL-terminated JSON object */
+    uint32_t fingerprint;      /* read from a file: the CRC-32 of its sections' checksums but the metadata's,
+                                  so the same split with the same ids (prepared again, copied, moved) has the
+                                  same one; 0 otherwise */
     /* Storage: either a mapping of a file, or heap blocks owned by this struct. */
     void *map;
     size_t map_len;

@@ -162,12 +162,13 @@ static int heldout_count(double heldout, int64_t kept_users, int min_user_items,
         *h = (int64_t)floor(heldout * (double)kept_users);
     }
     if (*h < 1)
-        return vs_errorf(err, "held-out fraction %g of %lld users gives no held-out user",
+        return vs_errorf(err, "held-out fraction %g of %lld users gives no held-out user (--heldout-users)",
                          heldout, (long long)kept_users);
     if (*h >= kept_users || 2 * *h >= kept_users)
         return vs_errorf(err,
                          "%lld validation and %lld test users need more than %lld users, but only "
-                         "%lld users have >= %d items",
+                         "%lld users have >= %d items: hold out fewer (--heldout-users N, or a fraction such "
+                         "as 0.1)",
                          (long long)*h, (long long)*h, (long long)(2 * *h), (long long)kept_users,
                          min_user_items);
     return 0;

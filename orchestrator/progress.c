@@ -1,5 +1,6 @@
 /* progress: what a running sweep tells the user: a line per event (started, epoch,
  * ended), or on a terminal one live line kept current, and the summary at the end. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ char *sched_params_text(const sweep *w, const double *values) {
     char *buf = vs_xcalloc(1, 1024);
     size_t used = 0;
     for (int p = 0; p < w->space.n_params && used < 1000; p++) {
-        if (w->space.params[p].kind == VS_PARAM_CONSTANT) continue;
+        if (w->space.params[p].kind == VS_PARAM_CONSTANT || isnan(values[p])) continue;   /* NaN: missing */
         cJSON *v = vs_param_json_value(&w->space.params[p], values[p]);
         char *s = vs_json_print_exact(v);
         used += (size_t)snprintf(buf + used, 1024 - used, "%s%s=%s", used ? " " : "", w->space.params[p].name, s);
@@ -62,9 +63,15 @@ void sched_live_line(sweep *w) {
             vs_sb_printf(&b, "; %d more running", sched_active_children(w) - 4);
             break;
         }
-        if (!c->last_epoch) vs_sb_printf(&b, "; trial %d, starting", c->number);
-        else vs_sb_printf(&b, "; trial %d, epoch %d", c->number, c->last_epoch);
-        if (c->last_epoch && c->epochs) vs_sb_printf(&b, "/%d", c->epochs);
+        if (c->progress > 0) {   /* inside an epoch: the trainer's progress line */
+            vs_sb_printf(&b, "; trial %d, epoch %d", c->number, c->last_epoch + 1);
+            if (c->epochs) vs_sb_printf(&b, "/%d", c->epochs);
+            vs_sb_printf(&b, " %.0f%%", 100 * c->progress);
+        } else {
+            if (!c->last_epoch) vs_sb_printf(&b, "; trial %d, starting", c->number);
+            else vs_sb_printf(&b, "; trial %d, epoch %d", c->number, c->last_epoch);
+            if (c->last_epoch && c->epochs) vs_sb_printf(&b, "/%d", c->epochs);
+        }
     }
     if (!running) vs_sb_printf(&b, "; none running");
     if (t.best) vs_sb_printf(&b, "; best trial %d, %s %.4f", t.best->number, w->space.metric, t.best->value);
@@ -83,8 +90,10 @@ void sched_live_line(sweep *w) {
 
 void sched_summary(sweep *w) {
     tally t = sched_count_trials(w);
-    sched_say(w, "sweep %s: %d complete, %d pruned, %d failed, %d waiting (%.0f s)", w->space.name, t.complete,
-              t.pruned, t.failed, t.waiting, sched_now() - w->t0);
+    char history[96] = "";
+    if (t.history) snprintf(history, sizeof history, "; %d more not run here (seeds, or added with Optuna)", t.history);
+    sched_say(w, "sweep %s: %d complete, %d pruned, %d failed, %d waiting%s (%.0f s)", w->space.name, t.complete,
+              t.pruned, t.failed, t.waiting, history, sched_now() - w->t0);
     if (t.best) {
         char *p = sched_params_text(w, t.best->values);
         sched_say(w, "best: trial %d, validation %s %.4f (%s)", t.best->number, w->space.metric, t.best->value, p);

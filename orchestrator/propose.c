@@ -1,20 +1,33 @@
 /* propose: the sweep's next trial, proposed from its reference set (the trials numbered
  * < n - window, all ended, every later one PENDING to the sampler) and recorded WAITING;
- * and pruning, judged against the COMPLETE trials of the same reference set, also for a
+ * a trial Optuna's enqueue_trial left WAITING with parameters missing, completed the same
+ * way (the values it fixes kept); and pruning, judged against the COMPLETE trials of the same reference set, also for a
  * trial that comes back with epochs recorded before the sweep stopped. Both reference
  * sets are the same in every run, so a resumed sweep decides as the uninterrupted one. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "pruner.h"
 #include "sampler.h"
 #include "scheduler_internal.h"
+#include "common/json_exact.h"
+#include "common/strbuf.h"
 #include "results/results_db.h"
 
+/* A trial that ended without vaesearch running it: a warm-start seed, or one Optuna's
+ * add_trial wrote. History for the sampler, not a proposal. */
+int sched_is_history(const vs_db_trial *t) { return t->attempts == 0 && sched_is_ended(t->state); }
+
+/* Whether t is one of the sweep's proposals, as the budget counts them. */
+static int is_proposal(const vs_db_trial *t) { return t->retry_of < 0 && !sched_is_history(t); }
+
 int64_t sched_base_trials(const sweep *w) {
-    int64_t n = -w->n_seeded;   /* warm-start seeds are history, not proposals */
-    for (int i = 0; i < w->n_trials; i++) n += w->trials[i].retry_of < 0;
+    int64_t n = 0;
+    for (int i = 0; i < w->n_trials; i++) n += is_proposal(&w->trials[i]);
     return n;
 }
 
@@ -25,29 +38,39 @@ static int next_number(const sweep *w) {
     return n;
 }
 
+/* The sampler's view for trial number n: the trials numbered < n - window (which must all
+ * have ended: else NULL, not yet) with their outcomes, every later one PENDING; a trial
+ * without all its values (one Optuna enqueued or added) is left out. */
+static vs_trial_obs *reference_history(const sweep *w, int n, int *count) {
+    int cut = n - w->window, h = 0;
+    vs_trial_obs *hist = vs_xcalloc((size_t)(w->n_trials ? w->n_trials : 1), sizeof *hist);
+    for (int i = 0; i < w->n_trials; i++) {
+        const vs_db_trial *t = &w->trials[i];
+        if (t->number == n) continue;
+        if (t->number < cut) {
+            if (!sched_is_ended(t->state)) {   /* the reference set has not ended yet: wait */
+                free(hist);
+                return NULL;
+            }
+            if (!strcmp(t->state, "FAIL") || !t->has_value || t->missing) continue;
+            hist[h++] = (vs_trial_obs){t->number, t->values, !strcmp(t->state, "COMPLETE") ? VS_OBS_COMPLETE : VS_OBS_PRUNED,
+                                       t->value};
+        } else if (!t->missing) {
+            hist[h++] = (vs_trial_obs){t->number, t->values, VS_OBS_PENDING, 0.0};
+        }
+    }
+    *count = h;
+    return hist;
+}
+
 /* Proposes and records the next trial, if the budget allows and its reference set has
  * ended. Returns 1 when a trial was created, 0 when none can be now, -1 on error. */
 int sched_propose(sweep *w, vs_error *err) {
     int64_t k = sched_base_trials(w);
     if (k >= w->budget) return 0;
-    int n = next_number(w);
-    int cut = n - w->window;
-    vs_trial_obs *hist = vs_xcalloc((size_t)(w->n_trials ? w->n_trials : 1), sizeof *hist);
-    int h = 0;
-    for (int i = 0; i < w->n_trials; i++) {
-        const vs_db_trial *t = &w->trials[i];
-        if (t->number < cut) {
-            if (!sched_is_ended(t->state)) {   /* the reference set has not ended yet: wait */
-                free(hist);
-                return 0;
-            }
-            if (!strcmp(t->state, "FAIL") || !t->has_value) continue;
-            hist[h++] = (vs_trial_obs){t->number, t->values, !strcmp(t->state, "COMPLETE") ? VS_OBS_COMPLETE : VS_OBS_PRUNED,
-                                       t->value};
-        } else {
-            hist[h++] = (vs_trial_obs){t->number, t->values, VS_OBS_PENDING, 0.0};
-        }
-    }
+    int h;
+    vs_trial_obs *hist = reference_history(w, next_number(w), &h);
+    if (!hist) return 0;
     double *values = vs_xcalloc((size_t)(w->space.n_params ? w->space.n_params : 1), sizeof(double));
     /* The k-th proposal of the sweep: equal to the trial number unless failures were retried. */
     int rc = vs_sampler_propose(&w->space, (int)k, hist, h, values, err);
@@ -57,6 +80,73 @@ int sched_propose(sweep *w, vs_error *err) {
     free(hist);
     if (rc) return -1;
     return sched_refresh_trial(w, trial_id, err) ? -1 : 1;
+}
+
+/* A value fixed_params gives for p, as its internal value: 0, or -1 when p cannot take it.
+ * A list choice may come as the list or as the text Optuna stores it as ("[600,200]"). */
+static int fixed_value(const vs_param *p, const cJSON *v, double *out) {
+    if (vs_param_internal_value(p, v, out) == 0) return 0;
+    if (!cJSON_IsString(v) || (v->valuestring[0] != '[' && v->valuestring[0] != '{')) return -1;
+    cJSON *parsed = cJSON_Parse(v->valuestring);
+    int rc = parsed ? vs_param_internal_value(p, parsed, out) : -1;
+    cJSON_Delete(parsed);
+    return rc;
+}
+
+/* Why fixed (enqueue_trial's values) does not fit the space, in why; "" when it does. */
+static void check_fixed(const sweep *w, const cJSON *fixed, const vs_db_trial *t, double *values, char *why, size_t n) {
+    why[0] = 0;
+    if (t->fixed_params && !cJSON_IsObject(fixed)) {
+        snprintf(why, n, "its fixed_params are not a JSON object");
+        return;
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, fixed) {
+        int p = 0;
+        while (p < w->space.n_params && strcmp(w->space.params[p].name, m->string)) p++;
+        char *text = vs_json_print_exact(m);
+        if (p == w->space.n_params)
+            snprintf(why, n, "it was enqueued with %s=%s, and '%s' is no parameter of this space", m->string, text,
+                     m->string);
+        else if (t->missing[p] && fixed_value(&w->space.params[p], m, &values[p]))
+            snprintf(why, n, "it was enqueued with %s=%s, a value this space's parameter cannot take", m->string, text);
+        free(text);
+        if (why[0]) return;
+    }
+}
+
+int sched_complete_trial(sweep *w, vs_db_trial *t, vs_error *err) {
+    int h, number = t->number, trial_id = t->trial_id;
+    vs_trial_obs *hist = reference_history(w, number, &h);
+    if (!hist) return 1;
+    int64_t k = 0;   /* the proposal it takes the place of: the proposals numbered before it */
+    for (int i = 0; i < w->n_trials; i++) k += w->trials[i].number < number && is_proposal(&w->trials[i]);
+    double *values = vs_xcalloc((size_t)(w->space.n_params ? w->space.n_params : 1), sizeof(double));
+    int rc = vs_sampler_propose(&w->space, (int)k, hist, h, values, err);
+    free(hist);
+    char why[1200] = "", *given = NULL;
+    cJSON *fixed = t->fixed_params ? cJSON_Parse(t->fixed_params) : NULL;
+    if (rc == 0) {
+        for (int p = 0; p < w->space.n_params; p++)
+            if (!t->missing[p]) values[p] = t->values[p];   /* recorded already: kept */
+        check_fixed(w, fixed, t, values, why, sizeof why);
+        vs_strbuf names = {0};
+        const cJSON *m;
+        cJSON_ArrayForEach(m, fixed) vs_sb_printf(&names, "%s%s", names.len ? ", " : "", m->string);
+        given = names.s ? vs_sb_take(&names) : vs_xstrdup("none");
+    }
+    cJSON_Delete(fixed);
+    if (rc == 0 && why[0]) {
+        free(values);
+        free(given);
+        return sched_fail_unstarted(w, trial_id, number, why, err) ? -1 : 2;
+    }
+    if (rc == 0) rc = vs_db_fill_trial_params(w->db, trial_id, &w->space, values, err);
+    free(values);
+    if (rc == 0) rc = sched_refresh_trial(w, trial_id, err);
+    if (rc == 0) sched_say(w, "trial %d: enqueued with %s fixed; the other parameters proposed", number, given);
+    free(given);
+    return rc ? -1 : 0;
 }
 
 /* Pruning, as Optuna's pruners judge, at a validated epoch (the previous one was

@@ -166,14 +166,16 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     }
     claimed = 1;
     int orphans = 0;
-    if (vs_db_requeue_orphans(w.db, w.study_id, &orphans, err) || sched_reload(&w, err)) goto out;
-    if (sched_record_seeds(&w, err)) goto out;
+    if (vs_db_requeue_orphans(w.db, w.study_id, &orphans, err) || sched_reload(&w, err) || sched_claim_home(&w, err))
+        goto out;
+    if (sched_record_dataset(&w, err) || sched_record_seeds(&w, err)) goto out;
     if (o->retry_failed && sched_requeue_failed(&w, err)) goto out;
     tally so_far = sched_count_trials(&w);
     int done = so_far.complete + so_far.pruned + so_far.failed;
     sched_say(&w, "sweep %s: %s; %d %s slot%s, %d thread%s a trial, window %d, trainer %s", w.space.name,
               created ? "new" : "resuming", w.n_slots, w.n_groups || w.plan.gpus_per_step ? "GPU" : "CPU",
               w.n_slots == 1 ? "" : "s", w.threads, w.threads == 1 ? "" : "s", w.window, w.trainer);
+    sched_say(&w, "%s", w.home_note);
     if (!created)
         sched_say(&w, "resuming: %d trial%s ended, %d re-queued from a run that stopped", done, done == 1 ? "" : "s", orphans);
 

@@ -16,7 +16,7 @@ typedef struct vs_run_opts {
     const char *space_path;
     const char *db_path;        /* results.db */
     const char *trainer;        /* NULL: vaecf-train beside this program, else on PATH */
-    const char *runs_dir;       /* NULL: "runs" beside the database */
+    const char *runs_dir;       /* where a new sweep's run folder goes; NULL: "runs" beside the database */
     int n_gpus;                 /* with gpus_given: the --gpus list; else detected */
     int gpus[VS_MAX_GPUS];
     int gpus_given;
@@ -28,6 +28,7 @@ typedef struct vs_run_opts {
     int live;                   /* 1: one live progress line (a terminal); 0: a line per event */
     int retry_failed;           /* 1: re-queue every FAILed trial's parameters before proposing more */
     int max_consecutive_failures; /* stop after this many trials in a row fail for the same reason (0: never) */
+    int keep_states;            /* 1: an ended trial keeps its state.safetensors (removed by default) */
     FILE *out;                  /* progress */
 } vs_run_opts;
 

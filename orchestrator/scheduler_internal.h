@@ -22,6 +22,8 @@
 #include "results/results_db.h"
 #include "space/space.h"
 
+/* The seconds between a trainer's progress lines inside a long epoch (--progress-every). */
+#define PROGRESS_SECONDS 30
 /* A trainer asked to stop (SIGTERM) is killed after this long. */
 #define KILL_GRACE_SECONDS 20.0
 /* A full disk is no fault of the trial: the trainer's error or last lines say so. */
@@ -40,6 +42,8 @@ typedef struct child {
     int bad_output;   /* it printed an event it should not have: stopped, recorded FAIL */
     int last_epoch, epochs;   /* the last epoch seen, of how many (0 when unknown) */
     int last_validated_epoch;        /* the last epoch with a validation, 0 before the first */
+    double progress;                 /* the trainer's last progress line: the fraction of epoch last_epoch + 1
+                                        done (0 when none came since the last epoch line) */
     double last_value, best_value;   /* the metric after the last validated epoch, and the best */
     cJSON *done;
     char *error;
@@ -57,7 +61,12 @@ typedef struct sweep {
     vs_space space;
     vs_db *db;
     int study_id;
-    char dataset[4096], trainer[4096], runs[4096];
+    char dataset[4096], trainer[4096];
+    char runs[4096];           /* where a new sweep's run folder goes: --runs-dir, else runs beside the database */
+    char uid[33];              /* the sweep's identity (results_db.h, vs_db_sweep_home) */
+    char db_folder[4096];      /* the database's folder, absolute: the paths results.db keeps are relative to it */
+    char home[4096];           /* the sweep's run folder, absolute (run_folders.h); trial N runs in home/trial-N */
+    char home_note[9000];      /* "run folder: ..." as the run says it */
     const char *device;
     int threads, window, n_slots, n_groups;
     char (*group_gpus)[256];   /* per group: "0,1" */
@@ -76,15 +85,18 @@ typedef struct sweep {
     char fail_key[1200];            /* that reason with its numbers left out */
     char last_fail[1200];           /* the last FAIL's reason as recorded */
     vs_db_seed *seeds;              /* warm start: an earlier sweep's finished trials that fit */
-    int n_seeds, n_unfit;           /* ... and how many did not fit this space */
-    int n_seeded;                   /* trials of this sweep that are seeds (not run, not in the budget) */
+    int n_seeds, n_unfit;           /* ... and how many did not fit this sweep */
+    char unfit_why[1024];           /* why they did not, counted ("9 trained on another dataset, ...") */
+    uint32_t dataset_fingerprint;   /* the dataset's (dataset.h), recorded with the sweep (vaesearch:dataset) */
+    int64_t dataset_items, dataset_train_users;
     double ended_seconds;      /* trainer time of the attempts that ended in this run (COMPLETE, PRUNED, FAIL) */
     int ended_count;
 } sweep;
 
-/* Trials per state, and the best COMPLETE trial (NULL when none). */
+/* Trials per state (those this sweep ran; history, seeds and trials Optuna added, apart),
+ * and the best COMPLETE trial of them all (NULL when none). */
 typedef struct tally {
-    int complete, pruned, failed, waiting;
+    int complete, pruned, failed, waiting, history;
     const vs_db_trial *best;
 } tally;
 
@@ -121,19 +133,34 @@ const char *sched_slot_gpus(const sweep *w, int s);
 int sched_load_seeds(sweep *w, vs_error *err);
 int sched_sweep_recorded(const sweep *w);
 int sched_record_seeds(sweep *w, vs_error *err);
+/* The sweep's dataset, as a study system attribute vaesearch:dataset ({fingerprint, items,
+ * train_users}): what a later warm start from this sweep compares its own with. */
+int sched_record_dataset(sweep *w, vs_error *err);
 
 /* ---- propose.c: proposing trials, and pruning them ---- */
 
-/* Proposals made so far, as the budget counts them: trials that are no retry, no seed. */
+/* A trial that ended without this sweep running it (a warm-start seed, one Optuna's
+ * add_trial wrote): history for the sampler, not counted in the budget. */
+int sched_is_history(const vs_db_trial *t);
+/* Proposals made so far, as the budget counts them: trials that are no retry, no history. */
 int64_t sched_base_trials(const sweep *w);
 int sched_propose(sweep *w, vs_error *err);
+/* A WAITING trial with parameters missing (Optuna's enqueue_trial): the values its
+ * fixed_params give, the others proposed as for a new trial of its number, all recorded
+ * before it runs. 0 done; 1 not yet (its reference set has not ended); 2 refused, the
+ * trial FAILed saying why (a value the space cannot take); -1 err. */
+int sched_complete_trial(sweep *w, vs_db_trial *t, vs_error *err);
 int sched_prune_verdict(sweep *w, int number, int previous_epoch, int epoch, double value, double best);
 /* The better of two objective values in the sweep's direction; NaN is neither. */
 double sched_better_of(const sweep *w, double best, double v);
 int sched_replay_pruning(sweep *w, const vs_db_trial *t);
 
-/* ---- launch.c: starting trials in free slots ---- */
+/* ---- launch.c: the run folders, starting trials in free slots ---- */
 
+/* The sweep's run folder: the one recorded, else claimed now (run_folders.h) and recorded. */
+int sched_claim_home(sweep *w, vs_error *err);
+/* An absolute path as results.db keeps it: relative to the database's folder (caller frees). */
+char *sched_stored_path(const sweep *w, const char *abs);
 int sched_fill_slots(sweep *w, vs_error *err);
 
 /* ---- trial_events.c: a trainer's output lines ---- */
@@ -147,6 +174,11 @@ int sched_read_trainers(sweep *w, int wake_fd, vs_error *err);
 /* At time now: a trial past its timeout is asked to stop, one past its grace period is
  * killed, and each trainer whose output has closed is reaped and its attempt recorded. */
 int sched_end_trials(sweep *w, double now, vs_error *err);
+/* A trial that cannot start (its run folder is another's, its parameters do not fit):
+ * FAIL with reason, counted and retried as a failure of its trainer would be. */
+int sched_fail_unstarted(sweep *w, int trial_id, int number, const char *reason, vs_error *err);
+/* An ended trial's resumable state is removed (unless --keep-states): it never resumes. */
+void sched_drop_state(sweep *w, int number);
 int sched_requeue_failed(sweep *w, vs_error *err);
 
 /* ---- trial_history.c: the sweep's trials in memory, as results.db holds them ---- */

@@ -90,6 +90,9 @@ int sched_ensure_dataset(sweep *w, vs_error *err) {
     }
     vs_dataset ds;
     if (vs_dataset_open(&ds, w->dataset, err)) return -1;   /* refuse a bad dataset before any trial */
+    w->dataset_fingerprint = ds.fingerprint;
+    w->dataset_items = ds.n_items;
+    w->dataset_train_users = ds.train.rows;
     int rc = 0;
     if (ds.train.rows < 1) rc = vs_errorf(err, "%s: the dataset has no training users", w->dataset);
     else if (ds.val_in.rows < 1)

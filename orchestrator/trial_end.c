@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "run_folders.h"
 #include "scheduler_internal.h"
 #include "trainer_output.h"
 #include "results/results_db.h"
@@ -74,6 +75,49 @@ static void note_ended(sweep *w, const char *state, const char *reason) {
     }
 }
 
+void sched_drop_state(sweep *w, int number) {
+    if (w->o->keep_states) return;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/trial-%d", w->home, number);
+    vs_error err;
+    if (vs_runs_is_trials(dir, w->uid, number) && vs_runs_drop_state(dir, &err))
+        sched_say(w, "trial %d: its state could not be removed: %s", number, err.msg);
+}
+
+/* After a trial has ended (not WAITING): counted, its state removed, and a FAIL's
+ * parameters queued again while max_retries allows. */
+static int after_end(sweep *w, int number, const char *state, const char *reason, vs_error *err) {
+    note_ended(w, state, reason);
+    sched_drop_state(w, number);
+    if (strcmp(state, "FAIL") || w->stopping) return 0;
+    const vs_db_trial *t = sched_trial_by_number(w, number);
+    if (!t || t->missing || attempts_of(w, t) > w->space.max_retries) return 0;
+    int trial_id, again;
+    if (vs_db_create_trial(w->db, w->study_id, &w->space, t->values, number, &trial_id, &again, err)) return -1;
+    sched_say(w, "trial %d: retrying its parameters as trial %d", number, again);
+    return sched_refresh_trial(w, trial_id, err);
+}
+
+int sched_fail_unstarted(sweep *w, int trial_id, int number, const char *reason, vs_error *err) {
+    if (vs_db_trial_finished(w->db, trial_id, "FAIL", NULL, w->space.metric, -1, reason, NULL, err) ||
+        sched_refresh_trial(w, trial_id, err))
+        return -1;
+    sched_say(w, "trial %d: FAIL: %s", number, reason);
+    return after_end(w, number, "FAIL", reason, err);
+}
+
+/* The done line's model file as results.db keeps it: relative to the database's folder. */
+static void store_model_path(sweep *w, cJSON *done) {
+    const char *model = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(done, "model"));
+    if (!model) return;
+    char abs[8192];
+    vs_error ignore;
+    if (vs_runs_absolute(model, abs, sizeof abs, &ignore)) return;
+    char *stored = sched_stored_path(w, abs);
+    cJSON_ReplaceItemInObjectCaseSensitive(done, "model", cJSON_CreateString(stored));
+    free(stored);
+}
+
 static int out_of_space(const child *c, const char *tail) {
     return (c->error && strstr(c->error, NO_SPACE_TEXT)) || (tail && strstr(tail, NO_SPACE_TEXT));
 }
@@ -130,6 +174,7 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
             snprintf(reason + used, sizeof reason - used, " (Slurm: %s)", c->slurm_note);
         }
     }
+    if (c->done) store_model_path(w, c->done);
     int rc = vs_db_trial_finished(w->db, c->trial_id, state, c->done, w->space.metric, sig ? 128 + sig : code,
                                   reason[0] ? reason : NULL, !strcmp(state, "FAIL") ? tail : NULL, err);
     free(tail);
@@ -142,23 +187,13 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
         sched_say(w, "trial %d: %s%s%s", c->number, state, reason[0] ? ": " : "", reason);
     }
     if (strcmp(state, "WAITING")) {
-        note_ended(w, state, reason);
         w->ended_seconds += elapsed;
         w->ended_count++;
     }
     int number = c->number, ended_id = c->trial_id;
     sched_child_free(c);
     if (sched_refresh_trial(w, ended_id, err)) return -1;
-    if (!strcmp(state, "FAIL") && !w->stopping) {
-        const vs_db_trial *t = sched_trial_by_number(w, number);
-        if (t && attempts_of(w, t) <= w->space.max_retries) {
-            int trial_id, again;
-            if (vs_db_create_trial(w->db, w->study_id, &w->space, t->values, number, &trial_id, &again, err)) return -1;
-            sched_say(w, "trial %d: retrying its parameters as trial %d", number, again);
-            if (sched_refresh_trial(w, trial_id, err)) return -1;
-        }
-    }
-    return 0;
+    return strcmp(state, "WAITING") ? after_end(w, number, state, reason, err) : 0;
 }
 
 int sched_end_trials(sweep *w, double now, vs_error *err) {
@@ -186,7 +221,7 @@ int sched_requeue_failed(sweep *w, vs_error *err) {
     int n = 0;
     for (int i = 0; i < w->n_trials; i++) {
         const vs_db_trial *t = &w->trials[i];
-        if (strcmp(t->state, "FAIL")) continue;
+        if (strcmp(t->state, "FAIL") || t->missing) continue;   /* no parameters to run again */
         int retried = 0;
         for (int j = 0; j < w->n_trials && !retried; j++) retried = w->trials[j].retry_of == t->number;
         if (retried) continue;

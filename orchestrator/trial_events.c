@@ -6,6 +6,7 @@
  * to the run folder's stderr.log, and Slurm's word on a step is kept from it. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,6 +52,19 @@ static int record_slurm_step(sweep *w, child *c, const cJSON *ev, vs_error *err)
     return 0;
 }
 
+/* A progress line inside a long epoch (docs/trainer.md): shown, not recorded; a line
+ * that does not hold sensible numbers is passed over. */
+static void note_progress(sweep *w, child *c, const cJSON *ev) {
+    double epoch = sched_json_num(ev, "epoch"), done = sched_json_num(ev, "epoch_steps"),
+           steps = sched_json_num(ev, "steps_per_epoch"), speed = sched_json_num(ev, "users_per_s");
+    if (!(epoch >= 1 && epoch <= VS_EVENT_MAX_EPOCH && steps >= 1 && done >= 0 && done <= steps)) return;
+    c->last_epoch = (int)epoch - 1;
+    c->progress = done / steps;
+    if (!w->o->live)
+        sched_say(w, "trial %d: epoch %.0f, %.0f%% done (%.0f users/s)", c->number, epoch, 100 * c->progress,
+                  isfinite(speed) ? speed : 0);
+}
+
 /* Acts on one stdout line; nonzero only when the database failed. */
 static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     if (c->bad_output) return 0;   /* its trainer is being stopped */
@@ -63,6 +77,8 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
         const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev.json, "event");
         if (w->slurm && cJSON_IsString(kind) && !strcmp(kind->valuestring, "slurm_step"))
             rc = record_slurm_step(w, c, ev.json, err);
+        else if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "progress"))
+            note_progress(w, c, ev.json);
         break;
     }
     case VS_EVENT_BAD: trainer_misbehaved(w, c, ev.problem); break;
@@ -78,6 +94,7 @@ static int handle_event(sweep *w, child *c, const char *line, vs_error *err) {
     case VS_EVENT_EPOCH: {
         rc = vs_db_trial_epoch(w->db, c->trial_id, w->space.metric, ev.json, err);
         c->last_epoch = ev.epoch;
+        c->progress = 0;
         if (rc == 0 && ev.has_val) {
             double v = ev.value;
             int epoch = ev.epoch;
@@ -124,7 +141,8 @@ typedef struct line_ctx {
 
 static void take_line(void *ctx, const char *line) {
     line_ctx *x = ctx;
-    vs_tail_add(&x->c->tail, line);
+    /* progress lines tell nothing of how a trainer failed: kept out of the tail */
+    if (!x->events || !strstr(line, "\"event\":\"progress\"")) vs_tail_add(&x->c->tail, line);
     if (!x->events) {
         if (x->c->stderr_log) fprintf(x->c->stderr_log, "%s\n", line), fflush(x->c->stderr_log);
         char note[256];

@@ -55,9 +55,11 @@ tally sched_count_trials(const sweep *w) {
     tally t = {0};
     for (int i = 0; i < w->n_trials; i++) {
         const vs_db_trial *x = &w->trials[i];
-        t.complete += !strcmp(x->state, "COMPLETE");
-        t.pruned += !strcmp(x->state, "PRUNED");
-        t.failed += !strcmp(x->state, "FAIL");
+        int history = sched_is_history(x);
+        t.history += history;
+        t.complete += !history && !strcmp(x->state, "COMPLETE");
+        t.pruned += !history && !strcmp(x->state, "PRUNED");
+        t.failed += !history && !strcmp(x->state, "FAIL");
         t.waiting += !strcmp(x->state, "WAITING");
         if (!strcmp(x->state, "COMPLETE") && x->has_value &&
             (!t.best || (w->space.maximize ? x->value > t.best->value : x->value < t.best->value)))

@@ -1,8 +1,11 @@
 /* warm_start: a space's "warm_start" names an earlier sweep (docs/search-space.md);
- * its finished trials whose parameters this space can take are recorded as this
- * sweep's first trials, ended and naming their source, so that they seed the sampler
- * without being run or counted in the budget. Read before anything is recorded, and
- * only when the sweep is new: a resumed sweep has its seeds already. */
+ * its finished trials that fit this sweep are recorded as this sweep's first trials,
+ * ended and naming their source, so that they seed the sampler without being run or
+ * counted in the budget. A trial fits when this space can take its parameters and (unless
+ * warm_start.match is "parameters") it was trained on the same dataset with the same
+ * settings: its values would be this sweep's. Those that do not fit are counted by why.
+ * Read before anything is recorded, and only when the sweep is new: a resumed sweep has
+ * its seeds already. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +14,38 @@
 
 #include <cjson/cJSON.h>
 
+#include "run_folders.h"
 #include "scheduler_internal.h"
+#include "common/json_exact.h"
+#include "common/strbuf.h"
+#include "dataset/dataset.h"
 #include "results/results_db.h"
+#include "trainer/config.h"
+
+/* Config keys that cannot change a trial's value: how often the state is saved, how
+ * many users are scored at once. */
+static int changes_nothing(const char *key) { return !strcmp(key, "checkpoint_every") || !strcmp(key, "eval_batch_size"); }
+
+/* Why the earlier sweep's trials do not fit, counted. */
+typedef struct unfit {
+    int params;            /* a parameter this space cannot take */
+    int dataset;           /* another dataset (or one that could not be compared) */
+    int settings;          /* another value of a setting this space does not search */
+    char keys[8][64];      /* those settings, the first few */
+    int key_counts[8], n_keys;
+} unfit;
+
+static void count_key(unfit *u, const char *key) {
+    for (int i = 0; i < u->n_keys; i++)
+        if (!strcmp(u->keys[i], key)) {
+            u->key_counts[i]++;
+            return;
+        }
+    if (u->n_keys < 8) {
+        snprintf(u->keys[u->n_keys], sizeof u->keys[0], "%s", key);
+        u->key_counts[u->n_keys++] = 1;
+    }
+}
 
 /* The value a trial of another sweep had for key: a parameter, else its fixed setting. */
 static const cJSON *seed_value(const cJSON *trial, const cJSON *source_sweep, const char *key) {
@@ -22,9 +55,42 @@ static const cJSON *seed_value(const cJSON *trial, const cJSON *source_sweep, co
     return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(space, "fixed"), key);
 }
 
-/* One trial of the earlier sweep as a seed: 1 when it ended with a value and every
- * parameter of this space has a value it can take, else 0. */
-static int seed_from(const sweep *w, const cJSON *trial, const cJSON *source_sweep, vs_db_seed *seed) {
+static int is_searched(const vs_space *s, const char *key) {
+    for (int p = 0; p < s->n_params; p++)
+        if (!strcmp(s->params[p].name, key)) return 1;
+    return 0;
+}
+
+/* The first setting this sweep does not search whose value the trial was trained with
+ * differs from this sweep's (both with the trainer's defaults for what they leave out),
+ * into key; "" when none does. */
+static void setting_differs(const sweep *w, const cJSON *trial, const cJSON *source_sweep, char *key, size_t n) {
+    key[0] = 0;
+    vs_config ours, theirs;
+    vs_config_default(&ours);
+    vs_config_default(&theirs);
+    vs_error ignore;
+    const cJSON *space = cJSON_GetObjectItemCaseSensitive(source_sweep, "space");
+    const cJSON *fixed = cJSON_GetObjectItemCaseSensitive(space, "fixed");
+    if ((w->space.fixed && vs_config_apply_json(&ours, w->space.fixed, "fixed", &ignore)) ||
+        (cJSON_IsObject(fixed) && vs_config_apply_json(&theirs, fixed, "fixed", &ignore)) ||
+        vs_config_apply_json(&theirs, cJSON_GetObjectItemCaseSensitive(trial, "params"), "params", &ignore)) {
+        snprintf(key, n, "its settings (not this trainer's)");
+        return;
+    }
+    cJSON *a = vs_config_to_json(&ours), *b = vs_config_to_json(&theirs);
+    for (const cJSON *k = a->child; k && !key[0]; k = k->next)
+        if (!is_searched(&w->space, k->string) && !changes_nothing(k->string) &&
+            !cJSON_Compare(k, cJSON_GetObjectItemCaseSensitive(b, k->string), 1))
+            snprintf(key, n, "%s", k->string);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* One trial of the earlier sweep as a seed: 1 when it ended with a value and fits
+ * (above), else 0 with the reason counted in u. */
+static int seed_from(const sweep *w, const cJSON *trial, const cJSON *source_sweep, int same_dataset, unfit *u,
+                     vs_db_seed *seed) {
     const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(trial, "state"));
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(trial, "value");
     if (!state || (strcmp(state, "COMPLETE") && strcmp(state, "PRUNED"))) return 0;
@@ -34,6 +100,22 @@ static int seed_from(const sweep *w, const cJSON *trial, const cJSON *source_swe
         const cJSON *v = seed_value(trial, source_sweep, w->space.params[p].name);
         if (!v || vs_param_internal_value(&w->space.params[p], v, &values[p])) {
             free(values);
+            u->params++;
+            return 0;
+        }
+    }
+    char key[64];
+    if (!w->space.warm_start_any_setup) {
+        if (!same_dataset) {
+            free(values);
+            u->dataset++;
+            return 0;
+        }
+        setting_differs(w, trial, source_sweep, key, sizeof key);
+        if (key[0]) {
+            free(values);
+            u->settings++;
+            count_key(u, key);
             return 0;
         }
     }
@@ -45,6 +127,37 @@ static int seed_from(const sweep *w, const cJSON *trial, const cJSON *source_swe
              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(source_sweep, "name")),
              cJSON_IsNumber(number) ? number->valueint : -1);
     return 1;
+}
+
+/* The earlier sweep's dataset fingerprint (dataset.h): as its runs recorded it, else
+ * read from its dataset file where that can be found (a sweep of an older vaesearch):
+ * beside its database for a generated one, else the path as recorded, from here or
+ * from its database's folder. 0 when unknown. */
+static uint32_t source_fingerprint(const sweep *w, const cJSON *source_sweep) {
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(source_sweep, "system_attrs"),
+                                                      "vaesearch:dataset");
+    const char *fp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "fingerprint"));
+    if (fp) return (uint32_t)strtoul(fp, NULL, 16);
+    const char *path = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(source_sweep, "user_attrs"), "dataset"));
+    char folder[4096], candidates[2][8192];
+    vs_error err;
+    if (!path || vs_runs_db_folder(w->space.warm_start_db, folder, sizeof folder, &err)) return 0;
+    if (!strncmp(path, "synth:", 6)) {
+        snprintf(candidates[0], sizeof candidates[0], "%s/synth-%s.vsds", folder, path + 6);
+        candidates[1][0] = 0;
+    } else {
+        snprintf(candidates[0], sizeof candidates[0], "%s", path);
+        vs_runs_resolve(folder, path, candidates[1], sizeof candidates[1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        vs_dataset ds;
+        if (!candidates[i][0] || vs_dataset_open(&ds, candidates[i], &err)) continue;
+        uint32_t f = ds.fingerprint;
+        vs_dataset_close(&ds);
+        return f;
+    }
+    return 0;
 }
 
 /* Reads the earlier sweep the space names (warm_start), before anything is recorded:
@@ -68,15 +181,28 @@ int sched_load_seeds(sweep *w, vs_error *err) {
                   metric ? metric : "?", direction ? direction : "?", w->space.metric, ours);
         goto out;
     }
+    uint32_t theirs = source_fingerprint(w, sw);
+    int same_dataset = theirs != 0 && theirs == w->dataset_fingerprint;
     int n = cJSON_GetArraySize(trials);
     w->seeds = vs_xcalloc((size_t)(n ? n : 1), sizeof *w->seeds);
+    unfit u = {0};
     const cJSON *t;
-    cJSON_ArrayForEach(t, trials) {
-        const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "state"));
-        int finished = state && (!strcmp(state, "COMPLETE") || !strcmp(state, "PRUNED"));
-        if (seed_from(w, t, sw, &w->seeds[w->n_seeds])) w->n_seeds++;
-        else w->n_unfit += finished;
+    cJSON_ArrayForEach(t, trials)
+        if (seed_from(w, t, sw, same_dataset, &u, &w->seeds[w->n_seeds])) w->n_seeds++;
+    w->n_unfit = u.params + u.dataset + u.settings;
+    vs_strbuf why = {0};
+    if (u.dataset)
+        vs_sb_printf(&why, "%d trained on %s", u.dataset,
+                     theirs ? "another dataset" : "a dataset that could not be compared with this one (not found)");
+    if (u.settings) {
+        vs_sb_printf(&why, "%s%d with other settings (", why.len ? ", " : "", u.settings);
+        for (int i = 0; i < u.n_keys; i++) vs_sb_printf(&why, "%s%s: %d", i ? ", " : "", u.keys[i], u.key_counts[i]);
+        vs_sb_puts(&why, ")");
     }
+    if (u.params) vs_sb_printf(&why, "%s%d with a parameter this space cannot take", why.len ? ", " : "", u.params);
+    if (u.dataset || u.settings) vs_sb_puts(&why, "; warm_start.match \"parameters\" takes those of another dataset or settings too");
+    snprintf(w->unfit_why, sizeof w->unfit_why, "%s", why.s ? why.s : "");
+    vs_sb_free(&why);
     rc = 0;
 out:
     cJSON_Delete(trials);
@@ -101,9 +227,21 @@ int sched_record_seeds(sweep *w, vs_error *err) {
     if (w->space.warm_start_db && w->n_trials == 0) {
         for (int i = 0; i < w->n_seeds; i++)
             if (vs_db_add_seed_trial(w->db, w->study_id, &w->space, &w->seeds[i], err)) return -1;
-        sched_say(w, "warm start: %d finished trial%s of %s seed the sampler (%d did not fit this space)", w->n_seeds,
-                  w->n_seeds == 1 ? "" : "s", w->space.warm_start_db, w->n_unfit);
+        sched_say(w, "warm start: %d finished trial%s of %s seed the sampler; %d did not fit%s%s", w->n_seeds,
+                  w->n_seeds == 1 ? "" : "s", w->space.warm_start_db, w->n_unfit, w->n_unfit ? ": " : "", w->unfit_why);
         if (w->n_seeds && sched_reload(w, err)) return -1;
     }
-    return vs_db_count_seed_trials(w->db, w->study_id, &w->n_seeded, err);
+    return 0;
+}
+
+int sched_record_dataset(sweep *w, vs_error *err) {
+    char fp[16];
+    snprintf(fp, sizeof fp, "%08x", (unsigned)w->dataset_fingerprint);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "fingerprint", fp);
+    cJSON_AddNumberToObject(d, "items", (double)w->dataset_items);
+    cJSON_AddNumberToObject(d, "train_users", (double)w->dataset_train_users);
+    int rc = vs_db_set_sweep_system_attr(w->db, w->study_id, "vaesearch:dataset", d, err);
+    cJSON_Delete(d);
+    return rc;
 }

@@ -105,14 +105,3 @@ int vs_db_add_seed_trial(vs_db *db, int study_id, const vs_space *s, const vs_db
     if (db_begin(db, err)) return -1;
     return db_finish_tx(db, add_seed(db, study_id, s, seed, err), err);
 }
-
-int vs_db_count_seed_trials(vs_db *db, int study_id, int *n, vs_error *err) {
-    int64_t count = 0;
-    if (db_query_int(db, err, &count, NULL,
-                     "SELECT COUNT(*) FROM trial_user_attributes a JOIN trials t USING (trial_id) "
-                     "WHERE t.study_id = ? AND a.\"key\" = 'warm_start'",
-                     "i", study_id))
-        return -1;
-    *n = (int)count;
-    return 0;
-}

@@ -1,6 +1,6 @@
 /* db_open: opening results.db: a new file gets the schema (schema.sql), an existing
- * one is checked (Optuna's alembic revision, vaesearch's tables), WAL mode and the busy
- * timeout are set; closing. */
+ * one is checked (Optuna's alembic revision, vaesearch's tables) and gains the columns
+ * an older vaesearch did not write, WAL mode and the busy timeout are set; closing. */
 #define _GNU_SOURCE /* gethostname, kill, gmtime_r */
 #include <errno.h>
 #include <math.h>
@@ -70,6 +70,25 @@ static int db_create_schema(vs_db *db, vs_error *err) {
     return db_finish_tx(db, rc, err);
 }
 
+/* A file an older vaesearch wrote lacks vs_sweeps' uid and runs_dir (a sweep's identity
+ * and its run folder): added, empty, once. Its sweeps get a uid when a run next opens
+ * them (vs_db_open_sweep), and a run folder when that run chooses one. */
+static int db_upgrade(vs_db *db, vs_error *err) {
+    static const char *const count_sql =
+        "SELECT COUNT(*) FROM pragma_table_info('vs_sweeps') WHERE name IN ('uid', 'runs_dir')";
+    int64_t n = 0;
+    if (db_query_int(db, err, &n, NULL, count_sql, NULL)) return -1;
+    if (n == 2) return 0;
+    if (db_begin(db, err)) return -1;
+    int rc = db_query_int(db, err, &n, NULL, count_sql, NULL);   /* another process may have added them */
+    if (!rc && n == 0)
+        rc = db_exec(db, "ALTER TABLE vs_sweeps ADD COLUMN uid TEXT", err) ||
+             db_exec(db, "ALTER TABLE vs_sweeps ADD COLUMN runs_dir TEXT", err);
+    else if (!rc && n == 1)
+        rc = vs_errorf(err, "%s: vs_sweeps has one of the columns uid and runs_dir but not the other", db->path);
+    return db_finish_tx(db, rc, err);
+}
+
 static int db_use_wal(vs_db *db, vs_error *err) {
     /* WAL: readers never block the writer, so status and the dashboard can read while
      * run writes. journal_mode answers with the mode it ended up in. Switching a new
@@ -136,6 +155,7 @@ static int db_open_flags(const char *path, int flags, int create, vs_db **out, v
      * trial; a sync each was most of the orchestrator's own time. */
     if (!rc) rc = db_exec(db, "PRAGMA synchronous = NORMAL", err);
     if (!rc) rc = db_check_revision(db, err);
+    if (!rc) rc = db_upgrade(db, err);
     if (rc) {
         vs_db_close(db);
         return -1;

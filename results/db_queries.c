@@ -85,6 +85,23 @@ static void sweep_owner_json(vs_db *db, cJSON *sweep, sqlite3_stmt *st) {
     else cJSON_AddNullToObject(o, "alive");
 }
 
+/* The study's user or system attributes as an object, key -> JSON value. */
+static int sweep_attrs_json(vs_db *db, cJSON *sweep, int study_id, int system, vs_error *err) {
+    sqlite3_stmt *st = db_prepare(db, err,
+                                  system ? "SELECT \"key\", value_json FROM study_system_attributes WHERE study_id = ?"
+                                         : "SELECT \"key\", value_json FROM study_user_attributes WHERE study_id = ?",
+                                  "i", study_id);
+    if (!st) return -1;
+    cJSON *attrs = cJSON_AddObjectToObject(sweep, system ? "system_attrs" : "user_attrs");
+    int r;
+    while ((r = db_step(db, st, err)) == 1) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        if (key && !cJSON_GetObjectItemCaseSensitive(attrs, key)) cJSON_AddItemToObject(attrs, key, column_json(st, 1));
+    }
+    db_release(db, st);
+    return r < 0 ? -1 : 0;
+}
+
 static int sweep_counts_json(vs_db *db, cJSON *sweep, int study_id, vs_error *err) {
     static const char *const states[] = {"WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL"};
     cJSON *counts = cJSON_AddObjectToObject(sweep, "counts");
@@ -102,7 +119,7 @@ static cJSON *sweep_json(vs_db *db, int study_id, vs_error *err) {
     sqlite3_stmt *st = db_prepare(
         db, err,
         "SELECT s.study_name, d.direction, w.metric, w.n_trials, w.space_json, w.created, w.owner_pid, w.owner_host, "
-        "w.owner_started, w.owner_heartbeat, (julianday('now') - julianday(w.owner_heartbeat)) * 86400 "
+        "w.owner_started, w.owner_heartbeat, (julianday('now') - julianday(w.owner_heartbeat)) * 86400, w.uid, w.runs_dir "
         "FROM studies s JOIN vs_sweeps w ON w.study_id = s.study_id "
         "LEFT JOIN study_directions d ON d.study_id = s.study_id AND d.objective = 0 WHERE s.study_id = ?",
         "i", study_id);
@@ -116,6 +133,8 @@ static cJSON *sweep_json(vs_db *db, int study_id, vs_error *err) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "name", column_string_or_null(st, 0));
     cJSON_AddNumberToObject(o, "study_id", study_id);
+    cJSON_AddItemToObject(o, "id", column_string_or_null(st, 11));
+    cJSON_AddItemToObject(o, "runs_dir", column_string_or_null(st, 12));
     const char *dir = (const char *)sqlite3_column_text(st, 1);
     cJSON_AddStringToObject(o, "direction", dir && !strcmp(dir, "MINIMIZE") ? "minimize" : "maximize");
     cJSON_AddItemToObject(o, "metric", column_string_or_null(st, 2));
@@ -124,7 +143,8 @@ static cJSON *sweep_json(vs_db *db, int study_id, vs_error *err) {
     cJSON_AddItemToObject(o, "created", column_string_or_null(st, 5));
     sweep_owner_json(db, o, st);
     db_release(db, st);
-    if (sweep_counts_json(db, o, study_id, err)) {
+    if (sweep_counts_json(db, o, study_id, err) || sweep_attrs_json(db, o, study_id, 0, err) ||
+        sweep_attrs_json(db, o, study_id, 1, err)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -172,22 +192,44 @@ static cJSON *param_json(double v, const char *distribution_json) {
     return out ? out : cJSON_CreateNumber(v);
 }
 
-static int trial_params_json(vs_db *db, cJSON *t, int trial_id, vs_error *err) {
+/* A trial's parameters in the order of the sweep's space (order: its parameter names),
+ * whatever order they were written in (Optuna's add_trial writes its own); any the space
+ * does not name follow. */
+static int trial_params_json(vs_db *db, cJSON *t, int trial_id, const cJSON *order, vs_error *err) {
     sqlite3_stmt *st = db_prepare(db, err,
                                   "SELECT param_name, param_value, distribution_json FROM trial_params WHERE trial_id = ? "
                                   "ORDER BY param_id",
                                   "i", trial_id);
     if (!st) return -1;
-    cJSON *params = cJSON_AddObjectToObject(t, "params");
+    cJSON *found = cJSON_CreateObject();
     int r;
     while ((r = db_step(db, st, err)) == 1) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
-        if (name)
-            cJSON_AddItemToObject(params, name,
+        if (name && !cJSON_GetObjectItemCaseSensitive(found, name))
+            cJSON_AddItemToObject(found, name,
                                   param_json(sqlite3_column_double(st, 1), (const char *)sqlite3_column_text(st, 2)));
     }
     db_release(db, st);
+    cJSON *params = cJSON_AddObjectToObject(t, "params");
+    const cJSON *p;
+    cJSON_ArrayForEach(p, order) {
+        cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(found, p->string);
+        if (v) cJSON_AddItemToObject(params, p->string, v);
+    }
+    while (found->child) cJSON_AddItemToObject(params, found->child->string, cJSON_DetachItemViaPointer(found, found->child));
+    cJSON_Delete(found);
     return r < 0 ? -1 : 0;
+}
+
+/* The parameters object of the sweep's stored space (its keys in the space's order), or
+ * NULL (caller deletes the whole space it returns through *space). */
+static const cJSON *space_parameters(vs_db *db, int study_id, cJSON **space, vs_error *err) {
+    *space = NULL;
+    sqlite3_stmt *st = db_prepare(db, err, "SELECT space_json FROM vs_sweeps WHERE study_id = ?", "i", study_id);
+    if (!st) return NULL;
+    if (db_step(db, st, err) == 1) *space = column_json(st, 0);
+    db_release(db, st);
+    return cJSON_GetObjectItemCaseSensitive(*space, "parameters");
 }
 
 static int trial_attrs_json(vs_db *db, cJSON *t, int trial_id, vs_error *err) {
@@ -298,13 +340,14 @@ static cJSON *trials_json(vs_db *db, int study_id, int number, int detail, vs_er
         "WHERE t.study_id = ? AND (? < 0 OR t.number = ?) ORDER BY t.number",
         "iii", study_id, number, number);
     if (!st) return NULL;
-    cJSON *list = cJSON_CreateArray();
+    cJSON *list = cJSON_CreateArray(), *space = NULL;
+    const cJSON *order = space_parameters(db, study_id, &space, err);
     int r;
     while ((r = db_step(db, st, err)) == 1) {
         cJSON *t = trial_row_json(st);
         cJSON_AddItemToArray(list, t);
         int id = sqlite3_column_int(st, 0);
-        if (trial_params_json(db, t, id, err) || trial_attrs_json(db, t, id, err) ||
+        if (trial_params_json(db, t, id, order, err) || trial_attrs_json(db, t, id, err) ||
             trial_epochs_json(db, t, id, 1, err) || (detail && trial_epochs_json(db, t, id, 0, err)) ||
             (detail && trial_runs_json(db, t, id, err))) {
             r = -1;
@@ -312,6 +355,7 @@ static cJSON *trials_json(vs_db *db, int study_id, int number, int detail, vs_er
         }
     }
     db_release(db, st);
+    cJSON_Delete(space);
     if (r < 0) {
         cJSON_Delete(list);
         return NULL;

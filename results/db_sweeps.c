@@ -1,5 +1,6 @@
 /* db_sweeps: sweeps (Optuna studies) and their ownership: creating or finding a
- * sweep with its stored space, the one live `vaesearch run` that owns it, heartbeats. */
+ * sweep with its stored space and its identity (a random uid, and the run folder its
+ * trials use), the one live `vaesearch run` that owns it, heartbeats. */
 #define _GNU_SOURCE /* gethostname, kill, gmtime_r */
 #include <errno.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,6 +113,69 @@ static int sweep_labels(vs_db *db, const vs_space *s, int study_id, vs_error *er
     return rc;
 }
 
+/* 32 hex digits from the kernel's random source: a name no other sweep will have, in
+ * this file or any other. */
+static int new_uid(char out[33], vs_error *err) {
+    unsigned char b[16];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return vs_errorf(err, "getrandom: %s", strerror(errno));
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof b; i++) snprintf(out + 2 * i, 3, "%02x", b[i]);
+    return 0;
+}
+
+/* A sweep without a uid (new, or from an older vaesearch) gets one. */
+static int sweep_ensure_uid(vs_db *db, int study_id, vs_error *err) {
+    char uid[33];
+    return new_uid(uid, err) ||
+                   db_run(db, err, "UPDATE vs_sweeps SET uid = ? WHERE study_id = ? AND uid IS NULL", "si", uid, study_id)
+               ? -1
+               : 0;
+}
+
+int vs_db_sweep_home(vs_db *db, int study_id, char uid[33], char **runs_dir, vs_error *err) {
+    *runs_dir = NULL;
+    uid[0] = 0;
+    sqlite3_stmt *st = db_prepare(db, err, "SELECT uid, runs_dir FROM vs_sweeps WHERE study_id = ?", "i", study_id);
+    if (!st) return -1;
+    int r = db_step(db, st, err), rc = r < 0 ? -1 : 0;
+    if (r == 0) rc = vs_errorf(err, "%s: no sweep with study_id %d", db->path, study_id);
+    if (r == 1) {
+        const char *u = (const char *)sqlite3_column_text(st, 0);
+        if (u && strlen(u) == 32 && strspn(u, "0123456789abcdef") == 32) memcpy(uid, u, 33);
+        else rc = vs_errorf(err, "%s: sweep %d has no valid uid (%s)", db->path, study_id, u ? u : "NULL");
+        *runs_dir = rc ? NULL : db_column_strdup(st, 1);
+    }
+    db_release(db, st);
+    return rc;
+}
+
+int vs_db_set_sweep_runs_dir(vs_db *db, int study_id, const char *runs_dir, vs_error *err) {
+    if (!runs_dir || !runs_dir[0]) return vs_errorf(err, "%s: an empty run folder", db->path);
+    if (db_begin(db, err)) return -1;
+    return db_finish_tx(db, db_run(db, err, "UPDATE vs_sweeps SET runs_dir = ? WHERE study_id = ?", "si", runs_dir, study_id),
+                        err);
+}
+
+int vs_db_set_sweep_system_attr(vs_db *db, int study_id, const char *key, const cJSON *value, vs_error *err) {
+    if (!key || !key[0] || !value) return vs_errorf(err, "%s: study attribute without a key or value", db->path);
+    char *json = cJSON_PrintUnformatted(value);
+    int rc = db_begin(db, err);
+    if (rc == 0)
+        rc = db_finish_tx(db,
+                          db_run(db, err,
+                                 "INSERT INTO study_system_attributes (study_id, \"key\", value_json) VALUES (?, ?, ?) "
+                                 "ON CONFLICT (study_id, \"key\") DO UPDATE SET value_json = excluded.value_json",
+                                 "iss", study_id, key, json),
+                          err);
+    free(json);
+    return rc;
+}
+
 int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, vs_error *err) {
     if (!s->name || !s->canonical || !s->metric) return vs_errorf(err, "%s: the space has no name, metric or canonical form", db->path);
     if (db_begin(db, err)) return -1;
@@ -125,6 +190,7 @@ int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, 
         *created = 1;
         rc = sweep_create(db, s, study_id, err);
     }
+    if (!rc) rc = sweep_ensure_uid(db, *study_id, err);
     if (!rc) rc = sweep_labels(db, s, *study_id, err);
     return db_finish_tx(db, rc, err);
 }

@@ -87,6 +87,34 @@ int vs_db_create_trial(vs_db *db, int study_id, const vs_space *s, const double 
     return db_finish_tx(db, trial_insert(db, study_id, s, values, retry_of, trial_id, number, err), err);
 }
 
+static int fill_params(vs_db *db, int trial_id, const vs_space *s, const double *values, vs_error *err) {
+    int number;
+    char state[12];
+    if (trial_lookup(db, trial_id, &number, state, err)) return -1;
+    if (strcmp(state, "WAITING"))
+        return vs_errorf(err, "%s: trial %d is %s; only a WAITING trial's parameters can be completed", db->path, number,
+                         state);
+    for (int i = 0; i < s->n_params; i++) {
+        const vs_param *p = &s->params[i];
+        char *dist = vs_param_distribution_json(p);
+        if (!dist) continue; /* a parameter Optuna has no distribution for */
+        int rc = p->kind != VS_PARAM_CONSTANT && check_param_value(p, values[i], err);
+        if (!rc)
+            rc = db_run(db, err,
+                        "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, param_name) DO NOTHING",
+                        "isds", trial_id, p->name, p->kind == VS_PARAM_CONSTANT ? 0.0 : values[i], dist);
+        free(dist);
+        if (rc) return vs_error_prefix(err, "%s: trial %d", db->path, number);
+    }
+    return 0;
+}
+
+int vs_db_fill_trial_params(vs_db *db, int trial_id, const vs_space *s, const double *values, vs_error *err) {
+    if (db_begin(db, err)) return -1;
+    return db_finish_tx(db, fill_params(db, trial_id, s, values, err), err);
+}
+
 static int trial_start(vs_db *db, int trial_id, int pid, const char *gpus, const char *out_dir, vs_error *err) {
     int number;
     char state[12], now[32];
@@ -396,9 +424,15 @@ static int load_params(vs_db *db, const vs_space *s, vs_db_trial *t, vs_error *e
         seen[i] = 1;
     }
     db_release(db, st);
+    /* A parameter without a value: a trial Optuna enqueued (its fixed_params say the
+     * values it fixes; the scheduler proposes the rest before it runs) or added with
+     * some left out. Flagged, never guessed. */
     for (int i = 0; r == 0 && i < s->n_params; i++)
-        if (!seen[i] && s->params[i].kind != VS_PARAM_CONSTANT)
-            r = vs_errorf(err, "%s: trial %d has no value for parameter '%s'", db->path, t->number, s->params[i].name);
+        if (!seen[i] && s->params[i].kind != VS_PARAM_CONSTANT) {
+            if (!t->missing) t->missing = vs_xcalloc((size_t)s->n_params, 1);
+            t->missing[i] = 1;
+            t->values[i] = NAN;
+        }
     free(seen);
     return r < 0 ? -1 : 0;
 }
@@ -444,6 +478,19 @@ static int load_extras(vs_db *db, vs_db_trial *t, vs_error *err) {
                      "i", t->trial_id))
         return -1;
     t->retry_of = found ? (int)retry : -1;
+    if (t->missing && !strcmp(t->state, "WAITING")) {   /* Optuna's enqueue_trial: the values it fixes */
+        sqlite3_stmt *fx = db_prepare(db, err,
+                                      "SELECT value_json FROM trial_system_attributes WHERE trial_id = ? AND \"key\" = 'fixed_params'",
+                                      "i", t->trial_id);
+        if (!fx) return -1;
+        int r = db_step(db, fx, err);
+        if (r == 1) t->fixed_params = db_column_strdup(fx, 0);
+        db_release(db, fx);
+        if (r < 0) return -1;
+    }
+    if (db_query_int(db, err, &t->attempts, NULL, "SELECT COUNT(*) FROM vs_trial_runs WHERE trial_id = ?", "i",
+                     t->trial_id))
+        return -1;
     sqlite3_stmt *st = db_prepare(db, err,
                                   "SELECT out_dir FROM vs_trial_runs WHERE trial_id = ? ORDER BY attempt DESC LIMIT 1",
                                   "i", t->trial_id);
@@ -527,8 +574,10 @@ void vs_db_free_trials_content(vs_db_trial *t, int n) {
         free(t[i].values);
         free(t[i].curve);
         free(t[i].out_dir);
+        free(t[i].missing);
+        free(t[i].fixed_params);
         t[i].values = t[i].curve = NULL;
-        t[i].out_dir = NULL;
+        t[i].out_dir = t[i].missing = t[i].fixed_params = NULL;
     }
 }
 

@@ -31,6 +31,18 @@ void vs_db_close(vs_db *db);
  * grows or shrinks and keeps its trials). *created tells which. */
 int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, vs_error *err);
 
+/* A sweep's identity: uid, 32 random hex digits that vs_db_open_sweep gives every sweep
+ * (an older file's too), never reused (a deleted sweep's name starts a sweep with another
+ * uid); and its run folder as recorded, relative to the database's folder (or absolute),
+ * *runs_dir NULL until a run has chosen it (caller frees). Run folders carry the uid, so
+ * that a sweep never takes another's saved states for its own (docs/results-db.md). */
+int vs_db_sweep_home(vs_db *db, int study_id, char uid[33], char **runs_dir, vs_error *err);
+/* Records the sweep's run folder (relative to the database's folder, or absolute). */
+int vs_db_set_sweep_runs_dir(vs_db *db, int study_id, const char *runs_dir, vs_error *err);
+/* Sets (or replaces) a study system attribute to a JSON value: vaesearch's own facts
+ * about a sweep that Optuna has no place for (key "vaesearch:dataset"). */
+int vs_db_set_sweep_system_attr(vs_db *db, int study_id, const char *key, const cJSON *value, vs_error *err);
+
 /* One live `vaesearch run` per sweep: records this process (pid, host, start, heartbeat)
  * as the owner, unless the recorded owner is alive: same host and its pid exists and its
  * heartbeat is younger than stale_seconds, or another host with a heartbeat younger than
@@ -45,13 +57,19 @@ int vs_db_release_sweep(vs_db *db, int study_id, vs_error *err);
 typedef struct vs_db_trial {
     int trial_id, number;
     char state[12];           /* RUNNING, WAITING, COMPLETE, PRUNED, FAIL (Optuna's names) */
-    double *values;           /* n_params internal values (space.h) */
+    double *values;           /* n_params internal values (space.h); NaN where missing is set */
+    char *missing;            /* n_params flags, 1 where results.db has no value for the parameter (a trial
+                                 Optuna enqueued or added with some left out), or NULL when none is missing */
     int has_value;
     double value;             /* COMPLETE: the objective; PRUNED: the last intermediate value */
     int n_epochs;
     double *curve;            /* curve[e - 1]: intermediate value at epoch e, NAN where none */
     int retry_of;             /* number of the FAILed trial whose parameters this repeats, or -1 */
     char *out_dir;            /* the trainer's run folder of the last attempt, or NULL */
+    int64_t attempts;         /* its vs_trial_runs rows: 0 for a trial that ended without vaesearch running it
+                                 (a warm-start seed, one Optuna's add_trial wrote) */
+    char *fixed_params;       /* a WAITING trial with missing values: Optuna's enqueue_trial's system attribute
+                                 fixed_params (JSON text, the values it fixes by name), or NULL */
 } vs_db_trial;
 
 /* Every trial of the study, by number. */
@@ -67,6 +85,10 @@ void vs_db_free_trials_content(vs_db_trial *t, int n);
  * (trial_params with Optuna's distribution_json). */
 int vs_db_create_trial(vs_db *db, int study_id, const vs_space *s, const double *values, int retry_of, int *trial_id,
                        int *number, vs_error *err);
+
+/* Records the parameters a WAITING trial has no value for (one Optuna enqueued with some
+ * left out): values[i] for each such one; those recorded already stay. */
+int vs_db_fill_trial_params(vs_db *db, int trial_id, const vs_space *s, const double *values, vs_error *err);
 
 /* RUNNING: datetime_start (kept from an earlier attempt), a vs_trial_runs row (pid, host,
  * gpus, out_dir, start), user attribute "gpus". */
@@ -117,7 +139,9 @@ int vs_db_open_existing(const char *path, vs_db **out, vs_error *err);
  * sweeps when there are several, or names the one asked for when it is missing. */
 int vs_db_find_sweep(vs_db *db, const char *name, int *study_id, vs_error *err);
 
-/* The sweep as a JSON object (caller deletes): name, study_id, direction ("maximize" or
+/* The sweep as a JSON object (caller deletes): name, study_id, id (its uid, or null),
+ * runs_dir (its run folder as recorded, or null), user_attrs and system_attrs (the
+ * study's attributes, key -> JSON value), direction ("maximize" or
  * "minimize"), metric, n_trials, space (the stored space, parsed), created, counts
  * (trials per state: WAITING, RUNNING, COMPLETE, PRUNED, FAIL), and owner: null, or
  * {pid, host, started, heartbeat, heartbeat_age_s, alive}, where alive is the kill(pid, 0)
@@ -156,7 +180,5 @@ typedef struct vs_db_seed {
 /* Records a seed as a trial already ended (its state and value, user attribute
  * warm_start naming where it came from); it is never run. */
 int vs_db_add_seed_trial(vs_db *db, int study_id, const vs_space *s, const vs_db_seed *seed, vs_error *err);
-/* How many trials of the sweep are seeds (they do not count against budget.trials). */
-int vs_db_count_seed_trials(vs_db *db, int study_id, int *n, vs_error *err);
 
 #endif

@@ -150,7 +150,9 @@ CREATE TABLE vs_sweeps (
     owner_pid INTEGER,                  -- NULL when no run owns the sweep
     owner_host TEXT,
     owner_started DATETIME,
-    owner_heartbeat DATETIME
+    owner_heartbeat DATETIME,
+    uid TEXT,                           -- the sweep's identity: 32 random hex digits, never reused
+    runs_dir TEXT                       -- its run folder (relative: to the database's folder); NULL until chosen
 );
 
 -- One row per attempt at a trial (a resumed or retried trial has several).

@@ -74,6 +74,8 @@ typedef struct vs_space {
     char *warm_start_db;        /* warm_start.db: an earlier results database (relative: to the space file's
                                    folder) whose finished trials seed this sweep's sampler; NULL when none */
     char *warm_start_sweep;     /* warm_start.sweep: its sweep; NULL: the only one in that file */
+    int warm_start_any_setup;   /* warm_start.match "parameters": seeds of another dataset or other settings are
+                                   taken too (default "setup": only those of the same dataset and settings) */
 } vs_space;
 
 /* Reads and validates path. On error nothing is allocated and err holds

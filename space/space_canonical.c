@@ -132,6 +132,7 @@ char *space_canonical_text(const vs_space *s, const cJSON *dataset_as_written) {
         canon_open(&b, &top, "warm_start", &sec);
         canon_str(&b, &sec, "db", s->warm_start_db);
         if (s->warm_start_sweep) canon_str(&b, &sec, "sweep", s->warm_start_sweep);
+        if (s->warm_start_any_setup) canon_str(&b, &sec, "match", "parameters");   /* the default left out, as above */
         vs_sb_puts(&b, "}");
     }
     vs_sb_puts(&b, "}");

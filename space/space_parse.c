@@ -140,18 +140,24 @@ static int parse_sampler(parse_ctx *c, const cJSON *root, vs_space *s) {
     return space_get_int32(c, o, "sampler", "candidates", 1, 100000, 24, &s->tpe_candidates);
 }
 
-/* "warm_start": {"db": PATH, "sweep": NAME}: earlier results that seed the sampler. */
+/* "warm_start": {"db": PATH, "sweep": NAME, "match": "setup"|"parameters"}: earlier
+ * results that seed the sampler, and what they must share with this sweep. */
 static int parse_warm_start(parse_ctx *c, const cJSON *root, vs_space *s) {
-    static const char *const keys[] = {"db", "sweep", NULL};
+    static const char *const keys[] = {"db", "sweep", "match", NULL};
     const cJSON *o;
-    const char *db = NULL, *sweep = NULL;
+    const char *db = NULL, *sweep = NULL, *match = NULL;
     if (space_get_object(c, root, "", "warm_start", &o)) return -1;
     if (!o) return 0;
     if (space_check_members(c, o, "warm_start", keys, "warm_start") ||
         space_get_string(c, o, "warm_start", "db", NULL, &db) ||
-        space_get_string(c, o, "warm_start", "sweep", NULL, &sweep))
+        space_get_string(c, o, "warm_start", "sweep", NULL, &sweep) ||
+        space_get_string(c, o, "warm_start", "match", NULL, &match))
         return -1;
     if (!db) return space_fail(c, "warm_start.db", "missing (the results database of the earlier sweep)");
+    if (match && strcmp(match, "setup") && strcmp(match, "parameters"))
+        return space_fail(c, "warm_start.match", "must be \"setup\" (the same dataset and settings, the default) or "
+                                                 "\"parameters\" (only the parameters must fit)");
+    s->warm_start_any_setup = match && !strcmp(match, "parameters");
     s->warm_start_db = vs_xstrdup(db);
     s->warm_start_sweep = sweep ? vs_xstrdup(sweep) : NULL;
     return 0;

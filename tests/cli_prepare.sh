@@ -133,7 +133,7 @@ expect_exit2 "bad rating" "bad.dat:3: rating 'four' is not a number" "$T/bad.dat
 expect_exit2 "missing input" "$T/nope.csv" "$T/nope.csv" -o "$T/bad.vsds"
 : > "$T/empty.csv"
 expect_exit2 "empty input" "empty" "$T/empty.csv" -o "$T/bad.vsds"
-expect_exit2 "too many held-out" "users" "$T/ratings.csv" -o "$T/bad.vsds"   # default 10000
+expect_exit2 "too many held-out" "hold out fewer (--heldout-users" "$T/ratings.csv" -o "$T/bad.vsds"   # default 10000
 expect_exit2 "negative heldout" "--heldout-users" "$T/ratings.csv" -o "$T/bad.vsds" --heldout-users -3
 expect_exit2 "fractional count" "--heldout-users" "$T/ratings.csv" -o "$T/bad.vsds" --heldout-users 2.5
 expect_exit2 "target fraction" "--target-fraction" "$T/ratings.csv" -o "$T/bad.vsds" --target-fraction 1.5

@@ -65,6 +65,26 @@ sed -n 2p <<< "$out" | grep -qF "Film $first, \"the\" sequel ($first)" || { echo
 import json, sys
 r = json.load(sys.stdin)["recommendations"]
 assert len(r) == 2 and all(x["name"] == "Film %s, \"the\" sequel (%s)" % (x["item"], x["item"]) for x in r), r'
+# MovieLens 100K's u.item: '|'-separated, no header, Latin-1 (read as such); and a
+# headerless CSV, whose first line is an item, not a header.
+python3 - "$T/csv/items.csv" "$T/u.item" "$T/plain.csv" <<'PY'
+import csv, sys
+items = [r["item"] for r in csv.DictReader(open(sys.argv[1]))]
+with open(sys.argv[2], "wb") as f:
+    for i in items:
+        f.write(f"{i}|Caf\u00e9 {i}, The (1995)|01-Jan-1995||http://example.org/{i}|0|1|0\n".encode("latin-1"))
+with open(sys.argv[3], "w") as f:
+    for i in items:
+        f.write(f"{i},Plain {i},Drama|Comedy|Crime\n")
+PY
+"$VAESEARCH" recommend "$M" -k 600 --json --items "$T/u.item" 1 2 3 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["recommendations"]
+assert r and all(x["name"] == "Caf\u00e9 %s, The (1995)" % x["item"] for x in r), r[:3]'
+"$VAESEARCH" recommend "$M" -k 600 --json --items "$T/plain.csv" 1 2 3 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["recommendations"]
+assert all(x["name"] == "Plain %s" % x["item"] for x in r), [x for x in r if x["name"] != "Plain %s" % x["item"]][:3]'
 printf 'movieId,title\n1,"not closed\n' > "$T/bad.csv"
 set +e
 "$VAESEARCH" recommend "$M" --items "$T/bad.csv" 1 2> "$T/err3"; rc=$?
@@ -83,18 +103,29 @@ cat > "$T/space.json" <<JSON
 {"name": "rec", "dataset": "d.vsds", "sampler": {"kind": "random", "seed": 3}, "budget": {"trials": 2},
  "fixed": {"epochs": 2, "total_anneal_steps": 300}, "parameters": {"lr": {"type": "log_uniform", "low": 0.001, "high": 0.01}}}
 JSON
-"$VAESEARCH" run "$T/space.json" --db "$T/results.db" --runs-dir "$T/runs" --threads 1 --no-progress > /dev/null
-best=$("$VAESEARCH" top --db "$T/results.db" -n 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["number"])')
+# The sweep runs in a folder of its own; its model paths are kept relative to the
+# database's folder, so that they work from any folder (this test's is another) and
+# after a rename.
+mkdir -p "$T/sweep"
+(cd "$T/sweep" && "$VAESEARCH" run ../space.json --threads 1 --no-progress > /dev/null)
+D="$T/sweep/results.db"
+best=$("$VAESEARCH" top --db "$D" -n 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["number"])')
 model=$(python3 -c '
-import json, sqlite3, sys
+import json, os, sqlite3, sys
 row = sqlite3.connect(sys.argv[1]).execute("select value_json from trial_user_attributes a join trials t using (trial_id) "
                                            "where t.number = ? and key = ?", (int(sys.argv[2]), "model")).fetchone()
-print(json.loads(row[0]))' "$T/results.db" "$best")
+model = json.loads(row[0])
+assert not os.path.isabs(model) and model.startswith("runs/rec/"), model   # relative to the database
+print(os.path.join(os.path.dirname(sys.argv[1]), model))' "$D" "$best")
+[ -f "$model" ]
 expected=$("$VAESEARCH" recommend "$model" -k 5 1 2 3)
-[ "$("$VAESEARCH" recommend --db "$T/results.db" --trial best -k 5 1 2 3)" = "$expected" ] || { echo "--trial best"; exit 1; }
-[ "$("$VAESEARCH" recommend --db "$T/results.db" --trial "$best" -k 5 1 2 3)" = "$expected" ] || { echo "--trial $best"; exit 1; }
+[ "$("$VAESEARCH" recommend --db "$D" --trial best -k 5 1 2 3)" = "$expected" ] || { echo "--trial best"; exit 1; }
+[ "$("$VAESEARCH" recommend --db "$D" --trial "$best" -k 5 1 2 3)" = "$expected" ] || { echo "--trial $best"; exit 1; }
+"$VAESEARCH" rename rec rec2 --db "$D" > /dev/null
+[ "$("$VAESEARCH" recommend --db "$D" --trial best -k 5 1 2 3)" = "$expected" ] || { echo "--trial best after rename"; exit 1; }
+"$VAESEARCH" rename rec2 rec --db "$D" > /dev/null
 set +e
-"$VAESEARCH" recommend --db "$T/results.db" --trial 7 1 2> "$T/err5"; rc=$?
+"$VAESEARCH" recommend --db "$D" --trial 7 1 2> "$T/err5"; rc=$?
 set -e
 [ $rc = 2 ] && grep -q "no trial 7" "$T/err5" || { echo "--trial 7: rc $rc"; cat "$T/err5"; exit 1; }
 "$VAESEARCH" recommend --help | grep -q "usage: vaesearch recommend"

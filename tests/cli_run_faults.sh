@@ -3,7 +3,7 @@
 # quick and certain: a failure is recorded as FAIL with its reason and last output
 # lines and the sweep goes on; max_retries re-queues the parameters; a timeout kills;
 # groups of GPUs given to trials at the same time never overlap, as the trainer saw
-# them in CUDA_VISIBLE_DEVICES.
+# them in CUDA_VISIBLE_DEVICES; progress lines inside an epoch are shown, not recorded.
 set -euo pipefail
 T="$VS_TEST_TMP"
 rm -rf "$T" && mkdir -p "$T"
@@ -133,4 +133,13 @@ for log, dbpath, per_gpu, groups in (args[0:4], args[4:8]):
     print(f"{log}: {len(runs)} trials on groups {groups}, up to {concurrent} at once")
     assert concurrent >= 2, "the slots were not used at the same time"
 PY
+
+# Progress lines inside an epoch (docs/trainer.md): shown as the sweep goes, recorded
+# nowhere, and kept out of a failed attempt's output tail.
+space progress 2 '{}' > "$T/progress.json"
+FAKE_PROGRESS=1 FAKE_MODE=crash-odd "$VAESEARCH" run "$T/progress.json" --db "$T/progress.db" "${RUN[@]}" > "$T/progress.log" || true
+grep -q "^trial 0: epoch 2, 50% done (1234 users/s)$" "$T/progress.log" || { cat "$T/progress.log"; exit 1; }
+[ "$(sql "$T/progress.db" "select count(*) from vs_epochs e join trials t using (trial_id) where t.number = 0")" = 2 ]
+tail=$(sql "$T/progress.db" "select output_tail from vs_trial_runs r join trials t using (trial_id) where t.number = 1")
+grep -q '"event":"epoch"' <<< "$tail" && ! grep -q progress <<< "$tail" || { echo "tail: $tail"; exit 1; }
 echo "cli_run_faults: all checks passed"

@@ -160,7 +160,18 @@ space = {"name": "warm", "dataset": {"synth": "small"}, "sampler": {"kind": "tpe
 json.dump(space, open(sys.argv[2], "w"))
 PY
 FAKE_LOG="$T/warm-runs.txt" "$VAESEARCH" run "$T/warm.json" --db "$T/warm.db" "${RUN[@]}" > "$T/warm.log"
-grep -q "warm start: 3 finished trials of .*earlier.db seed the sampler (3 did not fit this space)" "$T/warm.log"
+grep -q "warm start: 3 finished trials of .*earlier.db seed the sampler; 3 did not fit: 3 with a parameter this space cannot take$" "$T/warm.log" ||
+  { cat "$T/warm.log"; exit 1; }
+# status counts the seeds apart; show says where a seed came from.
+"$VAESEARCH" status --db "$T/warm.db" | grep -q "^trials    2 of 2 done; 5 COMPLETE, .*; not run here: 3 warm-start seeds$" ||
+  { "$VAESEARCH" status --db "$T/warm.db"; exit 1; }
+"$VAESEARCH" show 0 --db "$T/warm.db" | grep -q "^seed      warm start from .*earlier.db:earlier#[0-9]* (trained by that sweep, not run here)$"
+# A seed has no model here: recommend says so and names the best trial that has one.
+set +e
+"$VAESEARCH" recommend --db "$T/warm.db" --trial 0 1 2> "$T/seedrec.txt"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "trial 0 is a warm-start seed (from .*earlier.db:earlier#[0-9]*).* the best trial with a model is trial [34] " "$T/seedrec.txt" ||
+  { echo "rc $rc"; cat "$T/seedrec.txt"; exit 1; }
 python3 - "$T/earlier.db" "$T/warm.db" "$T/warm-runs.txt" <<'PY'
 import sqlite3, sys, json
 old, new = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
@@ -187,6 +198,38 @@ sed 's/"sweep": "earlier"}/"sweep": "earlier"}, "objective": {"metric": "recall@
 expect_status 2 "$T/warm3.log" "$VAESEARCH" run "$T/warm2.json" --db "$T/warm.db" "${RUN[@]}"
 grep -q "do not compare" "$T/warm3.log"
 [ "$(sql "$T/warm.db" "select count(*) from studies")" = 1 ]
+
+# Seeds must have been trained as this sweep's trials will be: a setting this sweep fixes
+# (hidden_dims [100]) that a seed had otherwise, or another dataset, does not fit (each
+# said with its count); warm_start.match "parameters" takes them all the same.
+python3 - "$T/warm.json" "$T/fixed.json" "$T/otherdata.json" "$T/any.json" <<'PY'
+import json, sys
+space = json.load(open(sys.argv[1]))
+space["parameters"]["lr"]["high"] = 0.01
+del space["parameters"]["hidden_dims"]
+space["fixed"]["hidden_dims"] = [100]
+json.dump(dict(space, name="fixed"), open(sys.argv[2], "w"))
+json.dump(dict(space, name="otherdata", dataset="other.vsds"), open(sys.argv[3], "w"))
+json.dump(dict(space, name="any", dataset="other.vsds", warm_start=dict(space["warm_start"], match="parameters")),
+          open(sys.argv[4], "w"))
+PY
+"$VAESEARCH" synth --preset small --seed 9 -o "$T/other.vsds" > /dev/null
+with100=$(sql "$T/earlier.db" "select count(*) from trial_params where param_name = 'hidden_dims' and param_value = 0")
+"$VAESEARCH" run "$T/fixed.json" --db "$T/fixed.db" "${RUN[@]}" > "$T/fixed.log"
+grep -q "seed the sampler; $((6 - with100)) did not fit: $((6 - with100)) with other settings (hidden_dims: $((6 - with100)));" "$T/fixed.log" ||
+  { echo "$with100 of 6 had [100]"; cat "$T/fixed.log"; exit 1; }
+[ "$(sql "$T/fixed.db" "select count(*) from trial_user_attributes where key = 'warm_start'")" = "$with100" ]
+"$VAESEARCH" run "$T/otherdata.json" --db "$T/otherdata.db" "${RUN[@]}" > "$T/otherdata.log"
+grep -q "warm start: 0 finished trials of .*earlier.db seed the sampler; 6 did not fit: 6 trained on another dataset; warm_start.match \"parameters\" takes" "$T/otherdata.log" ||
+  { cat "$T/otherdata.log"; exit 1; }
+"$VAESEARCH" run "$T/any.json" --db "$T/any.db" "${RUN[@]}" > "$T/any.log"
+grep -q "warm start: 6 finished trials of .*earlier.db seed the sampler; 0 did not fit$" "$T/any.log" || { cat "$T/any.log"; exit 1; }
+# An earlier sweep of an older vaesearch recorded no dataset fingerprint: its dataset
+# file (synth-small.vsds beside its database) is read to compare.
+python3 -c "import sqlite3,sys; d = sqlite3.connect(sys.argv[1]); d.execute(\"delete from study_system_attributes where key = 'vaesearch:dataset'\"); d.commit()" "$T/earlier.db"
+sed 's/"name": "fixed"/"name": "fixed2"/' "$T/fixed.json" > "$T/fixed2.json"
+"$VAESEARCH" run "$T/fixed2.json" --db "$T/fixed2.db" "${RUN[@]}" > "$T/fixed2.log"
+grep -q "seed the sampler; $((6 - with100)) did not fit: $((6 - with100)) with other settings" "$T/fixed2.log" || { cat "$T/fixed2.log"; exit 1; }
 
 # ---- threads: passive waiting, slots x threads within the cores ----
 cores=$(nproc)

@@ -2,8 +2,9 @@
 # links, with the stand-in trainer (tests/fake_trainer.c): a bad event line is that
 # trial's failure and the sweep goes on (and a rerun has nothing to stop on); a
 # non-finite or missing objective is a FAIL, printed as recorded; a full disk stops
-# proposing and leaves its trials WAITING for the next run; links planted where a
-# trial's folder or trial.json go are refused, their targets untouched.
+# proposing and leaves its trials WAITING for the next run; a folder of the sweep's name
+# that is another's is left alone; links planted where a trial's folder or trial.json go
+# are refused, their targets untouched.
 set -euo pipefail
 T="$VS_TEST_TMP"
 rm -rf "$T" && mkdir -p "$T"
@@ -72,24 +73,35 @@ grep -q "the disk is full" "$T/full.log" && grep -q "free some space" "$T/full.l
 [ "$(sql "$T/full.db" "select count(*) from trials where state = 'COMPLETE'")" = 4 ]
 [ "$(sql "$T/full.db" "select count(*) from trials")" = 4 ]
 
-# Links planted where a trial's files go: refused with the path named; targets untouched.
+# A folder of the sweep's name that is not the sweep's own (no sweep.json names it) is
+# left as it is, planted link and all: the sweep takes runs/planted-2.
 space planted 1 > "$T/planted.json"
 mkdir -p "$T/runs/planted/trial-0"
 echo "precious" > "$T/victim"
 ln -s "$T/victim" "$T/runs/planted/trial-0/trial.json"
+"$VAESEARCH" run "$T/planted.json" --db "$T/planted.db" "${RUN[@]}" > "$T/planted.log" 2>&1 || { cat "$T/planted.log"; exit 1; }
+grep -q "run folder: runs/planted-2$" "$T/planted.log" || { cat "$T/planted.log"; exit 1; }
+[ "$(cat "$T/victim")" = precious ] && [ -L "$T/runs/planted/trial-0/trial.json" ]
+# Links planted in the sweep's own folder, where its next trial's files go, even with an
+# owner.json that names that trial: refused with the path named; targets untouched.
+uid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sweep_id"])' "$T/runs/planted-2/sweep.json")
+space planted 2 > "$T/planted.json"
+mkdir -p "$T/runs/planted-2/trial-1"
+echo "{\"sweep_id\": \"$uid\", \"trial\": 1}" > "$T/runs/planted-2/trial-1/owner.json"
+ln -s "$T/victim" "$T/runs/planted-2/trial-1/trial.json"
 set +e
 "$VAESEARCH" run "$T/planted.json" --db "$T/planted.db" "${RUN[@]}" > "$T/planted.log" 2>&1
 rc=$?
 set -e
-[ $rc != 0 ] && grep -q "trial-0/trial.json: is a symbolic link" "$T/planted.log" || { echo "rc $rc"; cat "$T/planted.log"; exit 1; }
+[ $rc != 0 ] && grep -q "trial-1/trial.json: is a symbolic link" "$T/planted.log" || { echo "rc $rc"; cat "$T/planted.log"; exit 1; }
 [ "$(cat "$T/victim")" = precious ]
-rm -rf "$T/runs/planted/trial-0"
+rm -rf "$T/runs/planted-2/trial-1"
 mkdir -p "$T/elsewhere"
-ln -s "$T/elsewhere" "$T/runs/planted/trial-0"
+ln -s "$T/elsewhere" "$T/runs/planted-2/trial-1"
 set +e
 "$VAESEARCH" run "$T/planted.json" --db "$T/planted.db" "${RUN[@]}" > "$T/planted2.log" 2>&1
 rc=$?
 set -e
-[ $rc != 0 ] && grep -q "trial-0: not a folder" "$T/planted2.log" || { echo "rc $rc"; cat "$T/planted2.log"; exit 1; }
+[ $rc != 0 ] && grep -q "trial-1: not a folder" "$T/planted2.log" || { echo "rc $rc"; cat "$T/planted2.log"; exit 1; }
 [ -z "$(ls -A "$T/elsewhere")" ]
 echo "cli_run_hostile: all checks passed"

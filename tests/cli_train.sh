@@ -91,4 +91,30 @@ out=$("$VAECF_TRAIN" --data "$T/nope.vsds" 2>&1)
 rc=$?
 set -e
 [ $rc = 2 ] && grep -q "nope.vsds" <<< "$out" || { echo "missing dataset: rc $rc: $out"; exit 1; }
+expect_refusal "--progress-every" --progress-every -1
+
+# Progress inside an epoch: a progress line once --progress-every seconds have passed
+# (here nearly at every step), its numbers sound; none with 0; the same model either way.
+P=(--data "$T/small.vsds" --threads 1 --set epochs=2 --set batch_size=50 --set total_anneal_steps=300)
+"$VAECF_TRAIN" "${P[@]}" --out "$T/p" --progress-every 0.000001 > "$T/p.jsonl"
+"$VAECF_TRAIN" "${P[@]}" --out "$T/q" --progress-every 0 > "$T/q.jsonl"
+! grep -q '"event":"progress"' "$T/q.jsonl" || { echo "progress lines with --progress-every 0"; exit 1; }
+cmp "$T/p/best.safetensors" "$T/q/best.safetensors"
+python3 - "$T/p.jsonl" <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1])]
+progress = [e for e in events if e["event"] == "progress"]
+steps = next(e for e in events if e["event"] == "start")["steps_per_epoch"]
+assert len(progress) >= steps, (len(progress), steps)   # about one a step but each epoch's last
+last = (0, 0)
+for p in progress:
+    assert p["steps_per_epoch"] == steps and 1 <= p["epoch_steps"] < steps and p["epoch"] in (1, 2), p
+    assert p["step"] == (p["epoch"] - 1) * steps + p["epoch_steps"] and p["users_per_s"] > 0 and p["seconds"] >= 0, p
+    assert (p["epoch"], p["epoch_steps"]) > last, (p, last)
+    last = (p["epoch"], p["epoch_steps"])
+print(f"{len(progress)} progress lines over 2 epochs of {steps} steps")
+PY
+"$VAECF_TRAIN" "${P[@]}" --out "$T/t" --progress-every 0.000001 --format text > "$T/t.txt"
+grep -q "^epoch    1 .*% *step 1 of [0-9]* .*users/s" "$T/t.txt" || { echo "no progress line in text"; cat "$T/t.txt"; exit 1; }
+[ "$("$VAECF_TRAIN" --version)" = "vaecf-train $("$VAESEARCH" --version | cut -d' ' -f2)" ]
 echo "cli_train: all checks passed"

@@ -3,6 +3,8 @@
 # run's metrics (float precision; the bits are reported), best.safetensors holds the
 # unpadded tensors, a padded run stopped and resumed ends exactly like the uninterrupted
 # one, and a state saved before the key existed (its config without item_pad) resumes.
+# The tensors are compared with numpy: without it that part is left out, the rest runs,
+# and the test reports itself skipped (77) saying so.
 set -euo pipefail
 T="$VS_TEST_TMP"
 rm -rf "$T" && mkdir -p "$T"
@@ -17,7 +19,9 @@ metrics() { grep '"event":"done"' "$1" | python3 -c "import json,sys; d=json.loa
 grep -q '"item_pad":64' "$T/p/config.json"
 
 # The same model: tensors of the same (unpadded) shapes and values, metrics alike.
-PYTHONPATH="$VS_SOURCE_DIR/scripts" python3 - "$T/a/best.safetensors" "$T/p/best.safetensors" "$T/a.jsonl" "$T/p.jsonl" <<'PY'
+have_numpy=1
+python3 -c "import numpy" 2> /dev/null || have_numpy=0
+[ $have_numpy = 0 ] || PYTHONPATH="$VS_SOURCE_DIR/scripts" python3 - "$T/a/best.safetensors" "$T/p/best.safetensors" "$T/a.jsonl" "$T/p.jsonl" <<'PY'
 import json, sys
 import numpy as np
 import vaesearch_io as vio
@@ -80,4 +84,5 @@ PY
 grep -q '"resumed_at_step"' "$T/o2.jsonl"
 [ "$(metrics "$T/a.jsonl")" = "$(metrics "$T/o2.jsonl")" ] || { echo "resumed old-style state differs"; exit 1; }
 cmp "$T/a/best.safetensors" "$T/o/best.safetensors"
+[ $have_numpy = 1 ] || { echo "skipped in part: numpy is not importable, so the padded and unpadded tensors were not compared (the rest passed)"; exit 77; }
 echo "ok"

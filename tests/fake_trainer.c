@@ -18,6 +18,7 @@
  * state as vaecf-train does: the epochs done go into --out's fake-state, the exit status
  * is 3, and a run with --resume continues after them (saying so on stderr).
  * FAKE_REPLAY=K marks the first K epoch lines "replayed", as a resumed trainer repeats them.
+ * FAKE_PROGRESS, when set, prints a progress line half way through each epoch.
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to;
  * FAKE_ENV_LOG one it appends "N OMP_WAIT_POLICY THREADS" to (the --threads value). */
 #include <errno.h>
@@ -132,6 +133,9 @@ int main(int argc, char **argv) {
             fprintf(stderr, "fake trainer: trial %d saved its state after epoch %d\n", number, e - 1);
             return 3;
         }
+        if (getenv("FAKE_PROGRESS"))
+            printf("{\"event\":\"progress\",\"epoch\":%d,\"step\":%d,\"epoch_steps\":2,\"steps_per_epoch\":4,"
+                   "\"users_per_s\":1234,\"seconds\":1.5}\n", e, e * 4 - 2);
         double v = 0.1 + 0.01 * number * e / epochs;
         if (!strcmp(mode, "fade") && e > 3) v = 0.09 - 0.001 * number;
         best = v;

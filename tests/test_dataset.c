@@ -294,6 +294,31 @@ static void test_round_trip(const char *good) {
     free(buf);
 }
 
+/* The fingerprint: the same split with other metadata (prepared again from another
+ * path) has the same one; another split (one interaction moved), another. */
+static void test_fingerprint(const char *good) {
+    vs_dataset ds, a, b, c;
+    vs_error err = {{0}};
+    make_sample(&ds);
+    ds.meta_json = "{\"source\": \"/elsewhere/ratings.csv\"}";
+    const char *other_meta = tmp_path("meta.vsds"), *other_data = tmp_path("data.vsds");
+    CHECK_OK(vs_dataset_write(&ds, other_meta, &err), &err);
+    int32_t idx[9];
+    memcpy(idx, TRAIN_IDX, sizeof idx);
+    idx[7] = 3;   /* the third user's item 4 is item 3 instead: {0, 1, 3, 5} */
+    ds.train.indices = idx;
+    CHECK_OK(vs_dataset_write(&ds, other_data, &err), &err);
+    vs_dataset_close(&ds);
+    CHECK_OK(vs_dataset_open(&a, good, &err), &err);
+    CHECK_OK(vs_dataset_open(&b, other_meta, &err), &err);
+    CHECK_OK(vs_dataset_open(&c, other_data, &err), &err);
+    CHECK(a.fingerprint != 0 && a.fingerprint == b.fingerprint);
+    CHECK(c.fingerprint != a.fingerprint);
+    vs_dataset_close(&a);
+    vs_dataset_close(&b);
+    vs_dataset_close(&c);
+}
+
 /* Empty matrices and tables may come with NULL arrays; they still round-trip. */
 /* A link planted at the name the writer used to pick (<path>.tmp.<pid>) must not
  * redirect the write: the temporary file is made exclusively under a name of its own. */
@@ -766,6 +791,7 @@ int main(void) {
     static char good[4200];
     snprintf(good, sizeof good, "%s/good.vsds", tmpdir);
     test_round_trip(good);
+    test_fingerprint(good);
     test_empty_parts();
     test_planted_link();
     size_t len = 0;

@@ -660,6 +660,65 @@ static void check_optuna_file(const char *dir) {
     CHECK(raw_is(path, "PRAGMA journal_mode", "delete"));
 }
 
+/* A sweep's identity: a file an older vaesearch wrote (vs_sweeps without uid and
+ * runs_dir) gains the columns; every sweep gets a uid of its own, kept when it is opened
+ * again, new for a deleted sweep's name; its run folder is recorded and reported. */
+static void check_identity(const char *dir) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/identity.db", dir);
+    remove_db(path);
+    char *old = strdup(vs_db_schema_sql());
+    char *cut = strstr(old, "owner_heartbeat DATETIME,\n");
+    char *end = cut ? strstr(cut, "\n);") : NULL;
+    if (end) end++;
+    CHECK(cut && end);
+    if (!cut || !end) return;
+    memmove(cut + strlen("owner_heartbeat DATETIME\n"), end, strlen(end) + 1);
+    memcpy(cut, "owner_heartbeat DATETIME\n", strlen("owner_heartbeat DATETIME\n"));
+    sqlite3 *raw = NULL;
+    sqlite3_open(path, &raw);
+    sqlite3_close(raw);
+    raw_exec(path, old);
+    free(old);
+    CHECK(raw_num(path, "SELECT COUNT(*) FROM pragma_table_info('vs_sweeps') WHERE name IN ('uid', 'runs_dir')") == 0);
+    vs_error err = {{0}};
+    vs_db *db = NULL;
+    CHECK_OK(vs_db_open(path, &db, &err), &err);
+    if (!db) return;
+    CHECK(raw_num(path, "SELECT COUNT(*) FROM pragma_table_info('vs_sweeps') WHERE name IN ('uid', 'runs_dir')") == 2);
+    vs_space a, b;
+    CHECK_OK(vs_space_parse(space_json("a", "0.01"), "a.json", &a, &err), &err);
+    CHECK_OK(vs_space_parse(space_json("b", "0.01"), "b.json", &b, &err), &err);
+    int id_a, id_b, created;
+    char uid_a[33], uid_b[33], again[33];
+    char *runs = NULL;
+    CHECK_OK(vs_db_open_sweep(db, &a, &id_a, &created, &err), &err);
+    CHECK_OK(vs_db_open_sweep(db, &b, &id_b, &created, &err), &err);
+    CHECK_OK(vs_db_sweep_home(db, id_a, uid_a, &runs, &err), &err);
+    CHECK(strlen(uid_a) == 32 && strspn(uid_a, "0123456789abcdef") == 32 && runs == NULL);
+    CHECK_OK(vs_db_sweep_home(db, id_b, uid_b, &runs, &err), &err);
+    CHECK(strcmp(uid_a, uid_b) != 0);
+    CHECK_OK(vs_db_open_sweep(db, &a, &id_a, &created, &err), &err);
+    CHECK_OK(vs_db_sweep_home(db, id_a, again, &runs, &err), &err);
+    CHECK(!created && !strcmp(again, uid_a));
+    CHECK_OK(vs_db_set_sweep_runs_dir(db, id_a, "runs/a", &err), &err);
+    CHECK_OK(vs_db_sweep_home(db, id_a, again, &runs, &err), &err);
+    CHECK(runs && !strcmp(runs, "runs/a"));
+    free(runs);
+    cJSON *sw = vs_db_sweep_json(db, id_a, &err);
+    CHECK(sw && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(sw, "id")), uid_a) &&
+          !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(sw, "runs_dir")), "runs/a"));
+    cJSON_Delete(sw);
+    /* A deleted sweep's name starts a sweep of another identity, without a run folder. */
+    CHECK_OK(vs_db_delete_sweep(db, id_a, &err), &err);
+    CHECK_OK(vs_db_open_sweep(db, &a, &id_a, &created, &err), &err);
+    CHECK_OK(vs_db_sweep_home(db, id_a, again, &runs, &err), &err);
+    CHECK(created && strcmp(again, uid_a) && runs == NULL);
+    vs_space_free(&a);
+    vs_space_free(&b);
+    vs_db_close(db);
+}
+
 /* ---- the fixture for cli_results_optuna.sh ---- */
 
 /* What the fixture's trial k is, and what Optuna must read back. */
@@ -874,6 +933,7 @@ int main(void) {
     check_find_sweep(path);
     check_stepped_report(path);
     check_optuna_file(tmp);
+    check_identity(tmp);
     check_damaged_files(tmp);
     check_lock_outlasted(tmp);
     return test_finish();

@@ -750,6 +750,17 @@ static void test_growing(void) {
     CHECK(a.warm_start_db && !strcmp(a.warm_start_db, "old.db") && !strcmp(a.warm_start_sweep, "s1"));
     CHECK(strstr(a.canonical, "\"warm_start\":{\"db\":\"old.db\",\"sweep\":\"s1\"}") != NULL);
     vs_space_free(&a);
+    /* warm_start.match: "setup" (the default, left out of the canonical form) or "parameters" */
+    snprintf(text, sizeof text, base, 10, 5, ", \"warm_start\": {\"db\": \"old.db\", \"match\": \"setup\"}");
+    CHECK_OK(parse(text, &a, &err), &err);
+    CHECK(!a.warm_start_any_setup && strstr(a.canonical, "\"warm_start\":{\"db\":\"old.db\"}") != NULL);
+    vs_space_free(&a);
+    snprintf(text, sizeof text, base, 10, 5, ", \"warm_start\": {\"db\": \"old.db\", \"match\": \"parameters\"}");
+    CHECK_OK(parse(text, &a, &err), &err);
+    CHECK(a.warm_start_any_setup && strstr(a.canonical, "\"warm_start\":{\"db\":\"old.db\",\"match\":\"parameters\"}"));
+    vs_space_free(&a);
+    snprintf(text, sizeof text, base, 10, 5, ", \"warm_start\": {\"db\": \"old.db\", \"match\": \"params\"}");
+    CHECK(parse(text, &a, &err) == -1 && strstr(err.msg, "warm_start.match: must be \"setup\""));
     snprintf(text, sizeof text, base, 10, 5, ", \"warm_start\": {\"sweep\": \"s1\"}");
     CHECK(parse(text, &a, &err) == -1 && strstr(err.msg, "warm_start.db: missing"));
     snprintf(text, sizeof text, base, 10, 5, ", \"warm_start\": {\"db\": \"x.db\", \"study\": \"s1\"}");

@@ -44,6 +44,11 @@ static void print_text(FILE *f, const cJSON *ev) {
         print_metrics(f, "  test      ", cJSON_GetObjectItemCaseSensitive(ev, "test"));
         fprintf(f, "\n  model %s; %.0f users/s in training\n",
                 cJSON_GetObjectItemCaseSensitive(ev, "model")->valuestring, num(ev, "train_users_per_s"));
+    } else if (!strcmp(kind, "progress")) {
+        double steps = num(ev, "steps_per_epoch");
+        fprintf(f, "epoch %4.0f  %5.1f%%  step %.0f of %.0f  %9.0f users/s  %.1f s so far\n", num(ev, "epoch"),
+                steps > 0 ? 100 * num(ev, "epoch_steps") / steps : 0, num(ev, "epoch_steps"), steps,
+                num(ev, "users_per_s"), num(ev, "seconds"));
     } else if (!strcmp(kind, "stopped")) {
         fprintf(f, "stopped at step %.0f; state saved in %s (continue with --resume)\n", num(ev, "step"),
                 cJSON_GetObjectItemCaseSensitive(ev, "state")->valuestring);

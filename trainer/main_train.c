@@ -21,10 +21,12 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
 static const char usage_text[] =
     "usage: vaecf-train --data DATASET [--config FILE] [--set KEY=VALUE]... [--device cpu|cuda]\n"
     "                   [--out DIR] [--resume] [--threads N] [--format json|text]\n"
-    "                   [--ranks N|slurm] [--comm auto|always] [--comm-timeout SECONDS]\n"
+    "                   [--progress-every SECONDS] [--ranks N|slurm] [--comm auto|always]\n"
+    "                   [--comm-timeout SECONDS] | --version\n"
     "\n"
     "Trains Mult-VAE on a prepared dataset (vaesearch prepare / synth) and prints one JSON\n"
-    "object per line: start, one per epoch, and done (or stopped, or error).\n"
+    "object per line: start, one per epoch (with progress lines inside a long one), and\n"
+    "done (or stopped, or error).\n"
     "\n"
     "  --data DATASET      the .vsds file\n"
     "  --config FILE       JSON object of config keys (docs/trainer.md)\n"
@@ -36,6 +38,9 @@ static const char usage_text[] =
     "  --threads N         CPU threads (default: all cores); they wait passively\n"
     "                      (OMP_WAIT_POLICY=passive) unless OMP_WAIT_POLICY is set\n"
     "  --format F          json (default): one JSON object per line; text: lines for people\n"
+    "                      (--json: the same as --format json)\n"
+    "  --progress-every S  a progress line inside an epoch every S seconds (default 10;\n"
+    "                      0: none)\n"
     "  --stop-after-epochs N   save the state and stop after N epochs, as if interrupted\n"
     "  --ranks N           data-parallel over N ranks in this process, one thread each: CPU\n"
     "                      ranks, or GPUs 0..N-1 through NCCL (default: 1 on cpu, every\n"
@@ -45,6 +50,7 @@ static const char usage_text[] =
     "  --comm C            auto (default): a communicator only for 2 or more ranks; always:\n"
     "                      one rank through it too (checks that path)\n"
     "  --comm-timeout S    seconds a rank waits for the others before the run fails (600)\n"
+    "  --version           print the version and exit\n"
     "\n"
     "Exit status: 0 done, 1 failed, 2 bad usage or config, 3 stopped by SIGINT/SIGTERM\n"
     "with a resumable state saved.\n";
@@ -105,6 +111,8 @@ int main(int argc, char **argv) {
         {"format", required_argument, 0, 'f'},  {"help", no_argument, 0, 'h'},
         {"ranks", required_argument, 0, 'R'},   {"comm", required_argument, 0, 'C'},
         {"comm-timeout", required_argument, 0, 'T'},
+        {"progress-every", required_argument, 0, 'P'}, {"version", no_argument, 0, 'V'},
+        {"json", no_argument, 0, 'j'},
         {0, 0, 0, 0},
     };
     const char *data = NULL, *config_path = NULL;
@@ -112,7 +120,8 @@ int main(int argc, char **argv) {
     char **argv_as_given = calloc((size_t)argc + 1, sizeof(char *));   /* getopt reorders argv */
     memcpy(argv_as_given, argv, (size_t)argc * sizeof(char *));
     int n_sets = 0, threads = 0;
-    vs_train_opts o = {.device = "cpu", .out_dir = "out", .events = stdout, .stop = &stop_requested};
+    vs_train_opts o = {.device = "cpu", .out_dir = "out", .events = stdout, .stop = &stop_requested,
+                       .progress_every = 10};
     int c;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
@@ -157,6 +166,17 @@ int main(int argc, char **argv) {
             }
             o.text = !strcmp(optarg, "text");
             break;
+        case 'P': {
+            char *end;
+            o.progress_every = strtod(optarg, &end);
+            if (*end || !(o.progress_every >= 0) || o.progress_every > 1e9) {
+                free(sets);
+                return fail(EXIT_USAGE, "--progress-every must be a number of seconds, 0 or more (0: no progress lines)");
+            }
+            break;
+        }
+        case 'j': o.text = 0; break;
+        case 'V': printf("vaecf-train %s\n", VS_VERSION); free(sets); return EXIT_OK;
         case 'h': fputs(usage_text, stdout); free(sets); return EXIT_OK;
         default: fputs(usage_text, stderr); free(sets); return EXIT_USAGE;
         }

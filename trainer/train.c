@@ -237,6 +237,22 @@ static int save_state(train_run *r, vs_error *err) {
     return vs_checkpoint_save(r->state_path, r->b, r->best_params, &r->p, r->ds, err);
 }
 
+/* A "progress" line inside a long epoch (docs/trainer.md): the epoch under way, its steps
+ * done, and its users per second so far in this run. Only the clock is read at every
+ * step; a line is written once o->progress_every seconds have passed since the last. */
+static void report_progress(train_run *r, int64_t epoch, double t0, int64_t rows) {
+    double now = now_seconds();
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "event", "progress");
+    cJSON_AddNumberToObject(ev, "epoch", (double)epoch + 1);
+    cJSON_AddNumberToObject(ev, "step", (double)r->p.step);
+    cJSON_AddNumberToObject(ev, "epoch_steps", (double)(r->p.step - epoch * r->steps_per_epoch));
+    cJSON_AddNumberToObject(ev, "steps_per_epoch", (double)r->steps_per_epoch);
+    cJSON_AddNumberToObject(ev, "users_per_s", now > t0 ? (double)rows / (now - t0) : 0);
+    cJSON_AddNumberToObject(ev, "seconds", now - t0);
+    emit(r, ev);
+}
+
 /* The rest of the current epoch's steps. 1 when a stop request ended it early (the state
  * is saved), 0 at its end, -1 on failure. */
 static int train_epoch(train_run *r, vs_error *err) {
@@ -244,7 +260,8 @@ static int train_epoch(train_run *r, vs_error *err) {
     vs_train_progress *p = &r->p;
     int64_t epoch = p->step / r->steps_per_epoch;
     vs_epoch_permutation(r->perm, r->n_train, cfg->seed, epoch);
-    double t0 = now_seconds();
+    double t0 = now_seconds(), every = leader(r) ? r->o->progress_every : 0, last_report = t0;
+    int64_t rows_here = 0;
     for (int64_t k = p->step % r->steps_per_epoch; k < r->steps_per_epoch; k++) {
         int64_t r0 = k * cfg->batch_size;
         int rows = (int)(r->n_train - r0 < cfg->batch_size ? r->n_train - r0 : cfg->batch_size);
@@ -259,6 +276,14 @@ static int train_epoch(train_run *r, vs_error *err) {
         p->epoch_loss += l.loss * rows;
         p->epoch_rows += rows;
         p->step++;
+        rows_here += rows;
+        if (every > 0 && k + 1 < r->steps_per_epoch) {
+            double now = now_seconds();
+            if (now - last_report >= every) {
+                report_progress(r, epoch, t0, rows_here);
+                last_report = now;
+            }
+        }
         if (stop_requested(r) && p->step % r->steps_per_epoch) {
             p->epoch_seconds += now_seconds() - t0;
             if (save_state(r, err)) return -1;

@@ -21,6 +21,7 @@ typedef struct vs_train_opts {
     int text;                    /* human-readable lines instead of JSON lines */
     volatile sig_atomic_t *stop; /* set by a signal handler: save state and return */
     int stop_after_epochs;       /* for tests: behave as if stopped after this many epochs (0: off) */
+    double progress_every;       /* a "progress" line inside an epoch every this many seconds (0: none) */
     /* Data parallelism (docs/trainer.md, "Ranks"): */
     int ranks;                   /* ranks in this process, one thread each: 0 = one for cpu, every visible GPU for cuda */
     int slurm;                   /* this process is one rank of srun's tasks (SLURM_PROCID of SLURM_NTASKS) */

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int cli_error(const char *verb, int status, const char *fmt, ...) {
@@ -106,4 +107,12 @@ void cli_json_print(cJSON *o) {
     printf("%s\n", text);
     cJSON_free(text);
     cJSON_Delete(o);
+}
+
+int cli_parse_text_or_json(const char *s, int *json, vs_error *err) {
+    if (!strcmp(s, "text") || !strcmp(s, "json")) {
+        *json = !strcmp(s, "json");
+        return 0;
+    }
+    return vs_errorf(err, "--format: '%s' is not text or json", s);
 }

@@ -33,6 +33,11 @@ int cli_parse_seed(const char *opt, const char *s, uint64_t *out, vs_error *err)
 /* A whole number of users >= 1, or a fraction of them in (0, 1). */
 int cli_parse_user_count(const char *opt, const char *s, double *out, vs_error *err);
 
+/* The output format, one convention for every command (README, "Output formats"):
+ * --format text|json (top adds csv), and --json, the older spelling, the same as
+ * --format json. Sets *json to 0 (text) or 1 (json); -1 with err naming --format. */
+int cli_parse_text_or_json(const char *s, int *json, vs_error *err);
+
 /* Seconds on a monotonic clock, for timing a command's steps. */
 double cli_seconds(void);
 

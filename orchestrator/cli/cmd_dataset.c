@@ -22,12 +22,13 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: vaesearch dataset info DATASET [--json]\n"
+            "usage: vaesearch dataset info DATASET [--format text|json]\n"
             "       vaesearch dataset export DATASET DIR\n"
             "\n"
             "  info     print users, items, interactions, sparsity, the counts of each\n"
             "           split (train; validation and test fold-in and target items) and\n"
-            "           the metadata; --json prints one JSON object instead\n"
+            "           the metadata; --format json (or --json) prints one JSON object\n"
+            "           instead\n"
             "  export   write DIR/train.csv, validation_fold_in.csv, validation_targets.csv,\n"
             "           test_fold_in.csv, test_targets.csv (user,item), items.csv\n"
             "           (index,item) and users.csv (split,index,user), with the original\n"
@@ -43,7 +44,8 @@ static void usage(FILE *f) {
 /* Parses a subcommand's options; returns the index of the first positional argument
  * in argv, or -1 after complaining. json may be NULL when --json is not accepted. */
 static int parse_options(int argc, char **argv, int *json) {
-    static const struct option info_opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const struct option info_opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"format", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
     static const struct option no_opts[] = {{NULL, 0, NULL, 0}};
     optind = 0;   /* GNU getopt: start over on this sub-argv */
     opterr = 0;
@@ -52,6 +54,12 @@ static int parse_options(int argc, char **argv, int *json) {
         if (c == 'j' && json) {
             *json = 1;
             continue;
+        }
+        vs_error err = {{0}};
+        if (c == 'f' && json) {
+            if (cli_parse_text_or_json(optarg, json, &err) == 0) continue;
+            complain(2, "%s: %s", argv[0], err.msg);
+            return -1;
         }
         if (optopt) complain(2, "%s: unknown option '-%c'", argv[0], optopt);
         else complain(2, "%s: unknown option '%s'", argv[0], argv[optind - 1]);

@@ -43,7 +43,8 @@ static void usage(FILE *f) {
             "                              netflix  rating > 3.5, users >= 5 items, 40000 held out\n"
             "                              msd      every row, items >= 200 users, users >= 20\n"
             "                                       items, 50000 held out\n"
-            "  --format FMT              auto (default), csv, dat, tsv, pairs or netflix\n"
+            "  --input-format FMT        auto (default), csv, dat, tsv, pairs or netflix (--format\n"
+            "                            FMT, the older spelling, works too)\n"
             "  --min-rating X            the value column is a rating: keep rows with rating > X\n"
             "                            (default 3.5 when ratings are detected)\n"
             "  --all-rows                the value column is a count or weight (plays, purchases,\n"
@@ -58,7 +59,8 @@ static void usage(FILE *f) {
             "                            in (0,1) (default 0.2)\n"
             "  --min-split-items N       held-out users with fewer items get no targets (default 5)\n"
             "  --seed S                  the split's random seed, an unsigned integer (default 98765)\n"
-            "  --json                    print the report as one JSON object\n"
+            "  --format F                text (default) or json: the report as one JSON object\n"
+            "                            (--json: the same as --format json)\n"
             "  -h, --help                show this help\n");
 }
 
@@ -79,7 +81,7 @@ typedef struct prepare_args {
 } prepare_args;
 
 enum {
-    OPT_FORMAT = 256, OPT_MIN_RATING, OPT_MIN_USER_ITEMS, OPT_HELDOUT, OPT_TARGET_FRACTION,
+    OPT_FORMAT = 256, OPT_INPUT_FORMAT, OPT_MIN_RATING, OPT_MIN_USER_ITEMS, OPT_HELDOUT, OPT_TARGET_FRACTION,
     OPT_MIN_SPLIT_ITEMS, OPT_SEED, OPT_JSON, OPT_ALL_ROWS, OPT_PROTOCOL, OPT_MIN_ITEM_USERS,
 };
 
@@ -88,9 +90,15 @@ static int apply_option(prepare_args *a, int opt, const char *val, vs_error *err
     vs_protocol_opts *p = &a->protocol;
     switch (opt) {
     case 'o': a->output = val; return 0;
-    case OPT_FORMAT:
+    case OPT_FORMAT:   /* the report's format, or (the older spelling) the input's */
+        if (!strcmp(val, "text") || !strcmp(val, "json")) return cli_parse_text_or_json(val, &a->json, err);
         if (vs_format_parse(val, &a->ingest.format) < 0)
-            return vs_errorf(err, "--format: '%s' is not one of auto, csv, dat, tsv, pairs, netflix", val);
+            return vs_errorf(err, "--format: '%s' is not text or json (the report), nor one of auto, csv, dat, tsv, "
+                                  "pairs, netflix (the input: --input-format)", val);
+        return 0;
+    case OPT_INPUT_FORMAT:
+        if (vs_format_parse(val, &a->ingest.format) < 0)
+            return vs_errorf(err, "--input-format: '%s' is not one of auto, csv, dat, tsv, pairs, netflix", val);
         return 0;
     case OPT_MIN_RATING:
         a->ingest.values = VS_VALUES_RATING;
@@ -149,6 +157,7 @@ static int parse_args(int argc, char **argv, prepare_args *a) {
         {"output", required_argument, NULL, 'o'},
         {"protocol", required_argument, NULL, OPT_PROTOCOL},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"input-format", required_argument, NULL, OPT_INPUT_FORMAT},
         {"min-rating", required_argument, NULL, OPT_MIN_RATING},
         {"min-item-users", required_argument, NULL, OPT_MIN_ITEM_USERS},
         {"min-user-items", required_argument, NULL, OPT_MIN_USER_ITEMS},

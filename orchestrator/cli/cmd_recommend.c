@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "item_names.h"
 #include "results_cli.h"
+#include "orchestrator/run_folders.h"
 #include "common/json_exact.h"
 #include "common/strbuf.h"
 #include "dataset/ingest.h"
@@ -36,14 +37,18 @@ static void usage(FILE *f) {
             "when it knows none of them there is nothing to go on: an error.\n"
             "\n"
             "  -k N            how many items (default 10)\n"
-            "  --items FILE    names for the items: a CSV file with a header, such as\n"
-            "                  MovieLens movies.csv (movieId,title,genres); the id column is\n"
-            "                  movieId, itemId, item_id, item or id, else the first; the\n"
-            "                  name column is title or name, else the second\n"
+            "  --items FILE    names for the items: a file of an id and a name a line, such\n"
+            "                  as MovieLens movies.csv (movieId,title,genres), u.item\n"
+            "                  ('|', no header, Latin-1) or movies.dat ('::'); with a header,\n"
+            "                  the id column is movieId, itemId, item_id, item or id, else the\n"
+            "                  first, the name column title or name, else the second; without\n"
+            "                  one (no such name in the first line) the id is first, the name\n"
+            "                  second\n"
             "  --trial N|best  the model of the sweep's trial N, or of its best COMPLETE trial\n"
             "  --db PATH       with --trial: the results database (default results.db)\n"
             "  --sweep NAME    with --trial: the sweep (default: the only one in the database)\n"
-            "  --json          one JSON object instead of a table\n"
+            "  --format F      text (default, a table) or json (one JSON object); --json is\n"
+            "                  --format json\n"
             "  --serve         keep the model loaded and answer one request a line on standard\n"
             "                  input, {\"items\": [ID, ...], \"k\": N, \"id\": ANY} (k and id\n"
             "                  optional), with one JSON line on standard output: id, known_items,\n"
@@ -72,8 +77,43 @@ static char *read_stdin(void) {
     return vs_sb_take(&b);
 }
 
+/* The best COMPLETE trial in the sweep's direction (with a model file only, with_model),
+ * or NULL. */
+static const cJSON *best_trial(const cJSON *trials, int maximize, int with_model) {
+    const cJSON *t, *pick = NULL;
+    cJSON_ArrayForEach(t, trials) {
+        double v = results_number(cJSON_GetObjectItem(t, "value"));
+        const char *state = results_string(t, "state");
+        if (!state || strcmp(state, "COMPLETE") || isnan(v)) continue;
+        if (with_model && !results_string(cJSON_GetObjectItem(t, "user_attrs"), "model")) continue;
+        double best = pick ? results_number(cJSON_GetObjectItem(pick, "value")) : NAN;
+        if (!pick || (maximize ? v > best : v < best)) pick = t;
+    }
+    return pick;
+}
+
+/* Why a trial has no model file, for the message: a seed, a trial added without
+ * training, or one that did not complete. */
+static void no_model_reason(const cJSON *t, char *why, size_t n) {
+    const cJSON *attrs = cJSON_GetObjectItem(t, "user_attrs");
+    const char *state = results_string(t, "state"), *seed = results_string(attrs, "warm_start");
+    int number = (int)results_number(cJSON_GetObjectItem(t, "number"));
+    if (seed)
+        snprintf(why, n, "trial %d is a warm-start seed (from %s): it was trained by that sweep, not this one, "
+                 "and has no model file here", number, seed);
+    else if (results_number(cJSON_GetObjectItem(t, "attempts")) == 0 && state && strcmp(state, "WAITING") &&
+             strcmp(state, "RUNNING"))
+        snprintf(why, n, "trial %d was added to the study without being trained (Optuna's add_trial, for one): it has "
+                 "no model file", number);
+    else
+        snprintf(why, n, "trial %d is %s and has no model file (only a COMPLETE trial records one)", number,
+                 state ? state : "?");
+}
+
 /* The model file of a sweep's trial (number, or the best COMPLETE one when which is
- * "best"), from its "model" user attribute. Returns 0, or the exit status after the message. */
+ * "best"), from its "model" user attribute: relative to the database's folder (or
+ * absolute). Returns 0, or the exit status after the message, which names the best trial
+ * that has a model when the one asked for has none. */
 static int trial_model(const char *db_path, const char *sweep_name, const char *which, char **model) {
     int number = -1;
     vs_error err = {{0}};
@@ -84,27 +124,37 @@ static int trial_model(const char *db_path, const char *sweep_name, const char *
     int rc = results_cli_load(&o, number, 0, &sweep, &trials);
     if (rc) return rc;
     int maximize = !results_string(sweep, "direction") || strcmp(results_string(sweep, "direction"), "minimize");
-    const cJSON *t, *pick = NULL;
-    cJSON_ArrayForEach(t, trials) {
-        double v = results_number(cJSON_GetObjectItem(t, "value"));
-        const char *state = results_string(t, "state");
-        if (number >= 0) pick = t;
-        else if (state && !strcmp(state, "COMPLETE") && !isnan(v)) {
-            double best = pick ? results_number(cJSON_GetObjectItem(pick, "value")) : NAN;
-            if (!pick || (maximize ? v > best : v < best)) pick = t;
-        }
-    }
+    const cJSON *pick = number >= 0 ? cJSON_GetArrayItem(trials, 0) : best_trial(trials, maximize, 0);
     const char *name = results_string(sweep, "name");
     if (!pick && number >= 0) rc = complain(2, "%s: sweep '%s' has no trial %d", db_path, name ? name : "?", number);
     else if (!pick) rc = complain(2, "%s: sweep '%s' has no COMPLETE trial yet", db_path, name ? name : "?");
     else {
         const char *path = results_string(cJSON_GetObjectItem(pick, "user_attrs"), "model");
-        const char *state = results_string(pick, "state");
-        int n = (int)results_number(cJSON_GetObjectItem(pick, "number"));
-        if (!path)
-            rc = complain(2, "%s: trial %d is %s and has no model file (only a COMPLETE trial records one)", db_path, n,
-                          state ? state : "?");
-        else *model = vs_xstrdup(path);
+        if (!path) {
+            char why[1400], offer[200] = "";
+            no_model_reason(pick, why, sizeof why);
+            if (number >= 0) {   /* every trial, to find the best one with a model */
+                cJSON *again = NULL;
+                cJSON_Delete(trials);
+                if (results_cli_load(&o, -1, 0, &again, &trials)) trials = NULL;
+                cJSON_Delete(again);
+            }
+            const cJSON *alt = trials ? best_trial(trials, maximize, 1) : NULL;
+            if (alt)
+                snprintf(offer, sizeof offer, "; the best trial with a model is trial %.0f (%s %.4f): --trial %.0f",
+                         results_number(cJSON_GetObjectItem(alt, "number")), results_string(sweep, "metric"),
+                         results_number(cJSON_GetObjectItem(alt, "value")), results_number(cJSON_GetObjectItem(alt, "number")));
+            else snprintf(offer, sizeof offer, "; no trial of the sweep has a model yet");
+            rc = complain(2, "%s: %s%s", db_path, why, offer);
+        } else {
+            char folder[4096], resolved[8192];
+            vs_error err2 = {{0}};
+            if (vs_runs_db_folder(db_path, folder, sizeof folder, &err2)) rc = complain(1, "%s", err2.msg);
+            else {
+                vs_runs_resolve(folder, path, resolved, sizeof resolved);
+                *model = vs_xstrdup(resolved);
+            }
+        }
     }
     cJSON_Delete(sweep);
     cJSON_Delete(trials);
@@ -234,7 +284,7 @@ int cmd_recommend(int argc, char **argv) {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},        {"items", required_argument, NULL, 'i'},
                                          {"trial", required_argument, NULL, 't'}, {"db", required_argument, NULL, 'd'},
                                          {"sweep", required_argument, NULL, 's'}, {"serve", no_argument, NULL, 'S'},
-                                         {NULL, 0, NULL, 0}};
+                                         {"format", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
     int k = 10, json = 0, serving = 0, c;
     const char *items_path = NULL, *trial = NULL, *db_path = NULL, *sweep = NULL;
     vs_error err = {{0}};
@@ -242,6 +292,9 @@ int cmd_recommend(int argc, char **argv) {
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":k:", opts, NULL)) != -1) {
         if (c == 'j') json = 1;
+        else if (c == 'f') {
+            if (cli_parse_text_or_json(optarg, &json, &err)) return complain(2, "%s", err.msg);
+        }
         else if (c == 'i') items_path = optarg;
         else if (c == 't') trial = optarg;
         else if (c == 'd') db_path = optarg;

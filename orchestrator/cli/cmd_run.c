@@ -16,7 +16,7 @@ static void usage(FILE *f) {
             "usage: vaesearch run SPACE [--db FILE] [--gpus LIST] [--jobs N] [--device cpu|cuda]\n"
             "                     [--threads N] [--trial-timeout SECONDS] [--trainer PATH]\n"
             "                     [--runs-dir DIR] [--launcher local|slurm] [--retry-failed]\n"
-            "                     [--max-consecutive-failures N] [--no-progress]\n"
+            "                     [--max-consecutive-failures N] [--keep-states] [--no-progress]\n"
             "\n"
             "Runs the sweep a search space describes (docs/search-space.md): proposes trials,\n"
             "runs vaecf-train for each on a GPU group (or a CPU slot) and records every epoch\n"
@@ -33,7 +33,9 @@ static void usage(FILE *f) {
             "  --threads N          CPU threads a trial (default: cores / slots)\n"
             "  --trial-timeout S    fail a trial that runs longer (default: the space's)\n"
             "  --trainer PATH       the trainer program (default: vaecf-train beside vaesearch)\n"
-            "  --runs-dir DIR       trainers' run folders (default: runs/ beside the database)\n"
+            "  --runs-dir DIR       where a new sweep's run folder goes (default: runs/ beside the\n"
+            "                       database): DIR/NAME, or DIR/NAME-2... when that is another\n"
+            "                       sweep's; a sweep keeps the folder its first run chose\n"
             "  --launcher L         local: trainers run here (default); slurm: each trial is a\n"
             "                       job step of the Slurm allocation this runs in (sbatch or\n"
             "                       salloc), its slots from the allocation (docs/slurm.md)\n"
@@ -41,6 +43,9 @@ static void usage(FILE *f) {
             "  --max-consecutive-failures N\n"
             "                       stop when N trials in a row fail for the same reason\n"
             "                       (default 3; 0: never)\n"
+            "  --keep-states        keep each trial's resumable state (state.safetensors, about\n"
+            "                       4x its model) after it ends; by default it is removed once\n"
+            "                       the trial is COMPLETE, PRUNED or FAIL (it never resumes)\n"
             "  --no-progress        a line per event, even on a terminal\n"
             "\n"
             "Trainers wait for their threads passively (OMP_WAIT_POLICY=passive unless set),\n"
@@ -81,6 +86,7 @@ int cmd_run(int argc, char **argv) {
         {"trainer", required_argument, NULL, 'x'}, {"runs-dir", required_argument, NULL, 'r'},
         {"no-progress", no_argument, NULL, 'n'},   {"launcher", required_argument, NULL, 'L'},
         {"retry-failed", no_argument, NULL, 'R'},  {"max-consecutive-failures", required_argument, NULL, 'F'},
+        {"keep-states", no_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     vs_run_opts o = {.db_path = "results.db", .jobs = 1, .out = stdout, .live = isatty(STDOUT_FILENO),
@@ -119,6 +125,7 @@ int cmd_run(int argc, char **argv) {
             else return complain(2, "--launcher must be local or slurm, not '%s'", optarg);
             break;
         case 'R': o.retry_failed = 1; break;
+        case 'K': o.keep_states = 1; break;
         case 'F':
             if (cli_parse_int("--max-consecutive-failures", optarg, 0, 1000000, &o.max_consecutive_failures, &err))
                 return complain(2, "%s", err.msg);

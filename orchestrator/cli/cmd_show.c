@@ -147,6 +147,11 @@ static void print_text(const cJSON *sweep, const cJSON *trial) {
     double retry_of = results_number(cJSON_GetObjectItem(cJSON_GetObjectItem(trial, "user_attrs"), "retry_of"));
     if (!isnan(retry_of)) printf("retry of  trial %.0f\n", retry_of);
     const cJSON *attrs = cJSON_GetObjectItem(trial, "user_attrs");
+    const char *seed = results_string(attrs, "warm_start");
+    if (seed) printf("seed      warm start from %s (trained by that sweep, not run here)\n", seed);
+    else if (results_number(cJSON_GetObjectItem(trial, "attempts")) == 0 && state && strcmp(state, "WAITING") &&
+             strcmp(state, "RUNNING"))
+        printf("added     to the study without being run here (Optuna's add_trial, for one)\n");
     const char *job = results_string(attrs, "slurm_job_id"), *step = results_string(attrs, "slurm_step_id");
     if (job)   /* the last attempt ran as a Slurm job step (docs/slurm.md) */
         printf("slurm     job %s, step %s on %s (last attempt)\n", job, step ? step : "not started",

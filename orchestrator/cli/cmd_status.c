@@ -1,6 +1,8 @@
 /* cmd_status: `vaesearch status`: where a sweep stands: trials per state against the
- * budget, the best so far, the running trials (epoch, GPUs, time), whether the run that
- * owns the sweep is alive, and a rough time left. Reads results.db only. */
+ * budget (trials it did not run, seeds and those Optuna added, apart), the best so far,
+ * the running trials (epoch, GPUs, time), whether the run that owns the sweep is alive,
+ * a rough time left while one is, and the disk its run folder takes. Reads results.db
+ * (and the run folder's sizes) only. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,16 +12,20 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "results_cli.h"
+#include "orchestrator/run_folders.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: vaesearch status [--db PATH] [--sweep NAME] [--format text|json]\n"
             "\n"
-            "A sweep's progress: trials per state and the budget, the best trial so far,\n"
-            "the running trials with their latest epoch, GPUs, time and (under `--launcher\n"
-            "slurm`) Slurm job and step ids, whether the `vaesearch run` that owns the sweep\n"
-            "is alive, and the time left, estimated as the mean duration of the finished\n"
-            "trials x the trials left / the trials running at once (1 when none runs).\n"
+            "A sweep's progress: trials per state and the trials done (COMPLETE or PRUNED) of\n"
+            "the budget, counting the trials it ran (warm-start seeds and trials added with\n"
+            "Optuna's add_trial are listed apart), the best trial so far, the running trials\n"
+            "with their latest epoch, GPUs, time and (under `--launcher slurm`) Slurm job and\n"
+            "step ids, whether the `vaesearch run` that owns the sweep is alive, the time left\n"
+            "while it is, estimated as the mean duration of the finished trials x the trials\n"
+            "left / the trials running at once (1 when none runs), and the disk its run\n"
+            "folder takes.\n"
             "\n"
             RESULTS_CLI_HELP
             "missing database or sweep.\n");
@@ -85,7 +91,29 @@ static void add_number_or_null(cJSON *o, const char *key, double v) {
     else cJSON_AddNullToObject(o, key);
 }
 
-static cJSON *build_report(const cJSON *sweep, const cJSON *trials) {
+/* A trial that ended without the sweep running it: a warm-start seed, or one Optuna's
+ * add_trial wrote (no attempt recorded). */
+static int is_history(const cJSON *t) {
+    return results_number(cJSON_GetObjectItem(t, "attempts")) == 0 &&
+           (is_state(t, "COMPLETE") || is_state(t, "PRUNED") || is_state(t, "FAIL"));
+}
+
+/* The run folder and the disk it takes: {path, bytes}, or null when none is recorded. */
+static cJSON *runs_json(const cJSON *sweep, const char *db_path) {
+    const char *stored = results_string(sweep, "runs_dir");
+    char folder[4096], path[8192];
+    vs_error err = {{0}};
+    if (!stored || vs_runs_db_folder(db_path, folder, sizeof folder, &err)) return cJSON_CreateNull();
+    vs_runs_resolve(folder, stored, path, sizeof path);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "path", path);
+    int64_t bytes;
+    if (vs_runs_disk_use(path, &bytes, &err) == 0) cli_json_add_int(o, "bytes", bytes);
+    else cJSON_AddNullToObject(o, "bytes");   /* gone, or unreadable */
+    return o;
+}
+
+static cJSON *build_report(const cJSON *sweep, const cJSON *trials, const char *db_path) {
     cJSON *r = cJSON_CreateObject();
     const char *metric = results_string(sweep, "metric");
     const char *direction = results_string(sweep, "direction");
@@ -94,11 +122,26 @@ static cJSON *build_report(const cJSON *sweep, const cJSON *trials) {
     cJSON_AddStringToObject(r, "direction", direction ? direction : "maximize");
     const cJSON *counts = cJSON_GetObjectItem(sweep, "counts");
     cJSON_AddItemToObject(r, "counts", cJSON_Duplicate(counts, 1));
-    int done = (int)(results_number(cJSON_GetObjectItem(counts, "COMPLETE")) +
-                     results_number(cJSON_GetObjectItem(counts, "PRUNED")));
+    /* proposals: the trials the budget counts (no retry, not history); unfinished: those
+     * waiting or running */
+    int done = 0, seeds = 0, added = 0, proposals = 0, unfinished = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, trials) {
+        if (is_history(t)) {
+            if (results_string(cJSON_GetObjectItem(t, "user_attrs"), "warm_start")) seeds++;
+            else added++;
+            continue;
+        }
+        done += is_state(t, "COMPLETE") || is_state(t, "PRUNED");
+        proposals += !cJSON_GetObjectItem(cJSON_GetObjectItem(t, "user_attrs"), "retry_of");
+        unfinished += is_state(t, "WAITING") || is_state(t, "RUNNING");
+    }
     int budget = (int)results_number(cJSON_GetObjectItem(sweep, "n_trials"));
     cJSON_AddNumberToObject(r, "done", done);
     cJSON_AddNumberToObject(r, "budget", budget);
+    cJSON *history = cJSON_AddObjectToObject(r, "not_run");
+    cJSON_AddNumberToObject(history, "seeds", seeds);
+    cJSON_AddNumberToObject(history, "added", added);
 
     const cJSON *best = best_trial(trials, !direction || strcmp(direction, "minimize"));
     if (best) {
@@ -110,7 +153,6 @@ static cJSON *build_report(const cJSON *sweep, const cJSON *trials) {
     cJSON *running = cJSON_AddArrayToObject(r, "running");
     double finished_seconds = 0;
     int finished = 0;
-    const cJSON *t;
     cJSON_ArrayForEach(t, trials) {
         if (is_state(t, "RUNNING")) cJSON_AddItemToArray(running, running_json(t, metric ? metric : "ndcg@100"));
         double s = results_number(cJSON_GetObjectItem(t, "seconds"));
@@ -119,14 +161,18 @@ static cJSON *build_report(const cJSON *sweep, const cJSON *trials) {
     const cJSON *owner = cJSON_GetObjectItem(sweep, "owner");
     cJSON_AddItemToObject(r, "owner", cJSON_Duplicate(owner, 1));
 
-    /* Time left: finished trials' mean duration x trials left / trials at once. */
-    int remaining = budget > done ? budget - done : 0;
+    /* Time left: finished trials' mean duration x trials left (not proposed yet, or
+     * unfinished) / trials at once, while a run goes on (alive here, or on another host:
+     * unknown, so taken as alive). */
+    int remaining = (budget > proposals ? budget - proposals : 0) + unfinished;
     int slots = cJSON_GetArraySize(running) > 0 ? cJSON_GetArraySize(running) : 1;
     double mean = finished ? finished_seconds / finished : NAN;
+    int running_now = cJSON_IsObject(owner) && !cJSON_IsFalse(cJSON_GetObjectItem(owner, "alive"));
     cJSON_AddNumberToObject(r, "remaining", remaining);
     cJSON_AddNumberToObject(r, "slots", slots);
     add_number_or_null(r, "mean_trial_seconds", mean);
-    add_number_or_null(r, "eta_seconds", remaining == 0 ? 0 : mean * remaining / slots);
+    add_number_or_null(r, "eta_seconds", remaining == 0 ? 0 : running_now ? mean * remaining / slots : NAN);
+    cJSON_AddItemToObject(r, "runs", runs_json(sweep, db_path));
     return r;
 }
 
@@ -155,6 +201,14 @@ static void print_text(const cJSON *r) {
            results_number(cJSON_GetObjectItem(r, "budget")));
     for (int i = 0; i < N_STATES; i++)
         printf("%s %.0f %s", i ? "," : "", results_number(cJSON_GetObjectItem(counts, states[i])), states[i]);
+    const cJSON *not_run = cJSON_GetObjectItem(r, "not_run");
+    double seeds = results_number(cJSON_GetObjectItem(not_run, "seeds")),
+           added = results_number(cJSON_GetObjectItem(not_run, "added"));
+    if (seeds > 0 || added > 0) {
+        printf("; not run here:");
+        if (seeds > 0) printf(" %.0f warm-start seed%s%s", seeds, seeds == 1 ? "" : "s", added > 0 ? "," : "");
+        if (added > 0) printf(" %.0f added with Optuna (add_trial)", added);
+    }
     printf("\n");
     const cJSON *best = cJSON_GetObjectItem(r, "best");
     if (cJSON_IsObject(best))
@@ -187,11 +241,23 @@ static void print_text(const cJSON *r) {
     char left[32], mean[32];
     results_duration(eta, left);
     results_duration(results_number(cJSON_GetObjectItem(r, "mean_trial_seconds")), mean);
+    const cJSON *owner = cJSON_GetObjectItem(r, "owner");
     if (remaining == 0) printf("left      nothing: the budget is spent\n");
+    else if (!cJSON_IsObject(owner) || cJSON_IsFalse(cJSON_GetObjectItem(owner, "alive")))
+        printf("left      %.0f trial%s; no run is going on: `vaesearch run` with the sweep's space goes on\n", remaining,
+               remaining == 1 ? "" : "s");
     else if (isnan(eta)) printf("left      unknown until a trial finishes\n");
     else
         printf("left      about %s (%s a trial x %.0f left / %.0f at once)\n", left, mean, remaining,
                results_number(cJSON_GetObjectItem(r, "slots")));
+    const cJSON *runs = cJSON_GetObjectItem(r, "runs");
+    if (cJSON_IsObject(runs)) {
+        char size[32];
+        double bytes = results_number(cJSON_GetObjectItem(runs, "bytes"));
+        if (isnan(bytes)) snprintf(size, sizeof size, "missing");
+        else results_bytes((int64_t)bytes, size);
+        printf("runs      %s: %s\n", results_string(runs, "path"), size);
+    }
 }
 
 /* ---- the command ---- */
@@ -205,7 +271,7 @@ int cmd_status(int argc, char **argv) {
     cJSON *sweep, *trials;
     int rc = results_cli_parse(&o, argc, argv);
     if (rc || (rc = results_cli_load(&o, -1, 0, &sweep, &trials))) return rc;
-    cJSON *report = build_report(sweep, trials);
+    cJSON *report = build_report(sweep, trials, o.db_path);
     if (o.format == RESULTS_JSON) cli_json_print(report); /* and deletes it */
     else {
         print_text(report);

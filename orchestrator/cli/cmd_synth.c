@@ -45,7 +45,8 @@ static void usage(FILE *f) {
             "  --seed S                    generation and split seed, an unsigned integer\n"
             "  --heldout-users N|F         N users (or fraction F in (0,1) of users) each for\n"
             "                              validation and test\n"
-            "  --json                      print the report as one JSON object\n"
+            "  --format F                  text (default) or json: the report as one JSON\n"
+            "                              object (--json: the same as --format json)\n"
             "  -h, --help                  show this help\n");
 }
 
@@ -54,7 +55,7 @@ static void usage(FILE *f) {
 
 enum {
     OPT_PRESET = 256, OPT_USERS, OPT_ITEMS, OPT_MEAN_ITEMS, OPT_MIN_ITEMS, OPT_TOPICS, OPT_TOPICS_PER_USER,
-    OPT_EXPONENT, OPT_AFFINITY, OPT_SEED, OPT_HELDOUT, OPT_JSON, OPT_END
+    OPT_EXPONENT, OPT_AFFINITY, OPT_SEED, OPT_HELDOUT, OPT_JSON, OPT_FORMAT, OPT_END
 };
 /* Options from OPT_USERS to OPT_HELDOUT override the preset. */
 #define N_OVERRIDES (OPT_JSON - OPT_USERS)
@@ -129,6 +130,7 @@ static int parse_args(int argc, char **argv, synth_args *a) {
         {"seed", required_argument, NULL, OPT_SEED},
         {"heldout-users", required_argument, NULL, OPT_HELDOUT},
         {"json", no_argument, NULL, OPT_JSON},
+        {"format", required_argument, NULL, OPT_FORMAT},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -141,6 +143,10 @@ static int parse_args(int argc, char **argv, synth_args *a) {
         if (opt == 'o') a->output = optarg;
         else if (opt == OPT_PRESET) a->preset = optarg;
         else if (opt == OPT_JSON) a->json = 1;
+        else if (opt == OPT_FORMAT) {
+            vs_error ferr = {{0}};
+            if (cli_parse_text_or_json(optarg, &a->json, &ferr)) return bad_usage("%s", ferr.msg);
+        }
         else a->value[opt - OPT_USERS] = optarg;
     }
     if (optind < argc) return bad_usage("unexpected argument '%s'", argv[optind]);

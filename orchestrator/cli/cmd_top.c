@@ -17,7 +17,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: vaesearch top [--db PATH] [--sweep NAME] [-n N] [--metric METRIC]\n"
-            "                     [--format table|csv|json]\n"
+            "                     [--format text|csv|json]\n"
             "\n"
             "Ranks the sweep's COMPLETE trials by a metric, best first: number, objective\n"
             "value, parameters, the other validation metrics, test metrics, best epoch and\n"
@@ -29,7 +29,8 @@ static void usage(FILE *f) {
             "  --metric METRIC  rank by ndcg@100, recall@20, recall@50 (validation) or\n"
             "                   test_ndcg@100, test_recall@20, test_recall@50; default the\n"
             "                   sweep's objective, in its direction (others: higher first)\n"
-            "  --format F       table (default), csv (with a header) or json (an array)\n"
+            "  --format F       text (default: a table; 'table' works too), csv (with a\n"
+            "                   header) or json (an array); --json is --format json\n"
             "\n"
             "Exit status: 0 done, 1 the database could not be read, 2 bad usage, or a\n"
             "missing database, sweep or metric.\n");
@@ -39,7 +40,7 @@ static void usage(FILE *f) {
 
 /* --format's choices, in the order of enum format. */
 enum format { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON };
-static const char *const formats[] = {"table", "csv", "json", NULL};
+static const char *const formats[] = {"text", "csv", "json", NULL};
 
 static void print_table(const top_column *cols, int n_cols, const top_ranked *r, int n) {
     int width[64];

@@ -16,10 +16,11 @@
 
 #define MAX_OWN_OPTIONS 8
 
-/* --format's value as an index into o->formats; -1 after "is not table, csv or json". */
+/* --format's value as an index into o->formats; -1 after "is not text, csv or json".
+ * "table", top's older name for its text, is text. */
 static int parse_format(const results_cli *o, const char *value) {
     for (int i = 0; o->formats[i]; i++)
-        if (!strcmp(value, o->formats[i])) return i;
+        if (!strcmp(value, o->formats[i]) || (!strcmp(value, "table") && !strcmp(o->formats[i], "text"))) return i;
     vs_strbuf choices = {0};
     for (int i = 0; o->formats[i]; i++)
         vs_sb_printf(&choices, "%s%s", i == 0 ? "" : o->formats[i + 1] ? ", " : " or ", o->formats[i]);
@@ -32,17 +33,18 @@ static int parse_format(const results_cli *o, const char *value) {
 static void long_options(const results_cli *o, struct option *opts) {
     static const struct option shared[] = {{"db", required_argument, NULL, 'd'},
                                            {"sweep", required_argument, NULL, 's'},
-                                           {"format", required_argument, NULL, 'f'}};
+                                           {"format", required_argument, NULL, 'f'},
+                                           {"json", no_argument, NULL, 'J'}};
     int n = 0;
-    for (int i = 0; i < 3; i++) opts[n++] = shared[i];
-    for (const struct option *own = o->own_long; own && own->name && n < 3 + MAX_OWN_OPTIONS; own++) opts[n++] = *own;
+    for (int i = 0; i < 4; i++) opts[n++] = shared[i];
+    for (const struct option *own = o->own_long; own && own->name && n < 4 + MAX_OWN_OPTIONS; own++) opts[n++] = *own;
     opts[n] = (struct option){NULL, 0, NULL, 0};
 }
 
 int results_cli_parse(results_cli *o, int argc, char **argv) {
     static const char *const text_or_json[] = {"text", "json", NULL};
     if (!o->formats) o->formats = text_or_json;
-    struct option opts[3 + MAX_OWN_OPTIONS + 1];
+    struct option opts[4 + MAX_OWN_OPTIONS + 1];
     char short_opts[32];
     long_options(o, opts);
     snprintf(short_opts, sizeof short_opts, ":%s", o->own_short ? o->own_short : "");
@@ -55,8 +57,8 @@ int results_cli_parse(results_cli *o, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
         if (c == 'd') o->db_path = optarg;
         else if (c == 's') o->sweep = optarg;
-        else if (c == 'f') {
-            if ((o->format = parse_format(o, optarg)) < 0) return 2;
+        else if (c == 'f' || c == 'J') {   /* --json: --format json, the older spelling */
+            if ((o->format = parse_format(o, c == 'J' ? "json" : optarg)) < 0) return 2;
         } else if (c == '?' || c == ':' || !o->take_own) return cli_option_error(o->verb, c, argv);
         else if ((rc = o->take_own(c, optarg, o->own_ctx))) return rc;
     }
@@ -120,6 +122,13 @@ void results_duration(double s, char out[32]) {
     else if (s < 60) snprintf(out, 32, "%.0f s", s);
     else if (s < 3600) snprintf(out, 32, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
     else snprintf(out, 32, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+void results_bytes(int64_t b, char out[32]) {
+    if (b < 1000) snprintf(out, 32, "%lld B", (long long)b);
+    else if (b < 1000000) snprintf(out, 32, "%.1f KB", (double)b / 1e3);
+    else if (b < 1000000000) snprintf(out, 32, "%.1f MB", (double)b / 1e6);
+    else snprintf(out, 32, "%.1f GB", (double)b / 1e9);
 }
 
 int results_cli_sweep_args(const char *verb, int argc, char **argv, int n_args, void (*usage)(FILE *),

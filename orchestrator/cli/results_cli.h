@@ -7,6 +7,7 @@
 #define VS_RESULTS_CLI_H
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
@@ -38,7 +39,7 @@ typedef struct results_cli {
 #define RESULTS_CLI_HELP                                                                  \
     "  --db PATH      the results database (default results.db)\n"                       \
     "  --sweep NAME   the sweep (default: the only one in the database)\n"               \
-    "  --format F     text (default) or json (one object)\n"                             \
+    "  --format F     text (default) or json (one object; or --json)\n"                 \
     "\n"                                                                                 \
     "Exit status: 0 done, 1 the database could not be read, 2 bad usage, or a\n"
 
@@ -60,6 +61,8 @@ double results_number(const cJSON *v);
 const char *results_string(const cJSON *o, const char *key);
 /* Seconds for people: "4.2 s", "42 s", "3 min 05 s", "2 h 07 min"; "?" when unknown. */
 void results_duration(double seconds, char out[32]);
+/* Bytes for people: "512 B", "3.4 KB", "12.3 MB", "2.0 GB" (powers of 1000). */
+void results_bytes(int64_t bytes, char out[32]);
 
 /* Opens db_path (it must be a results database) and finds the sweep called name: 0, or
  * the exit status after the message (2 a missing file or sweep, 1 a file that is no

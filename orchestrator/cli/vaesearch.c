@@ -35,8 +35,13 @@ int vs_wants_help(int argc, char **argv) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: vaesearch <command> [<args>]\n\ncommands:\n");
+    int width = 0;   /* the longest name's: every summary starts in the same column */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        if ((int)strlen(commands[i].name) > width) width = (int)strlen(commands[i].name);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-*s  %s\n", width, commands[i].name, commands[i].summary);
+    fprintf(f, "\nA command that prints a report takes --format text|json (top also csv); --json is\n"
+               "--format json.\n");
     fprintf(f, "\n'vaesearch <command> --help' describes a command.\n");
 }
 
@@ -50,7 +55,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("vaesearch 0.1.0\n");
+        printf("vaesearch %s\n", VS_VERSION);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
