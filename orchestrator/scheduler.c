@@ -203,6 +203,8 @@ out:
     signal_pipe[0] = signal_pipe[1] = -1;
     for (int i = 0; i < w.n_slots && w.children; i++) sched_child_free(&w.children[i]);
     free(w.children);
+    free(w.poll_fds);
+    free(w.poll_owner);
     free(w.group_gpus);
     vs_db_free_trials(w.trials, w.n_trials);
     for (int i = 0; i < w.n_seeds; i++) free(w.seeds[i].values);

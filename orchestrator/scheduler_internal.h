@@ -9,6 +9,7 @@
 #define VS_SCHEDULER_INTERNAL_H
 
 #include <math.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -62,6 +63,8 @@ typedef struct sweep {
     int threads, window, n_slots, n_groups;
     char (*group_gpus)[256];   /* per group: "0,1" */
     child *children;           /* per slot */
+    struct pollfd *poll_fds;   /* 2 a slot (a trainer's stdout and stderr) and the wake-up */
+    child **poll_owner;        /* ... and whose each is (NULL: the wake-up) */
     int slurm;                 /* 1: trials are job steps of this Slurm allocation */
     vs_slurm_allocation allocation;
     vs_slurm_plan plan;

@@ -24,6 +24,13 @@ static int check_gpus_visible(int n_gpus, const int *gpus, int given, vs_error *
     return 0;
 }
 
+/* A child a slot, and the poll set that reads them all (trial_events.c). */
+static void allocate_slots(sweep *w) {
+    w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
+    w->poll_fds = vs_xcalloc(2 * (size_t)w->n_slots + 1, sizeof *w->poll_fds);
+    w->poll_owner = vs_xcalloc(2 * (size_t)w->n_slots + 1, sizeof *w->poll_owner);
+}
+
 static const char *getenv_const(const char *name) { return getenv(name); }
 
 /* Whether program is an executable file in a PATH folder. */
@@ -55,7 +62,7 @@ static int setup_slurm_slots(sweep *w, vs_error *err) {
     w->n_groups = 0;
     w->device = o->device ? o->device : w->plan.gpus_per_step ? "cuda" : "cpu";
     w->threads = o->threads > 0 ? o->threads : w->plan.cpus_per_step;
-    w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
+    allocate_slots(w);
     w->window = w->space.window > 0 ? w->space.window : 2 * (w->n_slots - 1);
     return 0;
 }
@@ -102,7 +109,7 @@ int sched_setup_slots(sweep *w, vs_error *err) {
     if ((long)w->threads * w->n_slots > cores && !w->n_groups)
         sched_say(w, "note: %d slots x %d threads exceed the %ld cores; trials will wait on each other", w->n_slots,
                   w->threads, cores);
-    w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
+    allocate_slots(w);
     /* With one slot each trial sees every earlier one; with P slots, a trial waits only
      * for those more than 2 (P - 1) before it, so slots rarely idle. */
     w->window = w->space.window > 0 ? w->space.window : 2 * (w->n_slots - 1);

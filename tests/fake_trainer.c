@@ -17,6 +17,8 @@
  * FAKE_EPOCH_SLEEP, when set, makes each epoch take that many seconds and SIGTERM save the
  * state as vaecf-train does: the epochs done go into --out's fake-state, the exit status
  * is 3, and a run with --resume continues after them (saying so on stderr).
+ * FAKE_CHATTY=BYTES, when set, has it print that many bytes of plain lines to stdout and as
+ * many to stderr after its start line (more than a pipe holds, so it blocks until read).
  * FAKE_REPLAY=K marks the first K epoch lines "replayed", as a resumed trainer repeats them.
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to;
  * FAKE_ENV_LOG one it appends "N OMP_WAIT_POLICY THREADS" to (the --threads value). */
@@ -104,6 +106,12 @@ int main(int argc, char **argv) {
     }
     printf("{\"event\":\"start\",\"device\":\"cpu\",\"cuda_visible_devices\":%s%s%s}\n", visible ? "\"" : "",
            visible ? visible : "null", visible ? "\"" : "");
+    fflush(stdout);
+    long chatty = getenv("FAKE_CHATTY") ? atol(getenv("FAKE_CHATTY")) : 0;
+    for (long written = 0; written < chatty; written += 100) {
+        printf("fake trainer %d chatters: %070ld\n", number, written);
+        fprintf(stderr, "fake trainer %d chatters: %070ld\n", number, written);
+    }
     fflush(stdout);
     if (getenv("FAKE_IGNORE_TERM")) signal(SIGTERM, SIG_IGN);
     if (!strcmp(mode, "sleep")) sleep(getenv("FAKE_SLEEP") ? (unsigned)atoi(getenv("FAKE_SLEEP")) : 30);
