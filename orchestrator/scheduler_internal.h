@@ -68,6 +68,8 @@ typedef struct sweep {
     int slurm;                 /* 1: trials are job steps of this Slurm allocation */
     vs_slurm_allocation allocation;
     vs_slurm_plan plan;
+    char slots_note[600];      /* under Slurm, the allocation and the plan in words (slots.c) */
+    char step_note[200];       /* ... and a step's shape: "1 node, 2 GPUs and 8 CPUs" */
     vs_db_trial *trials;       /* the history, by number: read once, then kept current */
     int n_trials, cap_trials;
     int64_t budget;
