@@ -20,6 +20,9 @@
  * FAKE_CHATTY=BYTES, when set, has it print that many bytes of plain lines to stdout and as
  * many to stderr after its start line (more than a pipe holds, so it blocks until read).
  * FAKE_REPLAY=K marks the first K epoch lines "replayed", as a resumed trainer repeats them.
+ * With --ranks slurm it is one of srun's tasks, rank SLURM_PROCID: rank 0 alone prints,
+ * as vaecf-train's ranks do, and each rank appends "N RANK NODE CUDA_VISIBLE_DEVICES" to
+ * the file FAKE_RANK_LOG names, when set (NODE: SLURMD_NODENAME).
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to;
  * FAKE_ENV_LOG one it appends "N OMP_WAIT_POLICY THREADS" to (the --threads value). */
 #include <errno.h>
@@ -78,8 +81,9 @@ static int saved_epochs(const char *path) {
 
 int main(int argc, char **argv) {
     const char *out = NULL, *config = NULL, *threads = "-";
-    int resume = 0;
+    int resume = 0, ranks_slurm = 0;
     for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--ranks") && !strcmp(argv[i + 1], "slurm")) ranks_slurm = 1;
         if (i + 1 < argc && !strcmp(argv[i], "--out")) out = argv[i + 1];
         if (i + 1 < argc && !strcmp(argv[i], "--config")) config = argv[i + 1];
         if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = argv[i + 1];
@@ -97,6 +101,14 @@ int main(int argc, char **argv) {
     const char *mode = getenv("FAKE_MODE") ? getenv("FAKE_MODE") : "ok";
     const char *visible = getenv("CUDA_VISIBLE_DEVICES");
     double start = now();
+    const char *procid = getenv("SLURM_PROCID"), *rank_log = getenv("FAKE_RANK_LOG");
+    int rank = ranks_slurm && procid ? atoi(procid) : 0;
+    if (ranks_slurm && rank_log) {
+        FILE *rf = fopen(rank_log, "a");
+        const char *node = getenv("SLURMD_NODENAME");
+        if (rf) fprintf(rf, "%d %d %s %s\n", number, rank, node ? node : "-", visible ? visible : "-"), fclose(rf);
+    }
+    if (rank > 0 && !freopen("/dev/null", "w", stdout)) return 1;   /* rank 0 alone prints */
     const char *env_log = getenv("FAKE_ENV_LOG");
     FILE *ef = env_log ? fopen(env_log, "a") : NULL;
     if (ef) {
