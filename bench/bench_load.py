@@ -2,7 +2,8 @@
 """bench_load: `vaesearch run` under load, with readers looping the whole time.
 
     bench/bench_load.py [--build build] [--slots 256] [--trials 10000] [--epochs 3]
-                        [--epoch-seconds 1] [--launcher local|slurm] [--keep DIR]
+                        [--epoch-seconds 1] [--launcher local|slurm] [--no-readers]
+                        [--keep DIR]
 
 A sweep of TRIALS trials of a stand-in trainer (tests/fake_trainer.c with
 FAKE_EPOCH_SLEEP: it sleeps EPOCH_SECONDS an epoch, prints the trainer's JSON lines, so
@@ -15,7 +16,8 @@ time: the trials, their values and epochs) and, where Optuna is installed,
 `optuna.load_study(...).trials`. It prints:
 
 - trials per second against the ideal, SLOTS / (EPOCHS x EPOCH_SECONDS);
-- the orchestrator's own CPU time (its utime + stime, without its trainers') as a share
+- the orchestrator's own CPU time (its utime + stime, without its trainers'; under
+  --launcher slurm, where salloc runs it, sampled every 0.2 s) as a share
   of the slot time, SLOTS x the sweep's wall time;
 - every reader's passes and every error any reader saw (a lock error is one);
 - whether the trial numbers are distinct and contiguous, each trial COMPLETE with its
@@ -102,6 +104,25 @@ def cpu_seconds_of_zombie(pid):
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def sample_child_cpu(parent):
+    """The user + system time of parent's child vaesearch (salloc runs it), sampled every
+    0.2 s until parent exits; the last sample."""
+    ticks, last = os.sysconf("SC_CLK_TCK"), None
+    while parent.poll() is None:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    head, fields = f.read().rsplit(")", 1)
+                if fields.split()[1] == str(parent.pid) and head.endswith("(vaesearch"):
+                    last = (int(fields.split()[11]) + int(fields.split()[12])) / ticks
+            except (OSError, IndexError):
+                pass
+        time.sleep(0.2)
+    return last
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
@@ -110,6 +131,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--epoch-seconds", type=float, default=1.0)
     ap.add_argument("--launcher", choices=["local", "slurm"], default="local")
+    ap.add_argument("--no-readers", action="store_true",
+                    help="no readers: how much of the loss is theirs, on a machine with few cores")
     ap.add_argument("--keep", help="work in this folder and keep it (default: a temporary one, removed)")
     a = ap.parse_args()
     vaesearch = os.path.abspath(os.path.join(a.build, "vaesearch"))
@@ -144,7 +167,7 @@ def main():
     sweep = subprocess.Popen(run, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     # The readers, from the first trial on.
-    while sweep.poll() is None:
+    while sweep.poll() is None and not a.no_readers:
         try:
             out = subprocess.run(["python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("
                                   "'select count(*) from trials').fetchone()[0])", db],
@@ -155,16 +178,16 @@ def main():
             pass
         time.sleep(0.2)
     results = {"vaesearch status": {}, "vaesearch top": {}}
-    threads = [threading.Thread(target=command_reader, args=([vaesearch, "status", "--db", db], stop,
+    threads = [] if a.no_readers else [threading.Thread(target=command_reader, args=([vaesearch, "status", "--db", db], stop,
                                                               results["vaesearch status"])),
                threading.Thread(target=command_reader, args=([vaesearch, "top", "--db", db, "-n", "5"], stop,
                                                               results["vaesearch top"]))]
     for t in threads:
         t.start()
-    procs = {"python sqlite3": subprocess.Popen(["python3", "-c", READER_SQLITE, db, stop,
-                                                 os.path.join(work, "reader-sqlite.json")])}
+    procs = {} if a.no_readers else {"python sqlite3": subprocess.Popen(
+        ["python3", "-c", READER_SQLITE, db, stop, os.path.join(work, "reader-sqlite.json")])}
     has_optuna = subprocess.run(["python3", "-c", "import optuna"], capture_output=True).returncode == 0
-    if has_optuna:
+    if has_optuna and not a.no_readers:
         procs["optuna.load_study().trials"] = subprocess.Popen(
             ["python3", "-c", READER_OPTUNA, db, stop, os.path.join(work, "reader-optuna.json"), "load"])
 
@@ -179,8 +202,8 @@ def main():
     sampler.start()
     if a.launcher == "local":
         orchestrator_cpu = cpu_seconds_of_zombie(sweep.pid)
-    else:   # salloc's child: found by its command line while it runs
-        orchestrator_cpu = None
+    else:   # salloc's child, sampled while it runs: its last sample (up to 0.2 s short)
+        orchestrator_cpu = sample_child_cpu(sweep)
     sweep.wait()
     wall = time.monotonic() - t0
     open(stop, "w").close()
@@ -190,8 +213,10 @@ def main():
         p.wait()
         results[name] = json.load(open(os.path.join(work, "reader-sqlite.json" if "sqlite" in name else
                                                     "reader-optuna.json")))
-    if not has_optuna:
-        results["optuna.load_study().trials"] = {"skipped": "optuna is not installed"}
+    if not has_optuna or a.no_readers:
+        results["optuna.load_study().trials"] = {"skipped": "--no-readers" if a.no_readers else "optuna is not installed"}
+    if a.no_readers:
+        results = {name: {"skipped": "--no-readers"} for name in results}
 
     # The results: every trial once, numbered 0..N-1, COMPLETE with its epochs.
     import sqlite3
@@ -226,7 +251,7 @@ def main():
         print(f"a trial, start to end     median {statistics.median(durations):.2f} s, "
               f"max {max(durations):.2f} s (the stand-in sleeps {a.epochs * a.epoch_seconds:g} s)")
     if orchestrator_cpu is not None:
-        print(f"orchestrator CPU time     {orchestrator_cpu:.1f} s = {100 * orchestrator_cpu / (a.slots * wall):.3f}% "
+        print(f"orchestrator CPU time     {orchestrator_cpu:.1f} s{' (sampled)' if a.launcher == 'slurm' else ''} = {100 * orchestrator_cpu / (a.slots * wall):.3f}% "
               f"of the slot time ({a.slots} x {wall:.1f} s); {1000 * orchestrator_cpu / a.trials:.2f} ms a trial")
     for name, r in results.items():
         if "skipped" in r:
