@@ -83,7 +83,7 @@ int cmd_run(int argc, char **argv) {
         {"threads", required_argument, NULL, 't'}, {"trial-timeout", required_argument, NULL, 'T'},
         {"trainer", required_argument, NULL, 'x'}, {"runs-dir", required_argument, NULL, 'r'},
         {"no-progress", no_argument, NULL, 'n'},   {"launcher", required_argument, NULL, 'L'},
-        {"nodes-per-trial", required_argument, NULL, 'K'},
+        {"nodes-per-trial", required_argument, NULL, 'N'},
         {"retry-failed", no_argument, NULL, 'R'},  {"max-consecutive-failures", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
@@ -123,7 +123,7 @@ int cmd_run(int argc, char **argv) {
             else return complain(2, "--launcher must be local or slurm, not '%s'", optarg);
             break;
         case 'R': o.retry_failed = 1; break;
-        case 'K':
+        case 'N':
             if (cli_parse_int("--nodes-per-trial", optarg, 1, 100000, &o.nodes_per_trial, &err))
                 return complain(2, "%s", err.msg);
             break;
