@@ -107,8 +107,11 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     snprintf(threads, sizeof threads, "%d", w->threads);
     snprintf(progress, sizeof progress, "%d", PROGRESS_SECONDS);
     const char *gpus = sched_slot_gpus(w, slot);
+    /* a step of several ranks runs the trainer as srun's ranks, meeting in the run folder */
+    int ranks = w->slurm && vs_slurm_plan_ranks(&w->plan) > 1;
     char *argv[] = {w->trainer, "--data", w->dataset, "--config", config, "--out", dir, "--device", (char *)w->device,
-                    "--threads", threads, "--progress-every", progress, "--resume", NULL};
+                    "--threads", threads, "--progress-every", progress, "--resume", ranks ? "--ranks" : NULL, "slurm",
+                    NULL};
     vs_trial_process proc;
     if (w->slurm) {
         char name[300];
@@ -146,9 +149,7 @@ static int launch(sweep *w, vs_db_trial *t, int slot, vs_error *err) {
     if (w->slurm && slurm_step_pending(w, t->trial_id, err)) return -1;
     char *p = sched_params_text(w, t->values), where[300];
     if (w->slurm)
-        snprintf(where, sizeof where, "a Slurm step of job %s (%d GPU%s, %d CPU%s)", w->allocation.job_id,
-                 w->plan.gpus_per_step, w->plan.gpus_per_step == 1 ? "" : "s", w->plan.cpus_per_step,
-                 w->plan.cpus_per_step == 1 ? "" : "s");
+        snprintf(where, sizeof where, "a Slurm step of job %s (%s)", w->allocation.job_id, w->step_note);
     else if (gpus) snprintf(where, sizeof where, "GPU %s", gpus);
     else snprintf(where, sizeof where, "CPU slot %d", slot);
     sched_say(w, "trial %d: started %s %s (%s)%s", t->number, w->slurm ? "as" : "on", where, p,

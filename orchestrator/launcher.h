@@ -32,39 +32,75 @@ int vs_launch_local(const vs_launch *l, vs_trial_process *p, vs_error *err);
 typedef enum vs_launcher_kind { VS_LAUNCHER_LOCAL = 0, VS_LAUNCHER_SLURM } vs_launcher_kind;
 
 /* The allocation `vaesearch run` runs in, as Slurm describes it in the environment of a
- * batch script or salloc shell. */
+ * batch script or salloc shell (slurm_allocation.c). */
 typedef struct vs_slurm_allocation {
     char job_id[32];             /* SLURM_JOB_ID */
     int nodes;                   /* SLURM_JOB_NUM_NODES (SLURM_NNODES) */
     int gpus_per_node;           /* SLURM_GPUS_ON_NODE, else the count of SLURM_JOB_GPUS (a batch
                                   * script), else SLURM_GPUS_PER_NODE, else SLURM_GPUS / nodes (an
-                                  * salloc shell has only these); 0: none */
+                                  * salloc shell has only these), else what `scontrol show job`
+                                  * says (`salloc --gres=gpu:N` leaves no variable); 0: none */
+    char gpus_from[64];          /* where gpus_per_node came from (a variable's name, or "`scontrol
+                                  * show job`, FIELD"); "" when nothing named a GPU */
     int cpus_per_node;           /* the fewest of SLURM_JOB_CPUS_PER_NODE ("8(x2),4"), else SLURM_CPUS_ON_NODE */
     long long mem_per_node_mb;   /* SLURM_MEM_PER_NODE; 0 when the job did not ask for memory per node */
 } vs_slurm_allocation;
 
-/* Reads the allocation through get (getenv, or a test's table). Outside an allocation
- * (no SLURM_JOB_ID) or with values that do not parse, -1 with err naming the variable. */
-int vs_slurm_allocation_read(vs_slurm_allocation *a, const char *(*get)(const char *name), vs_error *err);
+/* Reads the allocation through get (getenv, or a test's table). When no variable names
+ * the GPUs, job_text (vs_slurm_scontrol_job, or a test's) is asked for the text of
+ * `scontrol -d show job ID`, unless it is NULL (then: no GPUs). Outside an allocation
+ * (no SLURM_JOB_ID), with values that do not parse, or when Slurm cannot be asked, -1
+ * with err naming the variable or the command. */
+int vs_slurm_allocation_read(vs_slurm_allocation *a, const char *(*get)(const char *name),
+                             char *(*job_text)(const char *job_id, vs_error *err), vs_error *err);
 
-/* How a sweep uses an allocation: its slots (trials at once) and each step's share. */
+/* The output of `scontrol -d show job JOB` (free it), or NULL with err. */
+char *vs_slurm_scontrol_job(const char *job_id, vs_error *err);
+
+/* The GPUs a node of a job of `nodes` nodes has, from the text of `scontrol -d show
+ * job`: the fewest of its nodes' "GRES=gpu:2(IDX:0-1)" lines, else its TresPerNode, else
+ * its TRES's gres/gpu, JOB_GRES or TresPerJob over the nodes; 0 when none names a GPU.
+ * from (n bytes) says which field, "" for none; -1 when a GPU field does not parse. */
+int vs_slurm_job_gpus(const char *text, int nodes, int *gpus_per_node, char *from, size_t n);
+
+/* What a sweep asks of the allocation. */
+typedef struct vs_slurm_request {
+    int gpus_per_trial, trials_per_gpu;   /* resources.* of the space */
+    int cpu_jobs;          /* trials at once on CPUs (--jobs; 0: one a set of nodes_per_trial nodes) */
+    int nodes_per_trial;   /* nodes a trial spans (--nodes-per-trial; 0: 1, or as many as
+                            * gpus_per_trial needs when it is more than a node has) */
+    int cpu_only;          /* --device cpu: the trials run on CPUs; the allocation's GPUs are not used */
+} vs_slurm_request;
+
+/* How a sweep uses an allocation: its slots (trials at once) and each step's shape. */
 typedef struct vs_slurm_plan {
     int slots;                   /* trials at once */
-    int gpus_per_step;           /* --gpus of each step (0: none) */
-    int cpus_per_step;           /* --cpus-per-task of each step */
-    long long mem_mb_per_step;   /* --mem of each step; 0: srun's default */
+    int nodes_per_step;          /* -N of each step: 1, or more for a trial that spans nodes */
+    int tasks_per_node;          /* processes (ranks) a node of a step: 1, or one a GPU on several nodes */
+    int gpus_per_node;           /* --gres=gpu:G of each step, on each of its nodes (0: --gres=none) */
+    int cpus_per_task;           /* --cpus-per-task of each step */
+    long long mem_mb_per_node;   /* --mem of each step, on each of its nodes; 0: srun's default */
 } vs_slurm_plan;
 
-/* With GPUs: gpus_per_node / gpus_per_trial steps a node, each with that node's CPUs
- * and memory split evenly; a GPU is a step's own under Slurm, so trials_per_gpu must be 1.
- * Without GPUs: cpu_jobs steps in all (0: one a node), each with its share of a node. */
-int vs_slurm_plan_slots(const vs_slurm_allocation *a, int gpus_per_trial, int trials_per_gpu, int cpu_jobs,
-                        vs_slurm_plan *p, vs_error *err);
+/* With GPUs: a trial takes gpus_per_trial GPUs, all on one node when they fit, else
+ * spread evenly over nodes_per_trial nodes (default: as few as hold them), a rank a
+ * GPU; each node's CPUs and memory are split evenly between the steps on it. A GPU is a
+ * step's own under Slurm, so trials_per_gpu must be 1. Without GPUs (or cpu_only):
+ * cpu_jobs steps in all, a rank a node, each with its share of a node. A refusal names
+ * the cause (the GPUs a node and where that count came from, when they ask for more
+ * CPUs than there are). */
+int vs_slurm_plan_slots(const vs_slurm_allocation *a, const vs_slurm_request *r, vs_slurm_plan *p, vs_error *err);
+
+/* Processes a step runs (nodes_per_step x tasks_per_node): above 1, the trainer runs as
+ * srun's ranks (vaecf-train --ranks slurm). */
+static inline int vs_slurm_plan_ranks(const vs_slurm_plan *p) { return p->nodes_per_step * p->tasks_per_node; }
 
 /* srun's command line for one step that runs argv (NULL-terminated; free it with
- * vs_slurm_argv_free): `srun --exact -N1 -n1 [--gpus=G] --cpus-per-task=C [--mem=MM]
- * --job-name=NAME`, then a shell that prints a "slurm_step" line (the step's job and step
- * ids and node, as the step sees them) and becomes the trainer. */
+ * vs_slurm_argv_free): `srun --exact -N K -n R [--ntasks-per-node=T] --gres=gpu:G|none
+ * --cpus-per-task=C [--mem=MM] [--kill-on-bad-exit=1] --job-name=NAME`, then a shell
+ * that prints a "slurm_step" line (rank 0 alone: the step's job and step ids and its
+ * node, or nodes) and becomes the trainer. A step of several ranks ends as soon as one
+ * of them fails (--kill-on-bad-exit): the others would wait for it in vain. */
 char **vs_slurm_step_argv(const vs_slurm_plan *p, const char *name, char *const *argv);
 void vs_slurm_argv_free(char **argv);
 

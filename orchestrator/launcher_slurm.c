@@ -1,6 +1,7 @@
 /* launcher_slurm: each trial as a job step of the Slurm allocation `vaesearch run` runs
- * in (launcher.h, docs/slurm.md): the slots from the allocation's environment, srun's
- * command line for a step, and Slurm's own word on how a step ended. */
+ * in (launcher.h, docs/slurm.md): srun's command line for a step, signals to a step, and
+ * Slurm's own word on how a step ended. The allocation and the plan of steps are
+ * slurm_allocation.c's. */
 #define _GNU_SOURCE
 #include "launcher.h"
 
@@ -16,165 +17,43 @@
 
 extern char **environ;
 
-/* ---- the allocation ---- */
-
-/* A whole decimal number in [lo, hi] from all of s; -1 when it is not one. */
-static long long whole_number(const char *s, long long lo, long long hi) {
-    if (!s || !isdigit((unsigned char)*s)) return -1;
-    errno = 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return -1;
-    return v;
-}
-
-/* The fewest CPUs of a node in SLURM_JOB_CPUS_PER_NODE's form: "8", "8(x2)", "8(x2),4". */
-static int fewest_cpus(const char *s) {
-    int fewest = -1;
-    while (s && *s) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (errno || end == s || v < 1 || v > INT_MAX) return -1;
-        if (fewest < 0 || v < fewest) fewest = (int)v;
-        s = end;
-        if (*s == '(') {   /* "(xN)": N nodes with this many */
-            s = strchr(s, ')');
-            if (!s) return -1;
-            s++;
-        }
-        if (*s == ',') s++;
-        else if (*s) return -1;
-    }
-    return fewest;
-}
-
-/* The GPUs of a request in the form of SLURM_GPUS or SLURM_GPUS_PER_NODE: "4", "a100:4",
- * "a100:2,v100:2" (their sum); -1 when it does not parse. */
-static int gpu_request(const char *s) {
-    int total = 0;
-    while (*s) {
-        const char *end = s + strcspn(s, ","), *colon = s, *c;
-        for (c = s; c < end; c++)
-            if (*c == ':') colon = c + 1;
-        char count[16];
-        if (end - colon < 1 || end - colon >= (long)sizeof count) return -1;
-        memcpy(count, colon, (size_t)(end - colon));
-        count[end - colon] = 0;
-        long long n = whole_number(count, 0, 4096);
-        if (n < 0) return -1;
-        total += (int)n;
-        s = *end ? end + 1 : end;
-    }
-    return total;
-}
-
-/* Entries of a comma-separated list ("0,1,2,3"); 0 for an empty one. */
-static int list_count(const char *s) {
-    if (!s || !*s) return 0;
-    int n = 1;
-    for (; *s; s++) n += *s == ',';
-    return n;
-}
-
-int vs_slurm_allocation_read(vs_slurm_allocation *a, const char *(*get)(const char *name), vs_error *err) {
-    memset(a, 0, sizeof *a);
-    const char *job = get("SLURM_JOB_ID");
-    if (!job || !*job)
-        return vs_errorf(err, "--launcher slurm runs inside a Slurm allocation (an sbatch script or an salloc shell): "
-                              "SLURM_JOB_ID is not set");
-    if (strlen(job) >= sizeof a->job_id) return vs_errorf(err, "SLURM_JOB_ID '%.40s...' is too long", job);
-    snprintf(a->job_id, sizeof a->job_id, "%s", job);
-
-    const char *name = "SLURM_JOB_NUM_NODES", *v = get(name);
-    if (!v) name = "SLURM_NNODES", v = get(name);
-    long long nodes = v ? whole_number(v, 1, 100000) : 1;
-    if (nodes < 0) return vs_errorf(err, "%s '%s': expected a number of nodes", name, v);
-    a->nodes = (int)nodes;
-
-    /* A batch script has SLURM_GPUS_ON_NODE and SLURM_JOB_GPUS; an salloc shell only the
-     * request: SLURM_GPUS_PER_NODE (--gpus-per-node) or SLURM_GPUS (--gpus, over the nodes). */
-    if ((v = get(name = "SLURM_GPUS_ON_NODE"))) {
-        long long g = whole_number(v, 0, 4096);
-        if (g < 0) return vs_errorf(err, "%s '%s': expected a number of GPUs", name, v);
-        a->gpus_per_node = (int)g;
-    } else if ((v = get(name = "SLURM_JOB_GPUS")) && *v) {
-        a->gpus_per_node = list_count(v);
-    } else if ((v = get(name = "SLURM_GPUS_PER_NODE")) || (v = get(name = "SLURM_GPUS"))) {
-        int g = gpu_request(v);
-        if (g < 0) return vs_errorf(err, "%s '%s': expected GPUs, like 4 or a100:4", name, v);
-        a->gpus_per_node = strcmp(name, "SLURM_GPUS") ? g : g / a->nodes;
-    }
-
-    name = "SLURM_JOB_CPUS_PER_NODE";
-    v = get(name);
-    if (v) a->cpus_per_node = fewest_cpus(v);
-    else if ((v = get(name = "SLURM_CPUS_ON_NODE"))) a->cpus_per_node = (int)whole_number(v, 1, 1 << 20);
-    else return vs_errorf(err, "neither SLURM_JOB_CPUS_PER_NODE nor SLURM_CPUS_ON_NODE is set: how many CPUs?");
-    if (a->cpus_per_node < 1) return vs_errorf(err, "%s '%s': expected CPUs a node, like 8 or 8(x2),4", name, v);
-
-    name = "SLURM_MEM_PER_NODE";
-    v = get(name);
-    if (v) {
-        a->mem_per_node_mb = whole_number(v, 0, 1LL << 40);
-        if (a->mem_per_node_mb < 0) return vs_errorf(err, "%s '%s': expected megabytes", name, v);
-    }
-    return 0;
-}
-
-int vs_slurm_plan_slots(const vs_slurm_allocation *a, int gpus_per_trial, int trials_per_gpu, int cpu_jobs,
-                        vs_slurm_plan *p, vs_error *err) {
-    memset(p, 0, sizeof *p);
-    int per_node;
-    if (a->gpus_per_node > 0) {
-        if (trials_per_gpu != 1)
-            return vs_errorf(err, "resources.trials_per_gpu is %d, but under Slurm a job step has its GPUs to itself: "
-                                  "use 1 (or share GPUs with --launcher local)", trials_per_gpu);
-        if (gpus_per_trial < 1) gpus_per_trial = 1;
-        per_node = a->gpus_per_node / gpus_per_trial;
-        if (per_node < 1)
-            return vs_errorf(err, "resources.gpus_per_trial is %d but the allocation has %d GPU%s a node",
-                             gpus_per_trial, a->gpus_per_node, a->gpus_per_node == 1 ? "" : "s");
-        p->slots = per_node * a->nodes;
-        p->gpus_per_step = gpus_per_trial;
-    } else {
-        p->slots = cpu_jobs > 0 ? cpu_jobs : a->nodes;
-        per_node = (p->slots + a->nodes - 1) / a->nodes;
-    }
-    p->cpus_per_step = a->cpus_per_node / per_node;
-    if (p->cpus_per_step < 1)
-        return vs_errorf(err, "%d trials a node need a CPU each, but the allocation has %d CPU%s a node", per_node,
-                         a->cpus_per_node, a->cpus_per_node == 1 ? "" : "s");
-    p->mem_mb_per_step = a->mem_per_node_mb / per_node;
-    return 0;
-}
-
 /* ---- a step ---- */
 
-/* What the step's shell prints before it becomes the trainer: the ids Slurm gave it. */
+/* What the step's shell prints before it becomes the trainer: the ids Slurm gave it, and
+ * its node (its nodes, when it spans several), once for the step: by its first rank. */
 static const char step_script[] =
+    "n=$SLURMD_NODENAME; [ \"${SLURM_STEP_NUM_NODES:-1}\" -gt 1 ] && n=$SLURM_STEP_NODELIST; "
+    "[ \"${SLURM_PROCID:-0}\" = 0 ] && "
     "printf '{\"event\":\"slurm_step\",\"job_id\":\"%s\",\"step_id\":\"%s\",\"node\":\"%s\"}\\n' "
-    "\"$SLURM_JOB_ID\" \"$SLURM_STEP_ID\" \"$SLURMD_NODENAME\"; exec \"$@\"";
+    "\"$SLURM_JOB_ID\" \"$SLURM_STEP_ID\" \"$n\"; exec \"$@\"";
 
 char **vs_slurm_step_argv(const vs_slurm_plan *p, const char *name, char *const *argv) {
     int n = 0;
     while (argv[n]) n++;
-    char **out = vs_xcalloc((size_t)n + 16, sizeof *out), buf[64];
-    int k = 0;
+    char **out = vs_xcalloc((size_t)n + 20, sizeof *out), buf[64];
+    int k = 0, ranks = vs_slurm_plan_ranks(p);
     out[k++] = vs_xstrdup("srun");
     out[k++] = vs_xstrdup("--exact");
-    out[k++] = vs_xstrdup("-N1");
-    out[k++] = vs_xstrdup("-n1");
-    if (p->gpus_per_step > 0) {
-        snprintf(buf, sizeof buf, "--gpus=%d", p->gpus_per_step);
-        out[k++] = vs_xstrdup(buf);
-    }
-    snprintf(buf, sizeof buf, "--cpus-per-task=%d", p->cpus_per_step);
+    snprintf(buf, sizeof buf, "-N%d", p->nodes_per_step);
     out[k++] = vs_xstrdup(buf);
-    if (p->mem_mb_per_step > 0) {
-        snprintf(buf, sizeof buf, "--mem=%lldM", p->mem_mb_per_step);
+    snprintf(buf, sizeof buf, "-n%d", ranks);
+    out[k++] = vs_xstrdup(buf);
+    if (ranks > 1) {
+        snprintf(buf, sizeof buf, "--ntasks-per-node=%d", p->tasks_per_node);
         out[k++] = vs_xstrdup(buf);
     }
+    /* --gres counts a node's GPUs, and works in jobs that asked for them either way
+     * (--gres=gpu:N, --gpus-per-node); none, or the step would get every GPU of its node */
+    if (p->gpus_per_node > 0) snprintf(buf, sizeof buf, "--gres=gpu:%d", p->gpus_per_node);
+    else snprintf(buf, sizeof buf, "--gres=none");
+    out[k++] = vs_xstrdup(buf);
+    snprintf(buf, sizeof buf, "--cpus-per-task=%d", p->cpus_per_task);
+    out[k++] = vs_xstrdup(buf);
+    if (p->mem_mb_per_node > 0) {
+        snprintf(buf, sizeof buf, "--mem=%lldM", p->mem_mb_per_node);
+        out[k++] = vs_xstrdup(buf);
+    }
+    if (ranks > 1) out[k++] = vs_xstrdup("--kill-on-bad-exit=1");
     char *job_name = vs_xcalloc(1, strlen(name) + 16);
     sprintf(job_name, "--job-name=%s", name);
     out[k++] = job_name;

@@ -173,9 +173,10 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     tally so_far = sched_count_trials(&w);
     int done = so_far.complete + so_far.pruned + so_far.failed;
     sched_say(&w, "sweep %s: %s; %d %s slot%s, %d thread%s a trial, window %d, trainer %s", w.space.name,
-              created ? "new" : "resuming", w.n_slots, w.n_groups || w.plan.gpus_per_step ? "GPU" : "CPU",
+              created ? "new" : "resuming", w.n_slots, w.n_groups || w.plan.gpus_per_node ? "GPU" : "CPU",
               w.n_slots == 1 ? "" : "s", w.threads, w.threads == 1 ? "" : "s", w.window, w.trainer);
     sched_say(&w, "%s", w.home_note);
+    if (w.slots_note[0]) sched_say(&w, "%s", w.slots_note);
     if (!created)
         sched_say(&w, "resuming: %d trial%s ended, %d re-queued from a run that stopped", done, done == 1 ? "" : "s", orphans);
 
@@ -205,6 +206,8 @@ out:
     signal_pipe[0] = signal_pipe[1] = -1;
     for (int i = 0; i < w.n_slots && w.children; i++) sched_child_free(&w.children[i]);
     free(w.children);
+    free(w.poll_fds);
+    free(w.poll_owner);
     free(w.group_gpus);
     vs_db_free_trials(w.trials, w.n_trials);
     for (int i = 0; i < w.n_seeds; i++) free(w.seeds[i].values);

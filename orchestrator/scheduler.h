@@ -22,6 +22,7 @@ typedef struct vs_run_opts {
     int gpus_given;
     int jobs;                   /* CPU slots when there is no GPU (default 1; under Slurm 0: one a node) */
     int launcher;               /* VS_LAUNCHER_LOCAL (default) or VS_LAUNCHER_SLURM (launcher.h) */
+    int nodes_per_trial;        /* under Slurm, nodes a trial spans (0: as its GPUs need, else 1) */
     const char *device;         /* NULL: cuda when there are GPUs, else cpu */
     int threads;                /* CPU threads per trial (0: cores / slots) */
     double trial_timeout;       /* seconds; overrides the space's when > 0 */

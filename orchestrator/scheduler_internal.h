@@ -9,6 +9,7 @@
 #define VS_SCHEDULER_INTERNAL_H
 
 #include <math.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -71,9 +72,13 @@ typedef struct sweep {
     int threads, window, n_slots, n_groups;
     char (*group_gpus)[256];   /* per group: "0,1" */
     child *children;           /* per slot */
+    struct pollfd *poll_fds;   /* 2 a slot (a trainer's stdout and stderr) and the wake-up */
+    child **poll_owner;        /* ... and whose each is (NULL: the wake-up) */
     int slurm;                 /* 1: trials are job steps of this Slurm allocation */
     vs_slurm_allocation allocation;
     vs_slurm_plan plan;
+    char slots_note[600];      /* under Slurm, the allocation and the plan in words (slots.c) */
+    char step_note[200];       /* ... and a step's shape: "1 node, 2 GPUs and 8 CPUs" */
     vs_db_trial *trials;       /* the history, by number: read once, then kept current */
     int n_trials, cap_trials;
     int64_t budget;

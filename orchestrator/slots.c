@@ -24,6 +24,13 @@ static int check_gpus_visible(int n_gpus, const int *gpus, int given, vs_error *
     return 0;
 }
 
+/* A child a slot, and the poll set that reads them all (trial_events.c). */
+static void allocate_slots(sweep *w) {
+    w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
+    w->poll_fds = vs_xcalloc(2 * (size_t)w->n_slots + 1, sizeof *w->poll_fds);
+    w->poll_owner = vs_xcalloc(2 * (size_t)w->n_slots + 1, sizeof *w->poll_owner);
+}
+
 static const char *getenv_const(const char *name) { return getenv(name); }
 
 /* Whether program is an executable file in a PATH folder. */
@@ -39,23 +46,55 @@ static int on_path(const char *program) {
     return 0;
 }
 
-/* Under Slurm the allocation gives the slots (launcher_slurm.c), and Slurm chooses each
- * step's GPUs and CPUs. */
+/* The allocation and the plan in words, for the start of the run: where the GPU count
+ * came from, and each step's shape. */
+static void describe_slurm(sweep *w, int cpu_only) {
+    const vs_slurm_allocation *a = &w->allocation;
+    const vs_slurm_plan *p = &w->plan;
+    char gpus[160];
+    if (a->gpus_per_node > 0)
+        snprintf(gpus, sizeof gpus, "%d GPU%s a node (from %s)%s", a->gpus_per_node, a->gpus_per_node == 1 ? "" : "s",
+                 a->gpus_from, cpu_only ? ", not used (--device cpu)" : "");
+    else if (cpu_only && !a->gpus_from[0]) snprintf(gpus, sizeof gpus, "GPUs not looked for (--device cpu)");
+    else snprintf(gpus, sizeof gpus, "no GPUs (neither the environment nor `scontrol show job` names one)");
+    int ranks = vs_slurm_plan_ranks(p);
+    if (p->nodes_per_step == 1 && ranks == 1)
+        snprintf(w->step_note, sizeof w->step_note, "1 node, %d GPU%s and %d CPU%s", p->gpus_per_node,
+                 p->gpus_per_node == 1 ? "" : "s", p->cpus_per_task, p->cpus_per_task == 1 ? "" : "s");
+    else
+        snprintf(w->step_note, sizeof w->step_note, "%d nodes, %d rank%s a node, each with %d GPU%s and %d CPU%s",
+                 p->nodes_per_step, p->tasks_per_node, p->tasks_per_node == 1 ? "" : "s",
+                 p->gpus_per_node / p->tasks_per_node, p->gpus_per_node / p->tasks_per_node == 1 ? "" : "s",
+                 p->cpus_per_task, p->cpus_per_task == 1 ? "" : "s");
+    snprintf(w->slots_note, sizeof w->slots_note, "Slurm job %s: %d node%s, %s, %d CPU%s a node; each trial a step of %s",
+             a->job_id, a->nodes, a->nodes == 1 ? "" : "s", gpus, a->cpus_per_node, a->cpus_per_node == 1 ? "" : "s",
+             w->step_note);
+}
+
+/* Under Slurm the allocation gives the slots (slurm_allocation.c), and Slurm chooses
+ * each step's nodes, GPUs and CPUs. --device cpu runs the trials on CPUs whatever GPUs
+ * the allocation has (its steps get none). */
 static int setup_slurm_slots(sweep *w, vs_error *err) {
     const vs_run_opts *o = w->o;
     if (o->gpus_given)
         return vs_errorf(err, "--gpus does not go with --launcher slurm: Slurm chooses each trial's GPUs");
-    if (!on_path("srun") || !on_path("scancel"))
-        return vs_errorf(err, "--launcher slurm needs Slurm's srun and scancel, and they are not on PATH");
-    if (vs_slurm_allocation_read(&w->allocation, getenv_const, err) ||
-        vs_slurm_plan_slots(&w->allocation, w->space.gpus_per_trial, w->space.trials_per_gpu, o->jobs, &w->plan, err))
+    if (!on_path("srun") || !on_path("scancel") || !on_path("scontrol"))
+        return vs_errorf(err, "--launcher slurm needs Slurm's srun, scancel and scontrol, and they are not all on PATH");
+    int cpu_only = o->device && !strcmp(o->device, "cpu");
+    if (vs_slurm_allocation_read(&w->allocation, getenv_const, cpu_only ? NULL : vs_slurm_scontrol_job, err))
         return -1;
+    vs_slurm_request r = {w->space.gpus_per_trial, w->space.trials_per_gpu, o->jobs, o->nodes_per_trial, cpu_only};
+    if (vs_slurm_plan_slots(&w->allocation, &r, &w->plan, err)) return -1;
+    if (o->device && !strcmp(o->device, "cuda") && !w->plan.gpus_per_node)
+        return vs_errorf(err, "--device cuda: the allocation has no GPUs (neither the environment nor `scontrol show "
+                              "job %s` names one)", w->allocation.job_id);
     w->slurm = 1;
     w->n_slots = w->plan.slots;
     w->n_groups = 0;
-    w->device = o->device ? o->device : w->plan.gpus_per_step ? "cuda" : "cpu";
-    w->threads = o->threads > 0 ? o->threads : w->plan.cpus_per_step;
-    w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
+    w->device = o->device ? o->device : w->plan.gpus_per_node ? "cuda" : "cpu";
+    w->threads = o->threads > 0 ? o->threads : w->plan.cpus_per_task;
+    describe_slurm(w, cpu_only);
+    allocate_slots(w);
     w->window = w->space.window > 0 ? w->space.window : 2 * (w->n_slots - 1);
     return 0;
 }
@@ -102,7 +141,7 @@ int sched_setup_slots(sweep *w, vs_error *err) {
     if ((long)w->threads * w->n_slots > cores && !w->n_groups)
         sched_say(w, "note: %d slots x %d threads exceed the %ld cores; trials will wait on each other", w->n_slots,
                   w->threads, cores);
-    w->children = vs_xcalloc((size_t)w->n_slots, sizeof *w->children);
+    allocate_slots(w);
     /* With one slot each trial sees every earlier one; with P slots, a trial waits only
      * for those more than 2 (P - 1) before it, so slots rarely idle. */
     w->window = w->space.window > 0 ? w->space.window : 2 * (w->n_slots - 1);

@@ -198,6 +198,7 @@ static int finish(sweep *w, child *c, int status, vs_error *err) {
 
 int sched_end_trials(sweep *w, double now, vs_error *err) {
     double timeout = w->o->trial_timeout > 0 ? w->o->trial_timeout : w->space.trial_timeout;
+    int ended = 0;   /* trainers whose output has closed: their attempts end now */
     for (int i = 0; i < w->n_slots; i++) {
         child *c = &w->children[i];
         if (!c->used) continue;
@@ -207,10 +208,17 @@ int sched_end_trials(sweep *w, double now, vs_error *err) {
             sched_signal_trial(c, SIGTERM);
         }
         if (c->kill_at && now > c->kill_at) sched_signal_trial(c, SIGKILL);
-        if (c->proc.fd_out < 0 && c->proc.fd_err < 0) {
-            int status;
-            if (waitpid(c->proc.pid, &status, 0) == c->proc.pid && finish(w, c, status, err)) return -1;
-        }
+        ended += c->proc.fd_out < 0 && c->proc.fd_err < 0;
+    }
+    /* Many slots end trials at a time: their ends wait for the disk once, with the last. */
+    for (int i = 0; i < w->n_slots && ended > 0; i++) {
+        child *c = &w->children[i];
+        if (!c->used || c->proc.fd_out >= 0 || c->proc.fd_err >= 0) continue;
+        int status, rc = 0;
+        vs_db_defer_end_sync(w->db, --ended > 0);
+        if (waitpid(c->proc.pid, &status, 0) == c->proc.pid) rc = finish(w, c, status, err);
+        vs_db_defer_end_sync(w->db, 0);
+        if (rc) return -1;
     }
     return 0;
 }

@@ -163,12 +163,14 @@ static int drain(sweep *w, child *c, int *fd, vs_line_reader *b, int events, vs_
 }
 
 int sched_read_trainers(sweep *w, int wake_fd, vs_error *err) {
-    struct pollfd fds[2 * 64 + 1];
-    child *owner[2 * 64 + 1];
+    /* Every running trainer's two pipes and the wake-up, at any number of slots: one
+     * left out would block on a full pipe while it waits to be read. */
+    struct pollfd *fds = w->poll_fds;
+    child **owner = w->poll_owner;
     int nfds = 0;
     fds[nfds] = (struct pollfd){wake_fd, POLLIN, 0};
     owner[nfds++] = NULL;
-    for (int i = 0; i < w->n_slots && nfds < 2 * 64; i++) {
+    for (int i = 0; i < w->n_slots; i++) {
         child *c = &w->children[i];
         if (!c->used) continue;
         if (c->proc.fd_out >= 0) fds[nfds] = (struct pollfd){c->proc.fd_out, POLLIN, 0}, owner[nfds++] = c;
@@ -180,7 +182,7 @@ int sched_read_trainers(sweep *w, int wake_fd, vs_error *err) {
         char sink[64];
         while (read(wake_fd, sink, sizeof sink) > 0) {}
     }
-    for (int k = 1; k < nfds; k++) {
+    for (int k = 1; k < nfds && ready > 0; k++) {
         child *c = owner[k];
         if (!fds[k].revents || !c->used) continue;
         int failed = 0;

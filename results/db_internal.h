@@ -38,6 +38,7 @@ struct vs_db {
     char host[256];
     int busy_timeout_ms;
     int created;   /* this connection created the schema in a new file */
+    int defer_end_sync;   /* vs_db_defer_end_sync: trial ends commit without waiting for the disk */
 };
 
 /* ---- db_sql.c: SQL helpers ---- */

@@ -111,6 +111,13 @@ int vs_db_trial_finished(vs_db *db, int trial_id, const char *state, const cJSON
 /* Sets (or replaces) a user attribute of a trial to a JSON value. */
 int vs_db_set_user_attr(vs_db *db, int trial_id, const char *key, const cJSON *value, vs_error *err);
 
+/* Several trials ended at once: with defer set, vs_db_trial_finished commits without
+ * waiting for the disk; the first end recorded after it is cleared waits for the disk
+ * once for all of them (a sync of the log covers every commit before it). For a batch
+ * of ends: defer for all but the last. A power cut can lose the deferred ends only
+ * while that last one is still being recorded. */
+void vs_db_defer_end_sync(vs_db *db, int defer);
+
 /* Trials left RUNNING by an owner that is gone become WAITING again (they continue from
  * their trainer's last state). Returns how many through *n. */
 int vs_db_requeue_orphans(vs_db *db, int study_id, int *n, vs_error *err);

@@ -1,10 +1,14 @@
 # cli_slurm: `vaesearch run --launcher slurm` against a real single-node Slurm
 # (tests/slurm/start-slurm.sh: 8 CPUs, 4 fake GPUs) with the stand-in trainer
 # (tests/fake_trainer.c): a sweep of 6 trials with gpus_per_trial 2 (never more than 2
-# at once, the GPU sets the trainers saw disjoint, each trial's job and step recorded);
+# at once, the GPU sets the trainers saw disjoint, each trial's job and step recorded),
+# in an allocation of --gpus-per-node=4 and in one of --gres=gpu:4 (whose GPUs only
+# `scontrol show job` names);
 # `vaesearch status` showing a running trial's job and step; a step killed with scancel
 # (FAIL with Slurm's word on it, retried); the script `vaesearch slurm-script` writes,
-# submitted with sbatch and run to the end; and a tiny real training through srun.
+# submitted with sbatch and run to the end; a tiny real training through srun, with
+# --device cpu seeing no GPU; and a script without --gpus-per-node on a
+# node whose GPUs Slurm hands the job: its trials on CPUs, seeing no GPU.
 # Skipped, with the reason, where Slurm cannot run. The allocation's time running out
 # is cli_slurm_timelimit.sh.
 set -euo pipefail
@@ -41,6 +45,8 @@ FAKE_MODE=sleep FAKE_SLEEP=2 FAKE_LOG="$T/gpus.log" \
   salloc -N1 --gpus-per-node=4 -c 8 -- "$VAESEARCH" run gpus.json --db gpus.db "${RUN[@]}" > gpus.out 2>&1 ||
   { cat gpus.out; exit 1; }
 grep -q "2 GPU slots" gpus.out || { cat gpus.out; echo "expected 2 slots from the allocation"; exit 1; }
+grep -q "Slurm job [0-9]*: 1 node, 4 GPUs a node (from SLURM_GPUS_PER_NODE), 8 CPUs a node; each trial a step of 1 node, 2 GPUs and 4 CPUs" gpus.out ||
+  { cat gpus.out; echo "expected the allocation and the steps described"; exit 1; }
 [ "$(sql gpus.db "select count(*) from trials where state = 'COMPLETE'")" = 6 ] || { cat gpus.out; exit 1; }
 python3 - "$T/gpus.log" <<'PY'
 import sys
@@ -68,6 +74,16 @@ job=$(attr gpus.db 0 slurm_job_id | tr -d '"')
 [ "$(attr gpus.db 3 slurm_node)" = "\"$NODE\"" ]
 [ "$(attr gpus.db 3 gpus)" = "$(attr gpus.db 3 trainer_visible_devices)" ]
 [ -f runs/gpus/trial-5/stderr.log ]
+
+# 1b. `salloc --gres=gpu:4`, the classic request, leaves no GPU in the shell's environment
+#     (Slurm 22.05): the GPUs come from `scontrol show job`, and the start line says so.
+FAKE_MODE=ok FAKE_LOG="$T/gres.log" salloc -N1 --gres=gpu:4 -c 8 -- bash -c \
+  'env | grep -E "^SLURM_(GPUS|JOB_GPUS|GPUS_ON_NODE|GPUS_PER_NODE)=" && exit 9; exec "$@"' gres \
+  "$VAESEARCH" run gpus.json --db gres.db "${RUN[@]}" > gres.out 2>&1 || { cat gres.out; exit 1; }
+grep -q "2 GPU slots" gres.out && grep -q "4 GPUs a node (from \`scontrol show job\`, GRES of each node)" gres.out ||
+  { cat gres.out; echo "expected the GPUs of --gres=gpu:4, from scontrol"; exit 1; }
+[ "$(sql gres.db "select count(*) from trials where state = 'COMPLETE'")" = 6 ]
+[ "$(cut -d' ' -f2 gres.log | sort -u | tr '\n' ' ')" = "0,1 2,3 " ] || { cat gres.log; echo "expected the GPU pairs 0,1 and 2,3"; exit 1; }
 
 # 2. A running step: `vaesearch status` shows its job and step; scancel kills it: FAIL
 #    with Slurm's word on it, and its parameters run again (max_retries 1).
@@ -125,11 +141,26 @@ FAKE_EPOCH_SLEEP=0.5 salloc -N1 --gpus=4 -c 2 -- "$VAESEARCH" run prune.json --d
 [ "$(sql prune.db "select exit_status from vs_trial_runs r join trials t using (trial_id) where t.number = 1")" = 3 ]
 grep -q "trial 1 saved its state after epoch 1" runs/prune/trial-1/stderr.log
 
-# 5. The real trainer through srun: its lines read, the GPU Slurm chose seen by it.
+# 5. The real trainer through srun: its lines read; with --device cpu in an allocation
+#    with a GPU, it sees none (its step asks for no GPU: --gres=none).
 space real 1 '{}' > real.json
 salloc -N1 --gpus=1 -c 2 -- "$VAESEARCH" run real.json --db real.db --trainer "$VAECF_TRAIN" --device cpu \
   --no-progress --launcher slurm > real.out 2>&1 || { cat real.out; exit 1; }
 [ "$(sql real.db "select state from trials")" = COMPLETE ] || { cat real.out; exit 1; }
-[ "$(attr real.db 0 trainer_visible_devices)" = '"0"' ]
+grep -q "1 GPU a node (from SLURM_GPUS), not used (--device cpu)" real.out || { cat real.out; exit 1; }
+[ "$(attr real.db 0 trainer_visible_devices)" = 'null' ] || { cat real.out; echo "the trainer saw GPUs"; exit 1; }
 [ "$(sql real.db "select count(*) from vs_epochs")" = 2 ]
+
+# 6. A script written without --gpus-per-node asks for whole nodes (--exclusive), and
+#    Slurm hands the job the node's 4 GPUs: the trials run on CPUs all the same, seeing
+#    no GPU, one a node with all its CPUs.
+"$VAESEARCH" slurm-script gpus.json --time 5 --db cpus.db --trainer "$FAKE_TRAINER" -o cpus.sh > /dev/null
+grep -q -- "--device cpu" cpus.sh
+batch=$(FAKE_MODE=ok FAKE_LOG="$T/cpus.log" sbatch --parsable cpus.sh)
+slurm_wait_job "$batch" 120 || { echo "job $batch still queued or running after 2 minutes"; exit 1; }
+out="slurm-vs-gpus-$batch.out"
+grep -q "4 GPUs a node (from SLURM_GPUS_ON_NODE), not used (--device cpu), 8 CPUs a node; each trial a step of 1 node, 0 GPUs and 8 CPUs" "$out" ||
+  { cat "$out"; echo "expected the node's GPUs found and not used"; exit 1; }
+[ "$(sql cpus.db "select count(*) from trials where state = 'COMPLETE'")" = 6 ] || { cat "$out"; exit 1; }
+[ "$(cut -d' ' -f2 cpus.log | sort -u)" = "-" ] || { cat cpus.log; echo "a trial saw GPUs"; exit 1; }
 echo "cli_slurm: ok"

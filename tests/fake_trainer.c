@@ -17,8 +17,13 @@
  * FAKE_EPOCH_SLEEP, when set, makes each epoch take that many seconds and SIGTERM save the
  * state as vaecf-train does: the epochs done go into --out's fake-state, the exit status
  * is 3, and a run with --resume continues after them (saying so on stderr).
+ * FAKE_CHATTY=BYTES, when set, has it print that many bytes of plain lines to stdout and as
+ * many to stderr after its start line (more than a pipe holds, so it blocks until read).
  * FAKE_REPLAY=K marks the first K epoch lines "replayed", as a resumed trainer repeats them.
  * FAKE_PROGRESS, when set, prints a progress line half way through each epoch.
+ * With --ranks slurm it is one of srun's tasks, rank SLURM_PROCID: rank 0 alone prints,
+ * as vaecf-train's ranks do, and each rank appends "N RANK NODE CUDA_VISIBLE_DEVICES" to
+ * the file FAKE_RANK_LOG names, when set (NODE: SLURMD_NODENAME).
  * FAKE_LOG, when set, is a file each run appends "N CUDA_VISIBLE_DEVICES start end" to;
  * FAKE_ENV_LOG one it appends "N OMP_WAIT_POLICY THREADS" to (the --threads value). */
 #include <errno.h>
@@ -77,8 +82,9 @@ static int saved_epochs(const char *path) {
 
 int main(int argc, char **argv) {
     const char *out = NULL, *config = NULL, *threads = "-";
-    int resume = 0;
+    int resume = 0, ranks_slurm = 0;
     for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--ranks") && !strcmp(argv[i + 1], "slurm")) ranks_slurm = 1;
         if (i + 1 < argc && !strcmp(argv[i], "--out")) out = argv[i + 1];
         if (i + 1 < argc && !strcmp(argv[i], "--config")) config = argv[i + 1];
         if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = argv[i + 1];
@@ -96,6 +102,14 @@ int main(int argc, char **argv) {
     const char *mode = getenv("FAKE_MODE") ? getenv("FAKE_MODE") : "ok";
     const char *visible = getenv("CUDA_VISIBLE_DEVICES");
     double start = now();
+    const char *procid = getenv("SLURM_PROCID"), *rank_log = getenv("FAKE_RANK_LOG");
+    int rank = ranks_slurm && procid ? atoi(procid) : 0;
+    if (ranks_slurm && rank_log) {
+        FILE *rf = fopen(rank_log, "a");
+        const char *node = getenv("SLURMD_NODENAME");
+        if (rf) fprintf(rf, "%d %d %s %s\n", number, rank, node ? node : "-", visible ? visible : "-"), fclose(rf);
+    }
+    if (rank > 0 && !freopen("/dev/null", "w", stdout)) return 1;   /* rank 0 alone prints */
     const char *env_log = getenv("FAKE_ENV_LOG");
     FILE *ef = env_log ? fopen(env_log, "a") : NULL;
     if (ef) {
@@ -105,6 +119,12 @@ int main(int argc, char **argv) {
     }
     printf("{\"event\":\"start\",\"device\":\"cpu\",\"cuda_visible_devices\":%s%s%s}\n", visible ? "\"" : "",
            visible ? visible : "null", visible ? "\"" : "");
+    fflush(stdout);
+    long chatty = getenv("FAKE_CHATTY") ? atol(getenv("FAKE_CHATTY")) : 0;
+    for (long written = 0; written < chatty; written += 100) {
+        printf("fake trainer %d chatters: %070ld\n", number, written);
+        fprintf(stderr, "fake trainer %d chatters: %070ld\n", number, written);
+    }
     fflush(stdout);
     if (getenv("FAKE_IGNORE_TERM")) signal(SIGTERM, SIG_IGN);
     if (!strcmp(mode, "sleep")) sleep(getenv("FAKE_SLEEP") ? (unsigned)atoi(getenv("FAKE_SLEEP")) : 30);

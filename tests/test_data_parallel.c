@@ -1,7 +1,9 @@
 /* test_data_parallel: data-parallel training on CPU ranks (docs/trainer.md, "Ranks").
  * The communicator: sums in rank order (bitwise what a serial loop gives), chunked
  * buffers, broadcast, a rank's abort and a missing rank's timeout reported by the
- * others instead of a hang, and the same over processes meeting through a file (fork).
+ * others instead of a hang; the same over processes (fork) meeting over TCP through a
+ * file, one rank through a copy of it alone (as on another node), a rank whose process
+ * ends noticed at once, a stale file of another run.
  * The ranks' bookkeeping: shares, held-out shards, the parameters' agreement check,
  * srun's variables and the file that carries NCCL's unique id from rank 0 to the others.
  * Training: 1 rank through the communicator equals the plain path to the bit; 2 and 3
@@ -11,6 +13,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -124,9 +127,18 @@ static void test_threads_failures(void) {
     }
 }
 
-/* Processes: children are ranks 1..size-1; each checks its own sums and exits 0 or 1. */
-static int process_rank(const char *path, int rank, int size, vs_error *err) {
-    vs_comm *c = vs_comm_shm_join(path, rank, size, 20, err);
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Processes (srun's tasks): children are ranks 1..size-1, meeting rank 0 over TCP
+ * through a file; each checks its own sums and exits 0 or 1. A rank's `meet` is the
+ * path it reads the meeting file from: rank 0's, or a copy elsewhere, as a node sees a
+ * file of a shared folder, since nothing else is shared. */
+static int process_rank(const char *meet, int rank, int size, int mode, vs_error *err) {
+    vs_comm *c = vs_comm_tcp_join(meet, rank, size, 20, err);
     if (!c) return -1;
     size_t n = 1500000;   /* more than one chunk */
     float *v = malloc(n * sizeof(float));
@@ -137,42 +149,114 @@ static int process_rank(const char *path, int rank, int size, vs_error *err) {
         for (int r = 1; r < size; r++) want += value_of(r, i);
         if (v[i] != want) rc = vs_errorf(err, "rank %d: element %zu is %g, expected %g", rank, i, v[i], want);
     }
+    /* a broadcast from the last rank, through rank 0 */
+    double from_last[3] = {rank, rank * 2.0, -1};
+    if (rc == 0) rc = vs_comm_broadcast(c, from_last, sizeof from_last, size - 1, err);
+    if (rc == 0 && (from_last[0] != size - 1 || from_last[1] != 2.0 * (size - 1) || from_last[2] != -1))
+        rc = vs_errorf(err, "rank %d: the broadcast brought %g %g %g", rank, from_last[0], from_last[1], from_last[2]);
+    /* mode 1: the last rank ends without a word; mode 2: it fails, saying why */
+    if (rc == 0 && mode && rank == size - 1) {
+        if (mode == 1) _exit(0);
+        vs_comm_abort(c, "disk full");
+    }
+    double d[2] = {rank, 1};
+    if (rc == 0) rc = vs_comm_allreduce_f64(c, d, 2, err);
+    if (rc == 0 && (d[0] != size * (size - 1) / 2.0 || d[1] != size))
+        rc = vs_errorf(err, "rank %d: the double sums are %g %g", rank, d[0], d[1]);
     free(v);
     vs_comm_destroy(c);
     return rc;
 }
 
-static void test_processes(void) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/.ranks-test.shm", tmp);
-    int size = 3;
-    pid_t kids[3];
+/* Ranks 1..size-1 as children (rank 1 reading a copy of the meeting file when copy is
+ * set), rank 0 here; its result, and each child's exit status in kid_ok[r]. */
+static int run_processes(int size, int mode, int copy, int *kid_ok, vs_error *err) {
+    char path[4096], elsewhere[4200];
+    snprintf(path, sizeof path, "%s/.ranks-test.comm", tmp);
+    snprintf(elsewhere, sizeof elsewhere, "%s/node2", tmp);
+    mkdir(elsewhere, 0777);
+    snprintf(elsewhere, sizeof elsewhere, "%s/node2/.ranks-test.comm", tmp);
+    unlink(elsewhere);
+    pid_t kids[8];
     for (int r = 1; r < size; r++) {
         kids[r] = fork();
         if (kids[r] == 0) {
             vs_error e = {{0}};
-            int rc = process_rank(path, r, size, &e);
-            if (rc) fprintf(stderr, "child rank %d: %s\n", r, e.msg);
+            int rc = process_rank(copy && r == 1 ? elsewhere : path, r, size, mode, &e);
+            if (rc && !mode) fprintf(stderr, "child rank %d: %s\n", r, e.msg);
             _exit(rc ? 1 : 0);
         }
     }
-    vs_error err = {{0}};
-    CHECK_OK(process_rank(path, 0, size, &err), &err);
-    for (int r = 1; r < size; r++) {
+    if (copy) {   /* a copy of rank 0's file, once it is whole: all rank 1 ever sees of rank 0's folder */
+        pid_t copier = fork();
+        if (copier == 0) {
+            for (int i = 0; i < 2000; i++) {
+                FILE *in = fopen(path, "rb");
+                if (in) {
+                    char buf[4096];
+                    size_t k = fread(buf, 1, sizeof buf, in);
+                    fclose(in);
+                    char tmpfile[4300];
+                    snprintf(tmpfile, sizeof tmpfile, "%s.part", elsewhere);
+                    FILE *out = fopen(tmpfile, "wb");
+                    if (out && fwrite(buf, 1, k, out) == k && fclose(out) == 0 && rename(tmpfile, elsewhere) == 0) _exit(0);
+                    _exit(1);
+                }
+                usleep(5000);
+            }
+            _exit(1);
+        }
+        kids[0] = copier;
+    }
+    int rc = process_rank(path, 0, size, mode, err);
+    for (int r = copy ? 0 : 1; r < size; r++) {
         int status = 0;
         waitpid(kids[r], &status, 0);
-        CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child rank %d", r);
+        kid_ok[r] = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     }
+    return rc;
+}
+
+static void test_processes(void) {
+    vs_error err = {{0}};
+    int ok[8];
+    /* 3 ranks: the sums in rank order, as threads make them */
+    CHECK_OK(run_processes(3, 0, 0, ok, &err), &err);
+    CHECK_MSG(ok[1] && ok[2], "child ranks: %d %d", ok[1], ok[2]);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.ranks-test.comm", tmp);
     struct stat st;
     CHECK_MSG(stat(path, &st) != 0, "rank 0 leaves no meeting file behind");
+    /* rank 1 sees a copy of the file alone, made once (as on another node): the same */
+    CHECK_OK(run_processes(2, 0, 1, ok, &err), &err);
+    CHECK_MSG(ok[0] && ok[1], "copier %d, rank 1 %d", ok[0], ok[1]);
+    /* the last rank's process ends after joining: the others fail at once, naming it */
+    double t0 = now_s();
+    CHECK(run_processes(3, 1, 0, ok, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "lost rank 2 (its connection closed) while waiting for rank 2") != NULL, "%s", err.msg);
+    CHECK_MSG(now_s() - t0 < 10, "took %.1f s (the timeout is 20)", now_s() - t0);
+    CHECK(!ok[1]);
+    /* the last rank fails with a reason: every rank's collective fails with it */
+    CHECK(run_processes(3, 2, 0, ok, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "rank 0: all-reduce (double): rank 2 failed: disk full") != NULL, "%s", err.msg);
+    CHECK(!ok[1] && !ok[2]);
 
     /* rank 1 never joins; rank 0 fails after the timeout, naming it; a lone rank 1 finds no file */
-    vs_comm *c = vs_comm_shm_join(path, 0, 2, 0.3, &err);
+    vs_comm *c = vs_comm_tcp_join(path, 0, 2, 0.3, &err);
     CHECK(c == NULL);
     CHECK_MSG(strstr(err.msg, "waiting for rank 1") != NULL, "%s", err.msg);
-    c = vs_comm_shm_join(path, 1, 2, 0.2, &err);
+    CHECK_MSG(stat(path, &st) != 0, "rank 0 removed its file");
+    c = vs_comm_tcp_join(path, 1, 2, 0.2, &err);
     CHECK(c == NULL);
     CHECK_MSG(strstr(err.msg, "did not appear within 0.2 s") != NULL, "%s", err.msg);
+    /* a stale file of another run (nobody listens): rank 1 keeps trying, then says so */
+    FILE *f = fopen(path, "w");
+    fprintf(f, "vaesearch-comm 1\ntoken 0123456789abcdef0123456789abcdef\nsize 2\nport 9\naddress 127.0.0.1\n");
+    fclose(f);
+    c = vs_comm_tcp_join(path, 1, 2, 0.3, &err);
+    CHECK(c == NULL);
+    CHECK_MSG(strstr(err.msg, "cannot reach rank 0 within 0.3 s") && strstr(err.msg, "127.0.0.1 port 9"), "%s", err.msg);
+    unlink(path);
 }
 
 /* ------------------------------------------------------------------ bookkeeping */

@@ -358,8 +358,12 @@ static void check_trials(vs_db *db, const char *path, int study_id) {
     CHECK(vs_db_trial_started(db, 999999, 1, "", "x", &err) == -1 && strstr(err.msg, "999999"));
 
     double a[] = {0.30, 0.35, 0.33}, b[] = {0.2, 0.1}, c[] = {-1}, d1[] = {0.25}, e[] = {0.22, NAN}, g[] = {0.3, NAN};
+    /* three ends at once: the first two commit without waiting for the disk, the third
+     * for all (checked below as any others) */
+    vs_db_defer_end_sync(db, 1);
     run_trial(db, ids[0], a, 3, "COMPLETE", 0.35, NULL, NULL);
     run_trial(db, ids[1], b, 2, "PRUNED", 0, "pruned at epoch 2", NULL);
+    vs_db_defer_end_sync(db, 0);
     run_trial(db, ids[2], c, 1, "FAIL", 0, "training diverged", "line 1\nvaecf-train: training diverged\n");
     run_trial(db, ids[3], d1, 1, "WAITING", 0, "stopped", NULL);
     run_trial(db, ids[4], e, 2, NULL, 0, NULL, NULL); /* left RUNNING: an orphan */

@@ -1,10 +1,12 @@
 /* comm: the communicator of data-parallel training (docs/trainer.md, "Ranks"). R ranks
  * each compute the gradient of their share of a batch; the communicator sums those
  * gradients and the loss sums over the ranks and hands every rank the same result, so
- * every rank applies the same Adam step. Two implementations:
- *   comm_shm.c            CPU ranks: threads of one process (vs_comm_threads_create), or
- *                         processes of one machine sharing a file (vs_comm_shm_join);
- *                         sums in rank order, so results are reproducible.
+ * every rank applies the same Adam step. Three implementations:
+ *   comm_shm.c            CPU ranks as threads of one process (vs_comm_threads_create)
+ *   comm_tcp.c            CPU ranks as processes, on one node or several (srun's tasks:
+ *                         vs_comm_tcp_join), over TCP, meeting through a file
+ *                         both sum in rank order, so results are reproducible and the
+ *                         same for threads and processes.
  *   cuda/comm_nccl.c      GPUs through NCCL (builds with NCCL only).
  * Every collective is bounded by a timeout, and a rank that fails aborts the
  * communicator with its reason: the other ranks' collectives then fail with that reason
@@ -46,10 +48,13 @@ struct vs_comm {
  * thread). Destroy every one. */
 int vs_comm_threads_create(int size, double timeout_s, vs_comm **comms, vs_error *err);
 
-/* This process as rank `rank` of `size` CPU ranks on one machine, meeting through the
- * file path (rank 0 creates it; the others wait up to timeout_s for it to appear). Rank 0
- * removes the file when it destroys its communicator. */
-vs_comm *vs_comm_shm_join(const char *path, int rank, int size, double timeout_s, vs_error *err);
+/* This process as rank `rank` of `size` CPU ranks, which may run on different machines:
+ * rank 0 listens on a TCP port and writes its addresses, the port and a random token to
+ * the file path (in a folder every rank sees: the run folder); the others read it (up to
+ * timeout_s for it to appear) and connect. Rank 0 removes the file once all have joined.
+ * Nothing but the file is shared, and it only once: the ranks need to reach rank 0's
+ * node over TCP. */
+vs_comm *vs_comm_tcp_join(const char *path, int rank, int size, double timeout_s, vs_error *err);
 
 static inline int vs_comm_allreduce_f32(vs_comm *c, float *buf, size_t n, vs_error *err) {
     return c->ops->allreduce_f32(c, buf, n, err);

@@ -1,6 +1,6 @@
-/* comm_shm: the CPU ranks' communicator, over memory the ranks share: a heap block for
- * the threads of one process, a file mapped by every process for processes of one
- * machine. The block holds a header (the barrier's counters and the failure, as
+/* comm_shm: the CPU ranks' communicator for the threads of one process (--ranks N), over
+ * a heap block they share (processes, on one node or several, use comm_tcp.c). The
+ * block holds a header (the barrier's counters and the failure, as
  * atomics) and one slot per rank plus a result slot. A collective moves
  * its buffer through the slots a chunk at a time: every rank copies its chunk into its
  * slot, waits for the others, sums its share of the elements over the slots in rank
@@ -10,15 +10,12 @@
 #include "comm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,8 +23,8 @@
 #define SHM_MAX_RANKS 256
 #define SLOT_BYTES ((size_t)4 << 20)      /* a chunk: 1M floats */
 
-/* Lock-free atomics only: a process that dies anywhere leaves no lock held and no
- * waiter that a wake-up would wait for; the others notice it by the timeout. */
+/* Lock-free atomics only: a thread stuck anywhere leaves no lock held and no waiter that a
+ * wake-up would wait for; the others notice it by the timeout. */
 typedef struct shm_header {
     uint64_t magic;
     int32_t size;
@@ -44,7 +41,6 @@ typedef struct shm_comm {
     vs_comm base;
     shm_header *h;
     unsigned char *slots;                 /* size + 1 slots of SLOT_BYTES; the last is the result */
-    size_t map_bytes;                     /* > 0: a mapped file */
 } shm_comm;
 
 static size_t header_bytes(void) { return (sizeof(shm_header) + 63) / 64 * 64; }
@@ -172,8 +168,7 @@ static void shm_abort(vs_comm *base, const char *reason) { fail((shm_comm *)base
 
 static void shm_destroy(vs_comm *base) {
     shm_comm *c = (shm_comm *)base;
-    if (c->map_bytes) munmap(c->h, c->map_bytes);
-    else if (atomic_fetch_sub(&c->h->users, 1) == 1) free(c->h);
+    if (atomic_fetch_sub(&c->h->users, 1) == 1) free(c->h);
     free(c);
 }
 
@@ -217,80 +212,4 @@ int vs_comm_threads_create(int size, double timeout_s, vs_comm **comms, vs_error
     atomic_store(&h->users, size);
     for (int r = 0; r < size; r++) comms[r] = &comm_new(h, r, size, timeout_s)->base;
     return 0;
-}
-
-/* Rank 0: the block written in a temporary file and renamed to path, so that the other
- * ranks never map a half-made one. */
-static shm_header *create_file(const char *path, int size, size_t bytes, vs_error *err) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) {
-        vs_errorf(err, "%s: cannot create the ranks' shared file: %s", tmp, strerror(errno));
-        return NULL;
-    }
-    shm_header *h = MAP_FAILED;
-    if (ftruncate(fd, (off_t)bytes) == 0) h = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (h == MAP_FAILED) {
-        vs_errorf(err, "%s: cannot map %zu bytes: %s", tmp, bytes, strerror(errno));
-        unlink(tmp);
-        return NULL;
-    }
-    header_init(h, size);   /* the rest of a new file reads as zeros */
-    if (rename(tmp, path)) {
-        vs_errorf(err, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-        munmap(h, bytes);
-        unlink(tmp);
-        return NULL;
-    }
-    return h;
-}
-
-/* The other ranks: wait for rank 0's file, then map it. */
-static shm_header *open_file(const char *path, int size, size_t bytes, double timeout_s, vs_error *err) {
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        int fd = open(path, O_RDWR);
-        if (fd >= 0) {
-            struct stat st;
-            shm_header *h = MAP_FAILED;
-            if (fstat(fd, &st) == 0 && (size_t)st.st_size == bytes)
-                h = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            close(fd);
-            if (h == MAP_FAILED || h->magic != SHM_MAGIC || h->size != size) {
-                if (h != MAP_FAILED) munmap(h, bytes);
-                vs_errorf(err, "%s: not the shared file of %d ranks (a stale file of another run?)", path, size);
-                return NULL;
-            }
-            return h;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double waited = (double)(now.tv_sec - start.tv_sec) + 1e-9 * (double)(now.tv_nsec - start.tv_nsec);
-        if (waited > timeout_s) {
-            vs_errorf(err, "%s: rank 0's shared file did not appear within %g s", path, timeout_s);
-            return NULL;
-        }
-        usleep(10000);
-    }
-}
-
-vs_comm *vs_comm_shm_join(const char *path, int rank, int size, double timeout_s, vs_error *err) {
-    if (check_size(rank, size, err)) return NULL;
-    if (timeout_s <= 0) timeout_s = VS_COMM_DEFAULT_TIMEOUT;
-    size_t bytes = block_bytes(size);
-    shm_header *h = rank == 0 ? create_file(path, size, bytes, err) : open_file(path, size, bytes, timeout_s, err);
-    if (!h) return NULL;
-    shm_comm *c = comm_new(h, rank, size, timeout_s);
-    c->map_bytes = bytes;
-    /* Every rank has mapped the file once all pass this barrier: rank 0 removes it, so
-     * that no later run meets a stale one. */
-    int rc = barrier(c, "joining the other ranks", err);
-    if (rank == 0) unlink(path);
-    if (rc) {
-        shm_destroy(&c->base);
-        return NULL;
-    }
-    return &c->base;
 }

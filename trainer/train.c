@@ -505,8 +505,9 @@ static int run_threads(const vs_dataset *ds, const vs_config *cfg, const vs_trai
     return result;
 }
 
-/* This process as one of srun's tasks: it meets the others through a file in the run
- * folder (the shared memory of CPU ranks, or NCCL's unique id) and trains as its rank. */
+/* This process as one of srun's tasks, on this node or another: it meets the others
+ * through a file in the run folder (rank 0's TCP address for CPU ranks, or NCCL's unique
+ * id) and trains as its rank. */
 static int run_slurm(const vs_dataset *ds, const vs_config *cfg, const vs_train_opts *o, vs_error *err) {
     vs_slurm_rank w;
     if (vs_slurm_rank_from_env(&w, err) || vs_run_dir_make(o->out_dir, err)) return VS_TRAIN_FAILED;
@@ -515,8 +516,9 @@ static int run_slurm(const vs_dataset *ds, const vs_config *cfg, const vs_train_
     vs_comm *comm = NULL;
     int gpu = -1;
     if (!is_cuda(o)) {
-        vs_ranks_meeting_path(path, sizeof path, o->out_dir, &w, "shm");
-        comm = vs_comm_shm_join(path, w.rank, w.size, timeout, err);
+        /* over TCP, so that ranks on different nodes meet: a file of the run folder says where */
+        vs_ranks_meeting_path(path, sizeof path, o->out_dir, &w, "comm");
+        comm = vs_comm_tcp_join(path, w.rank, w.size, timeout, err);
     } else {
 #ifdef VS_HAVE_NCCL
         /* srun gives a task one GPU (--gpus-per-task) or the node's (then SLURM_LOCALID picks) */

@@ -16,7 +16,8 @@ static void usage(FILE *f) {
             "usage: vaesearch run SPACE [--db FILE] [--gpus LIST] [--jobs N] [--device cpu|cuda]\n"
             "                     [--threads N] [--trial-timeout SECONDS] [--trainer PATH]\n"
             "                     [--runs-dir DIR] [--launcher local|slurm] [--retry-failed]\n"
-            "                     [--max-consecutive-failures N] [--keep-states] [--no-progress]\n"
+            "                     [--nodes-per-trial K] [--max-consecutive-failures N]\n"
+            "                     [--keep-states] [--no-progress]\n"
             "\n"
             "Runs the sweep a search space describes (docs/search-space.md): proposes trials,\n"
             "runs vaecf-train for each on a GPU group (or a CPU slot) and records every epoch\n"
@@ -39,6 +40,8 @@ static void usage(FILE *f) {
             "  --launcher L         local: trainers run here (default); slurm: each trial is a\n"
             "                       job step of the Slurm allocation this runs in (sbatch or\n"
             "                       salloc), its slots from the allocation (docs/slurm.md)\n"
+            "  --nodes-per-trial K  under Slurm, each trial spans K nodes, its ranks one step\n"
+            "                       (default: 1, or as many as resources.gpus_per_trial needs)\n"
             "  --retry-failed       run the parameters of every FAILed trial again (as new trials)\n"
             "  --max-consecutive-failures N\n"
             "                       stop when N trials in a row fail for the same reason\n"
@@ -85,6 +88,7 @@ int cmd_run(int argc, char **argv) {
         {"threads", required_argument, NULL, 't'}, {"trial-timeout", required_argument, NULL, 'T'},
         {"trainer", required_argument, NULL, 'x'}, {"runs-dir", required_argument, NULL, 'r'},
         {"no-progress", no_argument, NULL, 'n'},   {"launcher", required_argument, NULL, 'L'},
+        {"nodes-per-trial", required_argument, NULL, 'N'},
         {"retry-failed", no_argument, NULL, 'R'},  {"max-consecutive-failures", required_argument, NULL, 'F'},
         {"keep-states", no_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
@@ -126,6 +130,10 @@ int cmd_run(int argc, char **argv) {
             break;
         case 'R': o.retry_failed = 1; break;
         case 'K': o.keep_states = 1; break;
+        case 'N':
+            if (cli_parse_int("--nodes-per-trial", optarg, 1, 100000, &o.nodes_per_trial, &err))
+                return complain(2, "%s", err.msg);
+            break;
         case 'F':
             if (cli_parse_int("--max-consecutive-failures", optarg, 0, 1000000, &o.max_consecutive_failures, &err))
                 return complain(2, "%s", err.msg);
@@ -139,6 +147,8 @@ int cmd_run(int argc, char **argv) {
     }
     o.space_path = argv[optind];
     if (o.launcher == VS_LAUNCHER_SLURM && !jobs_given) o.jobs = 0;   /* one trial a node */
+    if (o.nodes_per_trial && o.launcher != VS_LAUNCHER_SLURM)
+        return complain(2, "--nodes-per-trial goes with --launcher slurm: locally a trial runs on this machine");
     int rc = vs_scheduler_run(&o, &err);
     if (rc != VS_RUN_DONE && rc != VS_RUN_INTERRUPTED) return complain(rc, "%s", err.msg);
     return rc;

@@ -25,7 +25,8 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: vaesearch slurm-script SPACE --time T [--nodes N] [--gpus-per-node G]\n"
-            "                              [--cpus-per-node C] [--mem M] [--partition P]\n"
+            "                              [--cpus-per-node C] [--nodes-per-trial K]\n"
+            "                              [--mem M] [--partition P]\n"
             "                              [--account A] [--job-name NAME] [--signal-before S]\n"
             "                              [--db FILE] [--runs-dir DIR] [--trainer PATH]\n"
             "                              [-o FILE]\n"
@@ -36,12 +37,17 @@ static void usage(FILE *f) {
             "SIGTERM S seconds before the time limit: the running trials save their state and\n"
             "the sweep stops as after Ctrl-C. Paths in the script are absolute; results.db and\n"
             "the run folders must be on a filesystem every node shares. Slurm writes the job's\n"
-            "output to slurm-<job name>-<job id>.out where sbatch ran.\n"
+            "output to slurm-<job name>-<job id>.out where sbatch ran. Without --gpus-per-node\n"
+            "the trials run on CPUs (`--device cpu`: none of the node's GPUs is used, even\n"
+            "where Slurm hands the job a node's GPUs with --exclusive).\n"
             "\n"
             "  --time T             the time limit, in Slurm's form: minutes, HH:MM:SS, D-HH:MM...\n"
             "  --nodes N            nodes (default 1)\n"
             "  --gpus-per-node G    GPUs a node (default: none; trials on CPUs)\n"
             "  --cpus-per-node C    CPUs a node (default: whole nodes, --exclusive)\n"
+            "  --nodes-per-trial K  each trial spans K nodes (default: 1, or as many as\n"
+            "                       resources.gpus_per_trial needs); the run folders and\n"
+            "                       results.db must then be on a file system they share\n"
             "  --mem M              memory a node, as sbatch's --mem (e.g. 200G; 0: all of it)\n"
             "  --partition P        the partition (default: the cluster's)\n"
             "  --account A          the account to charge (default: yours)\n"
@@ -60,7 +66,7 @@ static void usage(FILE *f) {
 
 typedef struct script_opts {
     const char *space_path, *time, *partition, *account, *job_name, *mem, *db, *runs_dir, *trainer, *output;
-    int nodes, gpus_per_node, cpus_per_node, signal_before;
+    int nodes, gpus_per_node, cpus_per_node, nodes_per_trial, signal_before;
 } script_opts;
 
 /* An absolute form of path (which need not exist yet: its folder must). */
@@ -119,7 +125,8 @@ static int write_script(const script_opts *o, const vs_space *space, vs_strbuf *
     vs_sb_printf(b, "# The sweep '%s' on Slurm, written by `vaesearch slurm-script` on %s\n# from %s.\n",
                  space->name, when, space_path);
     vs_sb_puts(b, "# Submit it with `sbatch`; submit it again to resume where it stopped (docs/slurm.md).\n");
-    vs_sb_printf(b, "# SIGTERM comes %d s before the time limit: the running trials save their state\n",
+    vs_sb_printf(b, "# SIGTERM comes %d s before the time limit (Slurm may send it up to 60 s earlier):\n"
+                    "# the running trials save their state\n",
                   o->signal_before);
     vs_sb_puts(b, "# and `vaesearch run` stops as after Ctrl-C (exit status 3).\n");
     vs_sb_printf(b, "#SBATCH --job-name=%s\n", job_name);
@@ -135,6 +142,9 @@ static int write_script(const script_opts *o, const vs_space *space, vs_strbuf *
     if (o->partition) vs_sb_printf(b, "#SBATCH --partition=%s\n", o->partition);
     if (o->account) vs_sb_printf(b, "#SBATCH --account=%s\n", o->account);
     vs_sb_puts(b, "#SBATCH --output=slurm-%x-%j.out\n\n");
+    if (o->gpus_per_node <= 0)
+        vs_sb_puts(b, "# No GPUs asked for: the trials run on CPUs (--device cpu), and use none of the\n"
+                      "# GPUs Slurm may hand a whole node's job.\n");
     vs_sb_puts(b, "exec");
     shell_word(b, self);
     vs_sb_puts(b, " run");
@@ -143,16 +153,20 @@ static int write_script(const script_opts *o, const vs_space *space, vs_strbuf *
     shell_word(b, db);
     if (o->runs_dir) vs_sb_puts(b, " --runs-dir"), shell_word(b, runs);
     if (o->trainer) vs_sb_puts(b, " --trainer"), shell_word(b, strchr(o->trainer, '/') ? trainer : o->trainer);
-    vs_sb_puts(b, " --launcher slurm --no-progress\n");
+    vs_sb_printf(b, " --launcher slurm --device %s", o->gpus_per_node > 0 ? "cuda" : "cpu");
+    if (o->nodes_per_trial > 0) vs_sb_printf(b, " --nodes-per-trial %d", o->nodes_per_trial);
+    vs_sb_puts(b, " --no-progress\n");
     return 0;
 }
 
 /* The space must fit the allocation asked for, as `vaesearch run --launcher slurm` will plan it. */
 static int check_fit(const script_opts *o, const vs_space *space, vs_error *err) {
     vs_slurm_allocation a = {.nodes = o->nodes, .gpus_per_node = o->gpus_per_node,
+                             .gpus_from = "--gpus-per-node",
                              .cpus_per_node = o->cpus_per_node > 0 ? o->cpus_per_node : 1 << 20};
+    vs_slurm_request r = {space->gpus_per_trial, space->trials_per_gpu, 0, o->nodes_per_trial, o->gpus_per_node <= 0};
     vs_slurm_plan plan;
-    return vs_slurm_plan_slots(&a, space->gpus_per_trial, space->trials_per_gpu, 0, &plan, err);
+    return vs_slurm_plan_slots(&a, &r, &plan, err);
 }
 
 int cmd_slurm_script(int argc, char **argv) {
@@ -167,7 +181,8 @@ int cmd_slurm_script(int argc, char **argv) {
         {"account", required_argument, NULL, 'A'},       {"job-name", required_argument, NULL, 'J'},
         {"signal-before", required_argument, NULL, 's'}, {"db", required_argument, NULL, 'd'},
         {"runs-dir", required_argument, NULL, 'r'},      {"trainer", required_argument, NULL, 'x'},
-        {"output", required_argument, NULL, 'o'},        {NULL, 0, NULL, 0},
+        {"output", required_argument, NULL, 'o'},        {"nodes-per-trial", required_argument, NULL, 'K'},
+        {NULL, 0, NULL, 0},
     };
     script_opts o = {.nodes = 1, .db = "results.db", .signal_before = -1};
     vs_error err = {{0}};
@@ -186,6 +201,10 @@ int cmd_slurm_script(int argc, char **argv) {
             break;
         case 'C':
             if (cli_parse_int("--cpus-per-node", optarg, 1, 1 << 20, &o.cpus_per_node, &err))
+                return complain(2, "%s", err.msg);
+            break;
+        case 'K':
+            if (cli_parse_int("--nodes-per-trial", optarg, 1, 100000, &o.nodes_per_trial, &err))
                 return complain(2, "%s", err.msg);
             break;
         case 's':
@@ -237,5 +256,6 @@ int cmd_slurm_script(int argc, char **argv) {
     vs_sb_free(&b);
     if (bad) return complain(1, "%s: %s", o.output ? o.output : "stdout", strerror(errno));
     if (o.output && chmod(o.output, 0755)) return complain(1, "%s: %s", o.output, strerror(errno));
+    if (o.output) printf("wrote %s: submit it with `sbatch %s` (and again to resume)\n", o.output, o.output);
     return 0;
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/slurm/stop-slurm.sh DIR: stops the private Slurm tests/slurm/start-slurm.sh
 # started in DIR: its jobs cancelled first (while the daemons can still end them), then
-# slurmd, slurmctld and munged by their pid files, and any step daemon (slurmstepd) of
+# every node's slurmd, slurmctld and munged by their pid files, and any step daemon (slurmstepd) of
 # DIR left with what it ran. Only processes of DIR are touched. DIR itself stays (its
 # logs). Exits 0 when nothing of DIR runs any more; also when nothing ran.
 set -u
@@ -13,9 +13,13 @@ export SLURM_CONF=$DIR/slurm.conf
 alive() {   # alive PID NAME
     [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
 }
-daemon_pid() {   # daemon_pid NAME: the pid of DIR's NAME, if it runs
+daemon_pid() {   # daemon_pid NAME [FILE]: the pid in DIR/run/FILE.pid (default NAME), if NAME runs
     local pid
-    pid=$(cat "$DIR/run/$1.pid" 2>/dev/null) && [ -n "$pid" ] && alive "$pid" "$1" && echo "$pid"
+    pid=$(cat "$DIR/run/${2:-$1}.pid" 2>/dev/null) && [ -n "$pid" ] && alive "$pid" "$1" && echo "$pid"
+}
+slurmd_files() {   # the nodes' slurmd pid files, as daemon_pid names them
+    local f
+    for f in "$DIR"/run/slurmd*.pid; do [ -e "$f" ] && basename "$f" .pid; done
 }
 stop() {   # stop PID NAME: SIGTERM, then SIGKILL after 10 s
     local i
@@ -62,14 +66,17 @@ while [ ${#queue[@]} -gt 0 ]; do
     queue+=($(children_of "$p"))
 done
 
-for d in slurmd slurmctld; do
-    pid=$(daemon_pid $d) && stop "$pid" $d
+for f in $(slurmd_files); do
+    pid=$(daemon_pid slurmd "$f") && stop "$pid" slurmd
 done
+pid=$(daemon_pid slurmctld) && stop "$pid" slurmctld
 for p in ${tree[@]+"${tree[@]}"}; do kill -KILL "$p" 2>/dev/null; done
 pid=$(daemon_pid munged) && stop "$pid" munged
-for d in munged slurmctld slurmd; do daemon_pid $d > /dev/null || rm -f "$DIR/run/$d.pid"; done
+for d in munged slurmctld; do daemon_pid $d > /dev/null || rm -f "$DIR/run/$d.pid"; done
+for f in $(slurmd_files); do daemon_pid slurmd "$f" > /dev/null || rm -f "$DIR/run/$f.pid"; done
 
 left=
-for d in munged slurmctld slurmd; do daemon_pid $d > /dev/null && left="$left $d"; done
+for d in munged slurmctld; do daemon_pid $d > /dev/null && left="$left $d"; done
+for f in $(slurmd_files); do daemon_pid slurmd "$f" > /dev/null && left="$left $f"; done
 [ -z "$left" ] || { echo "stop-slurm: still running in $DIR:$left" >&2; exit 1; }
 exit 0
