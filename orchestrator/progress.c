@@ -1,5 +1,6 @@
 /* progress: what a running sweep tells the user: a line per event (started, epoch,
  * ended), or on a terminal one live line kept current, and the summary at the end. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ char *sched_params_text(const sweep *w, const double *values) {
     char *buf = vs_xcalloc(1, 1024);
     size_t used = 0;
     for (int p = 0; p < w->space.n_params && used < 1000; p++) {
-        if (w->space.params[p].kind == VS_PARAM_CONSTANT) continue;
+        if (w->space.params[p].kind == VS_PARAM_CONSTANT || isnan(values[p])) continue;   /* constant; absent */
         cJSON *v = vs_param_json_value(&w->space.params[p], values[p]);
         char *s = vs_json_print_exact(v);
         used += (size_t)snprintf(buf + used, 1024 - used, "%s%s=%s", used ? " " : "", w->space.params[p].name, s);

@@ -14,28 +14,53 @@
 #include "scheduler_internal.h"
 #include "results/results_db.h"
 
-/* The value a trial of another sweep had for key: a parameter, else its fixed setting. */
-static const cJSON *seed_value(const cJSON *trial, const cJSON *source_sweep, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(trial, "params"), key);
-    if (v) return v;
-    const cJSON *space = cJSON_GetObjectItemCaseSensitive(source_sweep, "space");
-    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(space, "fixed"), key);
+/* The value a trial of another sweep had for parameter p: its parameter of that name,
+ * else its fixed setting; for an element "key[i]" of a list key not searched by element
+ * there, element i of the list the trial had. *as_param tells whether it was one of the
+ * trial's parameters. */
+static const cJSON *seed_value(const cJSON *trial, const cJSON *source_sweep, const vs_param *p, int *as_param) {
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(trial, "params");
+    const cJSON *fixed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(source_sweep, "space"), "fixed");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, p->name);
+    *as_param = v != NULL;
+    if (v || !p->list_key) return v ? v : cJSON_GetObjectItemCaseSensitive(fixed, p->name);
+    v = cJSON_GetObjectItemCaseSensitive(params, p->list_key);
+    *as_param = v != NULL;
+    if (!v) v = cJSON_GetObjectItemCaseSensitive(fixed, p->list_key);
+    v = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, p->list_index) : NULL;
+    *as_param = *as_param && v;
+    return v;
 }
 
-/* One trial of the earlier sweep as a seed: 1 when it ended with a value and every
- * parameter of this space has a value it can take, else 0. */
+/* One trial of the earlier sweep as a seed: 1 when it ended with a value and fits this
+ * space: each parameter present here (by this space's conditions) has a value it can
+ * take, and each absent here was not one of the trial's parameters; else 0. */
 static int seed_from(const sweep *w, const cJSON *trial, const cJSON *source_sweep, vs_db_seed *seed) {
     const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(trial, "state"));
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(trial, "value");
     if (!state || (strcmp(state, "COMPLETE") && strcmp(state, "PRUNED"))) return 0;
     if (!cJSON_IsNumber(value) || !isfinite(value->valuedouble)) return 0;
-    double *values = vs_xcalloc((size_t)(w->space.n_params ? w->space.n_params : 1), sizeof(double));
-    for (int p = 0; p < w->space.n_params; p++) {
-        const cJSON *v = seed_value(trial, source_sweep, w->space.params[p].name);
-        if (!v || vs_param_internal_value(&w->space.params[p], v, &values[p])) {
-            free(values);
-            return 0;
-        }
+    const vs_space *s = &w->space;
+    size_t n = (size_t)(s->n_params ? s->n_params : 1);
+    double *values = vs_xcalloc(n, sizeof(double));
+    int *had = vs_xcalloc(n, sizeof *had), *fits = vs_xcalloc(n, sizeof *fits), *present = vs_xcalloc(n, sizeof *present);
+    for (int p = 0; p < s->n_params; p++) {
+        const cJSON *v = seed_value(trial, source_sweep, &s->params[p], &had[p]);
+        fits[p] = v && vs_param_internal_value(&s->params[p], v, &values[p]) == 0;
+        if (!fits[p]) values[p] = NAN;
+    }
+    vs_space_presence(s, values, present);
+    int ok = 1;
+    for (int p = 0; p < s->n_params && ok; p++) {
+        ok = present[p] ? fits[p] : !had[p];
+        if (!present[p]) values[p] = NAN;
+    }
+    free(had);
+    free(fits);
+    free(present);
+    if (!ok) {
+        free(values);
+        return 0;
     }
     seed->values = values;
     seed->complete = !strcmp(state, "COMPLETE");

@@ -60,6 +60,7 @@ static int trial_insert(vs_db *db, int study_id, const vs_space *s, const double
     *number = (int)next;
     for (int i = 0; i < s->n_params; i++) {
         const vs_param *p = &s->params[i];
+        if (isnan(values[i])) continue; /* absent (its conditions leave it out): no row, as in Optuna */
         char *dist = vs_param_distribution_json(p);
         if (!dist) continue; /* a parameter Optuna has no distribution for */
         int rc = db_run(db, err,
@@ -78,10 +79,21 @@ int db_trial_insert(vs_db *db, int study_id, const vs_space *s, const double *va
     return trial_insert(db, study_id, s, values, retry_of, trial_id, number, err);
 }
 
+/* The space's conditions name the parameters present (space.h): a trial has those, and
+ * only those. */
+static int check_presence(const vs_space *s, const double *values, vs_error *err) {
+    int bad = vs_space_presence_mismatch(s, values);
+    if (bad < 0) return 0;
+    return vs_errorf(err, "parameter '%s': %s", s->params[bad].name,
+                     isnan(values[bad]) ? "absent, though its conditions (\"when\") hold"
+                                        : "has a value, though its conditions (\"when\") leave it out");
+}
+
 int vs_db_create_trial(vs_db *db, int study_id, const vs_space *s, const double *values, int retry_of, int *trial_id,
                        int *number, vs_error *err) {
+    if (check_presence(s, values, err)) return vs_error_prefix(err, "%s: new trial", db->path);
     for (int i = 0; i < s->n_params; i++)
-        if (s->params[i].kind != VS_PARAM_CONSTANT && check_param_value(&s->params[i], values[i], err))
+        if (s->params[i].kind != VS_PARAM_CONSTANT && !isnan(values[i]) && check_param_value(&s->params[i], values[i], err))
             return vs_error_prefix(err, "%s: new trial", db->path);
     if (db_begin(db, err)) return -1;
     return db_finish_tx(db, trial_insert(db, study_id, s, values, retry_of, trial_id, number, err), err);
@@ -396,9 +408,20 @@ static int load_params(vs_db *db, const vs_space *s, vs_db_trial *t, vs_error *e
         seen[i] = 1;
     }
     db_release(db, st);
-    for (int i = 0; r == 0 && i < s->n_params; i++)
-        if (!seen[i] && s->params[i].kind != VS_PARAM_CONSTANT)
-            r = vs_errorf(err, "%s: trial %d has no value for parameter '%s'", db->path, t->number, s->params[i].name);
+    /* A parameter without a row is absent (NaN); a constant its conditions keep is 0. */
+    int *present = vs_xmalloc((size_t)(s->n_params ? s->n_params : 1) * sizeof *present);
+    for (int i = 0; i < s->n_params; i++)
+        if (!seen[i]) t->values[i] = NAN;
+    vs_space_presence(s, t->values, present);
+    for (int i = 0; i < s->n_params; i++)
+        if (!seen[i] && present[i] && s->params[i].kind == VS_PARAM_CONSTANT) t->values[i] = 0;
+    int bad = r == 0 ? vs_space_presence_mismatch(s, t->values) : -1;
+    if (bad >= 0)
+        r = isnan(t->values[bad]) ? vs_errorf(err, "%s: trial %d has no value for parameter '%s'", db->path, t->number,
+                                              s->params[bad].name)
+                                  : vs_errorf(err, "%s: trial %d has parameter '%s', which its conditions (\"when\") leave out",
+                                              db->path, t->number, s->params[bad].name);
+    free(present);
     free(seen);
     return r < 0 ? -1 : 0;
 }

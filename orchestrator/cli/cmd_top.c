@@ -91,17 +91,32 @@ static int add_column(column *cols, int n, const char *header, const char *param
     return n + 1;
 }
 
-/* number, value, the parameters (of the first trial: all share the space), the metrics
- * that are not the objective, best epoch, users/s. */
-static int make_columns(column *cols, int max, const cJSON *first, const char *objective_attr, const char *objective) {
+static int compare_names(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* number, value, the parameters (those of any trial shown, in name order, the space's:
+ * a conditional parameter absent from a trial leaves its cell empty), the metrics that
+ * are not the objective, best epoch, users/s. */
+static int make_columns(column *cols, int max, const ranked *r, int n_ranked, const char *objective_attr,
+                        const char *objective) {
     int n = 0;
     n = add_column(cols, n, "number", NULL, NULL, 0);
     n = add_column(cols, n, objective, NULL, NULL, 1);
-    const cJSON *p;
-    cJSON_ArrayForEach(p, cJSON_GetObjectItem(first, "params")) {
-        if (n >= max - N_METRICS - 3) break;
-        n = add_column(cols, n, p->string, p->string, NULL, 0);
-        cols[n - 1].is_number = cJSON_IsNumber(p); /* numbers right-aligned, lists left */
+    const char *names[64];
+    int n_names = 0;
+    for (int i = 0; i < n_ranked; i++) {
+        const cJSON *p;
+        cJSON_ArrayForEach(p, cJSON_GetObjectItem(r[i].trial, "params")) {
+            int k = 0;
+            while (k < n_names && strcmp(names[k], p->string)) k++;
+            if (k == n_names && n_names < max - N_METRICS - 5) names[n_names++] = p->string;
+        }
+    }
+    qsort(names, (size_t)n_names, sizeof *names, compare_names);
+    for (int k = 0; k < n_names; k++) {
+        const cJSON *first = NULL;   /* the first trial that has it says its kind */
+        for (int i = 0; i < n_ranked && !first; i++) first = cJSON_GetObjectItem(cJSON_GetObjectItem(r[i].trial, "params"), names[k]);
+        n = add_column(cols, n, names[k], names[k], NULL, 0);
+        cols[n - 1].is_number = cJSON_IsNumber(first); /* numbers right-aligned, lists left */
     }
     for (int i = 0; i < N_METRICS; i++) {
         const char *a = metric_attrs[i];
@@ -272,7 +287,7 @@ static int show_top(const cJSON *sweep, const cJSON *trials, const top_opts *o, 
     int n = rank_trials(trials, attr, by_objective, r);
     if (n > o->n) n = o->n;
     column cols[64];
-    int n_cols = n ? make_columns(cols, 64, r[0].trial, objective_attr, objective) : 0;
+    int n_cols = n ? make_columns(cols, 64, r, n, objective_attr, objective) : 0;
     if (format == FORMAT_JSON) print_json(r, n, attr, by_objective);
     else if (n == 0) fprintf(stderr, "vaesearch top: no COMPLETE trial with %s yet\n", strncmp(attr, "val_", 4) ? attr : attr + 4);
     else if (format == FORMAT_CSV) print_csv(cols, n_cols, r, n);
