@@ -7,7 +7,7 @@
 For each function of bench/tpe_functions.h (Branin, Hartmann-6, the mixed space) and its
 search space in bench/tpe/, each sampler runs `trials` sequential trials (one at a time,
 every earlier trial COMPLETE with the function's value, which is maximised) for seeds
-1..seeds:
+first_seed..first_seed + seeds - 1 (default 1..50):
 
   vaesearch mv        vaesearch's multivariate TPE, the default
   vaesearch mv-optuna Optuna's multivariate TPE ("multivariate": "optuna")
@@ -121,8 +121,9 @@ def wilcoxon_p(a, b):
 # ---------------------------------------------------------------- the samplers
 
 
-def vaesearch_runs(build, name, space, seeds, trials, variant):
-    out = subprocess.run([os.path.join(build, "bench_tpe_quality"), name, space, str(seeds), str(trials), variant],
+def vaesearch_runs(build, name, space, first, seeds, trials, variant):
+    out = subprocess.run([os.path.join(build, "bench_tpe_quality"), name, space, str(seeds), str(trials), variant,
+                          str(first)],
                          check=True, capture_output=True, text=True).stdout
     half, best, configs = [], [], []
     for line in out.splitlines():
@@ -133,7 +134,7 @@ def vaesearch_runs(build, name, space, seeds, trials, variant):
     return half, best, configs
 
 
-def optuna_runs(name, space_path, seeds, trials, multivariate):
+def optuna_runs(name, space_path, first, seeds, trials, multivariate):
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     import warnings
@@ -155,7 +156,7 @@ def optuna_runs(name, space_path, seeds, trials, multivariate):
         return function_value(name, c)
 
     half, best, configs = [], [], []
-    for seed in range(1, seeds + 1):
+    for seed in range(first, first + seeds):
         kw = {} if multivariate is None else {"multivariate": multivariate}
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed, **kw))
         study.optimize(objective, n_trials=trials)
@@ -187,11 +188,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--seeds", type=int, default=50)
+    ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--functions", nargs="+", default=["branin", "hartmann6", "mixed"])
     ap.add_argument("--variants", nargs="+", default=["mv", "mv-optuna", "uv", "random"])
     ap.add_argument("--no-optuna", action="store_true")
+    ap.add_argument("--optuna-variants", nargs="+", default=["default", "uv"], choices=["default", "uv"])
     ap.add_argument("--check", action="store_true", help="also one seed through vaesearch run")
+    ap.add_argument("--assert", dest="assert_goals", action="store_true",
+                    help="exit 1 unless vaesearch mv beats random in 90%% of the seeds, is not significantly worse "
+                         "than Optuna's default (mean at least as high, or Wilcoxon p >= 0.05), and never stalls "
+                         "on the mixed space (tests/cli_tpe_optuna.sh)")
     args = ap.parse_args()
     try:
         import optuna  # noqa: F401
@@ -204,7 +211,7 @@ def main():
         space = os.path.join(HERE, "tpe", name + ".json")
         rows = {}
         for v in args.variants:
-            half, best, configs = vaesearch_runs(args.build, name, space, args.seeds, args.trials, v)
+            half, best, configs = vaesearch_runs(args.build, name, space, args.first_seed, args.seeds, args.trials, v)
             # The Python mirror of the function must agree with the C one.
             for b, c in zip(best, configs):
                 if abs(function_value(name, c) - b) > 1e-12 * max(1.0, abs(b)):
@@ -212,12 +219,14 @@ def main():
                     ok = False
             rows["vaesearch " + v] = (half, best, configs)
         if have_optuna:
-            rows["optuna default"] = optuna_runs(name, space, args.seeds, args.trials, None)
-            rows["optuna uv"] = optuna_runs(name, space, args.seeds, args.trials, False)
+            for v in args.optuna_variants:
+                rows["optuna " + v] = optuna_runs(name, space, args.first_seed, args.seeds, args.trials,
+                                                     None if v == "default" else False)
         threshold = THRESHOLDS[name]
         random_best = rows["vaesearch random"][1] if "vaesearch random" in rows else None
         reference = rows["optuna default"][1] if "optuna default" in rows else None
-        print(f"\n{name}: best after {args.trials} trials, {args.seeds} seeds (maximised)\n")
+        seeds = f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}"
+        print(f"\n{name}: best after {args.trials} trials, {seeds} (maximised)\n")
         extra = " stalled |" if name == "mixed" else ""
         print(f"| sampler | mean +- sd | worst | best after {args.trials // 2} | seeds < {threshold} |{extra} "
               "beats random | p vs optuna default |")
@@ -235,7 +244,30 @@ def main():
             print("| " + " | ".join(cells) + " |")
         if args.check:
             ok &= check_run(args.build, name, space)
+        if args.assert_goals and "vaesearch mv" in rows:
+            ok &= assert_goals(name, rows, args.seeds)
     return 0 if ok else 1
+
+
+def assert_goals(name, rows, seeds):
+    best = rows["vaesearch mv"][1]
+    failures = []
+    if "vaesearch random" in rows:
+        wins = sum(b > r for b, r in zip(best, rows["vaesearch random"][1]))
+        if wins < 0.9 * seeds:
+            failures.append(f"beats random in {wins} of {seeds} seeds")
+    if "optuna default" in rows:
+        ref = rows["optuna default"][1]
+        m, m_ref, p = sum(best) / seeds, sum(ref) / seeds, wilcoxon_p(best, ref)
+        if m < m_ref and p < 0.05:
+            failures.append(f"worse than Optuna's default: mean {m:.3f} against {m_ref:.3f}, p = {p:.2g}")
+    if name == "mixed":
+        stalled = sum(c["precision"] != "fp32" for c in rows["vaesearch mv"][2])
+        if stalled:
+            failures.append(f"{stalled} seeds stalled on another precision than fp32")
+    for f in failures:
+        print(f"FAILED: {name}: vaesearch mv {f}")
+    return not failures
 
 
 if __name__ == "__main__":
