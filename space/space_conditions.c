@@ -80,8 +80,8 @@ static int parse_when(parse_ctx *c, vs_space *s, int p, const cJSON *def) {
                     space_join_path(twice, sizeof twice, sub, m->string);
                     return space_fail(c, twice, "appears twice");
                 }
-            if (parse_cond(c, s, p, m, sub, &par->when[par->n_when])) return -1;
-            par->n_when++;
+            /* counted before it is read, so that vs_space_free frees a half-read one */
+            if (parse_cond(c, s, p, m, sub, &par->when[par->n_when++])) return -1;
         }
         qsort(par->when, (size_t)par->n_when, sizeof *par->when, compare_conds);
         s->has_conditions = 1;
