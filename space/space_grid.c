@@ -133,6 +133,7 @@ int vs_space_grid_point(const vs_space *s, int64_t point, double *values, vs_err
     }
     int *present = vs_xmalloc((size_t)(s->n_params ? s->n_params : 1) * sizeof *present);
     int rc = -1;
+    int64_t asked = point;
     for (int64_t c = 0; c < g.n_combos; c++) {
         int64_t points = grid_combo(&g, c, values, present);
         if (point >= points) {
@@ -150,7 +151,7 @@ int vs_space_grid_point(const vs_space *s, int64_t point, double *values, vs_err
         rc = 0;
         break;
     }
-    if (rc) vs_errorf(err, "grid: no point %lld", (long long)point);
+    if (rc) vs_errorf(err, "grid: no point %lld (the grid has fewer)", (long long)asked);
     free(present);
     grid_close(&g);
     return rc;

@@ -88,6 +88,26 @@ df = study.trials_dataframe()
 for _, row in df.iterrows():
     assert math.isnan(row["params_hidden_dims[2]"]) == (row["params_n_layers"] < 3)
 print("optuna reads", len(study.trials), "conditional trials; best", study.best_params)
+try:   # optuna-dashboard's API, in-process, when it is installed
+    import optuna_dashboard
+except ImportError:
+    print("optuna-dashboard is not installed: its check is left out")
+    sys.exit(0)
+import io, json
+app = optuna_dashboard.wsgi(f"sqlite:///{sys.argv[1]}")
+def get(path):
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "localhost",
+           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+           "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO()}
+    status = []
+    body = b"".join(app(env, lambda s, headers, exc_info=None: status.append(s)))
+    assert status[0].startswith("200"), (path, status, body[:300])
+    return json.loads(body)
+study_id = get("/api/studies")["study_summaries"][0]["study_id"]
+detail = get(f"/api/studies/{study_id}")
+for t, ours in zip(detail["trials"], study.trials):
+    assert sorted(p["name"] for p in t["params"]) == sorted(ours.params), (t["params"], ours.params)
+print("optuna-dashboard: the", len(detail["trials"]), "trials with their own parameters")
 PY
 else
   echo "optuna or pandas missing: their reading of the sweep not checked"
