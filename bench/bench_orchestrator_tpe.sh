@@ -17,7 +17,9 @@
 #                 and times it;
 #   own overhead  vaesearch CPU - sampler: what must stay flat.
 # CPU time, unlike wall time, is hardly changed by other work on a shared machine.
-# SAMPLER=random runs the same with the random sampler (and Optuna's RandomSampler):
+# MULTIVARIATE=false runs univariate TPE (the default before multivariate TPE was; the
+# figures of docs/performance.md up to 2026-11-30 are univariate), "\"optuna\"" Optuna's
+# multivariate TPE. SAMPLER=random runs the same with the random sampler (and Optuna's RandomSampler):
 # with no model to speak of, the orchestrator's own work alone.
 # Beside it, Optuna's TPESampler with the same 4 parameters does ask, suggest, 3 x
 # report, set_user_attr, tell on a SQLite file for OPTUNA_TRIALS trials (its TPE on RDB
@@ -29,7 +31,7 @@ NO=${3:-$N}
 BLOCK=${BLOCK:-1000}
 SAMPLER=${SAMPLER:-tpe}
 case $SAMPLER in
-  tpe) SAMPLER_JSON='{"kind": "tpe", "seed": 1, "startup_trials": 10, "candidates": 24}' ;;
+  tpe) SAMPLER_JSON="{\"kind\": \"tpe\", \"seed\": 1, \"startup_trials\": 10, \"candidates\": 24, \"multivariate\": ${MULTIVARIATE:-true}}" ;;
   random) SAMPLER_JSON='{"kind": "random", "seed": 1}' ;;
   *) echo "SAMPLER is tpe or random"; exit 2 ;;
 esac

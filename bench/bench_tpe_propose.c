@@ -53,7 +53,8 @@ int main(int argc, char **argv) {
         }
         spent += now_seconds() - t0;
         for (int p = 0; p < s.n_params; p++)
-            if (s.params[p].kind != VS_PARAM_CONSTANT && values[p] != t[k].values[p]) {
+            if (s.params[p].kind != VS_PARAM_CONSTANT && values[p] != t[k].values[p] &&
+                !(isnan(values[p]) && isnan(t[k].values[p]))) {   /* absent in both */
                 fprintf(stderr, "bench_tpe_propose: trial %d: %s proposed %.17g, the sweep had %.17g\n", k,
                         s.params[p].name, values[p], t[k].values[p]);
                 return 1;

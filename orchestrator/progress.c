@@ -27,7 +27,7 @@ char *sched_params_text(const sweep *w, const double *values) {
     char *buf = vs_xcalloc(1, 1024);
     size_t used = 0;
     for (int p = 0; p < w->space.n_params && used < 1000; p++) {
-        if (w->space.params[p].kind == VS_PARAM_CONSTANT || isnan(values[p])) continue;   /* NaN: missing */
+        if (w->space.params[p].kind == VS_PARAM_CONSTANT || isnan(values[p])) continue;   /* NaN: absent, or missing */
         cJSON *v = vs_param_json_value(&w->space.params[p], values[p]);
         char *s = vs_json_print_exact(v);
         used += (size_t)snprintf(buf + used, 1024 - used, "%s%s=%s", used ? " " : "", w->space.params[p].name, s);

@@ -69,7 +69,12 @@ int vs_sampler_propose(const vs_space *s, int number, const vs_trial_obs *histor
     case VS_SAMPLER_TPE: rc = vs_sampler_tpe(s, number, history, n_history, values, err); break;
     default: return vs_errorf(err, "sampler: unknown kind %d", (int)s->sampler);
     }
+    if (rc) return rc;
+    /* Parameters their conditions leave out are absent (NaN): every sampler proposes a
+     * value for each, so that a parameter's draws never depend on another's, and this
+     * drops those the proposed values switch off. */
+    vs_space_drop_absent(s, values);
     /* low + k x step in binary is often a hair off the decimal the user wrote */
-    for (int i = 0; rc == 0 && i < s->n_params; i++) values[i] = vs_param_on_grid(&s->params[i], values[i]);
-    return rc;
+    for (int i = 0; i < s->n_params; i++) values[i] = vs_param_on_grid(&s->params[i], values[i]);
+    return 0;
 }

@@ -1,5 +1,6 @@
 /* sampler: proposes a trial's parameters: grid, random, or TPE (the tree-structured
- * Parzen estimator of Bergstra et al. 2011, univariate, as Optuna's TPESampler).
+ * Parzen estimator of Bergstra et al. 2011: univariate, multivariate as Optuna's
+ * TPESampler(multivariate=True, group=True), or vaesearch's multivariate variant).
  * A proposal is a pure function of (space, seed, trial number, history): randomness
  * comes from the streams vs_stream(seed, VS_RNG_SAMPLER, number, ...) (pcg.h), and the history
  * is the trial's reference set, which the scheduler makes the same in every run of the
@@ -12,8 +13,10 @@
 #include "common/vs_error.h"
 #include "space/space.h"
 
-/* Writes space->n_params internal values for trial `number` into values. For a grid,
- * number must be below vs_space_grid_size (each point once, in a seeded order). */
+/* Writes space->n_params internal values for trial `number` into values, NaN for a
+ * parameter the space's conditions leave out. For a grid, number must be below
+ * vs_space_grid_size (each point once, in a seeded order). The history's values may be
+ * NaN (absent) too. */
 int vs_sampler_propose(const vs_space *s, int number, const vs_trial_obs *history, int n_history, double *values,
                        vs_error *err);
 

@@ -1,6 +1,7 @@
-/* sampler_grid: the grid sampler. The points, numbered in mixed radix (the last
- * parameter varies fastest), are visited in the order of a seeded Fisher-Yates
- * permutation, which is computed lazily: point perm[n] needs only the first n + 1 swaps
+/* sampler_grid: the grid sampler. The points, numbered by space_grid.c (mixed radix,
+ * the last parameter varying fastest; with conditions, only the combinations they
+ * allow), are visited in the order of a seeded Fisher-Yates permutation, which is
+ * computed lazily: point perm[n] needs only the first n + 1 swaps
  * (docs/search-algorithms.md, "Samplers and pruners"). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -71,34 +72,14 @@ static int64_t grid_permuted(uint64_t seed, int64_t size, int64_t number) {
 int vs_sampler_grid(const vs_space *s, int number, double *values, vs_error *err) {
     int64_t size = vs_space_grid_size(s, err);
     if (size <= 0) return vs_error_prefix(err, "grid sampler");
-    int64_t product = 1;
-    for (int i = 0; i < s->n_params; i++) {
-        int64_t count = vs_sampler_grid_count(&s->params[i]);
-        if (count <= 0) return vs_errorf(err, "grid sampler: parameters.%s cannot be on a grid", s->params[i].name);
-        if (product > GRID_MAX_POINTS) break;   /* too big anyway; avoid overflow */
-        product *= count;
-    }
-    if (size > GRID_MAX_POINTS || product > GRID_MAX_POINTS)
+    if (size > GRID_MAX_POINTS)
         return vs_errorf(err, "grid sampler: the grid has %lld points; at most %lld are supported", (long long)size,
                          (long long)GRID_MAX_POINTS);
-    if (product != size)
-        return vs_errorf(err, "grid sampler: the grid has %lld points but the space counts %lld", (long long)product,
-                         (long long)size);
     if (number < 0 || number >= size)
         return vs_errorf(err, "grid sampler: trial %d is beyond the grid's %lld points", number, (long long)size);
-
-    /* Mixed radix: the last parameter is the least significant digit. */
-    int64_t point = grid_permuted(s->seed, size, number);
-    for (int i = s->n_params - 1; i >= 0; i--) {
-        const vs_param *p = &s->params[i];
-        int64_t count = vs_sampler_grid_count(p);
-        int64_t digit = point % count;
-        point /= count;
-        switch (p->kind) {
-        case VS_PARAM_CATEGORICAL: values[i] = (double)digit; break;
-        case VS_PARAM_CONSTANT: values[i] = 0.0; break;
-        default: values[i] = vs_sampler_clamp(p->low + p->step * (double)digit, p->low, p->high); break;
-        }
-    }
+    /* The point's values: space_grid.c (mixed radix, the last parameter fastest; with
+     * conditions, only the combinations they allow). */
+    if (vs_space_grid_point(s, grid_permuted(s->seed, size, number), values, err))
+        return vs_error_prefix(err, "grid sampler");
     return 0;
 }

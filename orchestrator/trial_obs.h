@@ -13,7 +13,7 @@ typedef enum vs_obs_state {
 
 typedef struct vs_trial_obs {
     int number;
-    const double *values;   /* space->n_params internal values (space.h) */
+    const double *values;   /* space->n_params internal values (space.h), NaN where absent */
     vs_obs_state state;
     double value;
 } vs_trial_obs;

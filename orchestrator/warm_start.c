@@ -47,34 +47,81 @@ static void count_key(unfit *u, const char *key) {
     }
 }
 
-/* The value a trial of another sweep had for key: a parameter, else its fixed setting. */
-static const cJSON *seed_value(const cJSON *trial, const cJSON *source_sweep, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(trial, "params"), key);
-    if (v) return v;
-    const cJSON *space = cJSON_GetObjectItemCaseSensitive(source_sweep, "space");
-    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(space, "fixed"), key);
+/* The value a trial of another sweep had for parameter p: its parameter of that name,
+ * else its fixed setting; for an element "key[i]" of a list key not searched by element
+ * there, element i of the list the trial had. *as_param tells whether it was one of the
+ * trial's parameters. */
+static const cJSON *seed_value(const cJSON *trial, const cJSON *source_sweep, const vs_param *p, int *as_param) {
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(trial, "params");
+    const cJSON *fixed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(source_sweep, "space"), "fixed");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, p->name);
+    *as_param = v != NULL;
+    if (v || !p->list_key) return v ? v : cJSON_GetObjectItemCaseSensitive(fixed, p->name);
+    v = cJSON_GetObjectItemCaseSensitive(params, p->list_key);
+    *as_param = v != NULL;
+    if (!v) v = cJSON_GetObjectItemCaseSensitive(fixed, p->list_key);
+    v = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, p->list_index) : NULL;
+    *as_param = *as_param && v;
+    return v;
 }
 
+/* Whether this sweep searches trainer key `key`: a parameter of that name, or elements
+ * of it when it is a list ("hidden_dims[0]"). */
 static int is_searched(const vs_space *s, const char *key) {
     for (int p = 0; p < s->n_params; p++)
-        if (!strcmp(s->params[p].name, key)) return 1;
+        if (!strcmp(s->params[p].name, key) || (s->params[p].list_key && !strcmp(s->params[p].list_key, key))) return 1;
     return 0;
+}
+
+/* The earlier sweep: its JSON (vs_db_sweep_json), its stored space parsed as its runs
+ * parsed it (has_space 0 when today's vaesearch cannot read it), and whether it used
+ * this sweep's dataset. */
+typedef struct source {
+    const cJSON *sweep;
+    vs_space space;
+    int has_space;
+    int same_dataset;
+} source;
+
+/* The trainer config the earlier trial ran with, over the trainer's defaults: its
+ * space's fixed settings and its parameters as that space gives them to the trainer
+ * (lists assembled from their elements, "else" values of absent parameters, switches
+ * left out); without a readable space, its fixed settings and parameters as they are.
+ * 0, or -1 when they are not this trainer's. */
+static int source_config(const source *src, const cJSON *trial, vs_config *out) {
+    vs_error ignore;
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(trial, "params");
+    vs_config_default(out);
+    if (!src->has_space) {
+        const cJSON *fixed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(src->sweep, "space"), "fixed");
+        return (cJSON_IsObject(fixed) && vs_config_apply_json(out, fixed, "fixed", &ignore)) ||
+                       vs_config_apply_json(out, params, "params", &ignore)
+                   ? -1
+                   : 0;
+    }
+    const vs_space *s = &src->space;
+    double *values = vs_xcalloc((size_t)(s->n_params ? s->n_params : 1), sizeof(double));
+    for (int p = 0; p < s->n_params; p++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, s->params[p].name);
+        if (!v || vs_param_internal_value(&s->params[p], v, &values[p])) values[p] = NAN;
+    }
+    cJSON *config = vs_space_trial_config(s, values);
+    int rc = !config || vs_config_apply_json(out, config, "config", &ignore) ? -1 : 0;
+    cJSON_Delete(config);
+    free(values);
+    return rc;
 }
 
 /* The first setting this sweep does not search whose value the trial was trained with
  * differs from this sweep's (both with the trainer's defaults for what they leave out),
  * into key; "" when none does. */
-static void setting_differs(const sweep *w, const cJSON *trial, const cJSON *source_sweep, char *key, size_t n) {
+static void setting_differs(const sweep *w, const cJSON *trial, const source *src, char *key, size_t n) {
     key[0] = 0;
     vs_config ours, theirs;
     vs_config_default(&ours);
-    vs_config_default(&theirs);
     vs_error ignore;
-    const cJSON *space = cJSON_GetObjectItemCaseSensitive(source_sweep, "space");
-    const cJSON *fixed = cJSON_GetObjectItemCaseSensitive(space, "fixed");
     if ((w->space.fixed && vs_config_apply_json(&ours, w->space.fixed, "fixed", &ignore)) ||
-        (cJSON_IsObject(fixed) && vs_config_apply_json(&theirs, fixed, "fixed", &ignore)) ||
-        vs_config_apply_json(&theirs, cJSON_GetObjectItemCaseSensitive(trial, "params"), "params", &ignore)) {
+        source_config(src, trial, &theirs)) {
         snprintf(key, n, "its settings (not this trainer's)");
         return;
     }
@@ -87,31 +134,51 @@ static void setting_differs(const sweep *w, const cJSON *trial, const cJSON *sou
     cJSON_Delete(b);
 }
 
+/* Whether the trial's parameters fit this space, its values into values: each parameter
+ * present here (by this space's conditions) has a value it can take, and each absent
+ * here (NaN) was not one of the trial's parameters. */
+static int params_fit(const vs_space *s, const cJSON *trial, const cJSON *source_sweep, double *values) {
+    size_t n = (size_t)(s->n_params ? s->n_params : 1);
+    int *had = vs_xcalloc(n, sizeof *had), *fits = vs_xcalloc(n, sizeof *fits), *present = vs_xcalloc(n, sizeof *present);
+    for (int p = 0; p < s->n_params; p++) {
+        const cJSON *v = seed_value(trial, source_sweep, &s->params[p], &had[p]);
+        fits[p] = v && vs_param_internal_value(&s->params[p], v, &values[p]) == 0;
+        if (!fits[p]) values[p] = NAN;
+    }
+    vs_space_presence(s, values, present);
+    int ok = 1;
+    for (int p = 0; p < s->n_params && ok; p++) {
+        ok = present[p] ? fits[p] : !had[p];
+        if (!present[p]) values[p] = NAN;
+    }
+    free(had);
+    free(fits);
+    free(present);
+    return ok;
+}
+
 /* One trial of the earlier sweep as a seed: 1 when it ended with a value and fits
- * (above), else 0 with the reason counted in u. */
-static int seed_from(const sweep *w, const cJSON *trial, const cJSON *source_sweep, int same_dataset, unfit *u,
-                     vs_db_seed *seed) {
+ * (above: its parameters, and unless warm_start.match is "parameters" its dataset and
+ * settings), else 0 with the reason counted in u. */
+static int seed_from(const sweep *w, const cJSON *trial, const source *src, unfit *u, vs_db_seed *seed) {
     const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(trial, "state"));
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(trial, "value");
     if (!state || (strcmp(state, "COMPLETE") && strcmp(state, "PRUNED"))) return 0;
     if (!cJSON_IsNumber(value) || !isfinite(value->valuedouble)) return 0;
     double *values = vs_xcalloc((size_t)(w->space.n_params ? w->space.n_params : 1), sizeof(double));
-    for (int p = 0; p < w->space.n_params; p++) {
-        const cJSON *v = seed_value(trial, source_sweep, w->space.params[p].name);
-        if (!v || vs_param_internal_value(&w->space.params[p], v, &values[p])) {
-            free(values);
-            u->params++;
-            return 0;
-        }
+    if (!params_fit(&w->space, trial, src->sweep, values)) {
+        free(values);
+        u->params++;
+        return 0;
     }
     char key[64];
     if (!w->space.warm_start_any_setup) {
-        if (!same_dataset) {
+        if (!src->same_dataset) {
             free(values);
             u->dataset++;
             return 0;
         }
-        setting_differs(w, trial, source_sweep, key, sizeof key);
+        setting_differs(w, trial, src, key, sizeof key);
         if (key[0]) {
             free(values);
             u->settings++;
@@ -124,7 +191,7 @@ static int seed_from(const sweep *w, const cJSON *trial, const cJSON *source_swe
     seed->value = value->valuedouble;
     const cJSON *number = cJSON_GetObjectItemCaseSensitive(trial, "number");
     snprintf(seed->source, sizeof seed->source, "%s:%s#%d", w->space.warm_start_db,
-             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(source_sweep, "name")),
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(src->sweep, "name")),
              cJSON_IsNumber(number) ? number->valueint : -1);
     return 1;
 }
@@ -182,13 +249,18 @@ int sched_load_seeds(sweep *w, vs_error *err) {
         goto out;
     }
     uint32_t theirs = source_fingerprint(w, sw);
-    int same_dataset = theirs != 0 && theirs == w->dataset_fingerprint;
+    source from = {.sweep = sw, .same_dataset = theirs != 0 && theirs == w->dataset_fingerprint};
+    char *stored = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(sw, "space"));
+    vs_error ignore;
+    from.has_space = stored && vs_space_parse(stored, w->space.warm_start_db, &from.space, &ignore) == 0;
+    free(stored);
     int n = cJSON_GetArraySize(trials);
     w->seeds = vs_xcalloc((size_t)(n ? n : 1), sizeof *w->seeds);
     unfit u = {0};
     const cJSON *t;
     cJSON_ArrayForEach(t, trials)
-        if (seed_from(w, t, sw, same_dataset, &u, &w->seeds[w->n_seeds])) w->n_seeds++;
+        if (seed_from(w, t, &from, &u, &w->seeds[w->n_seeds])) w->n_seeds++;
+    if (from.has_space) vs_space_free(&from.space);
     w->n_unfit = u.params + u.dataset + u.settings;
     vs_strbuf why = {0};
     if (u.dataset)

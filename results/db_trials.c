@@ -60,6 +60,7 @@ static int trial_insert(vs_db *db, int study_id, const vs_space *s, const double
     *number = (int)next;
     for (int i = 0; i < s->n_params; i++) {
         const vs_param *p = &s->params[i];
+        if (isnan(values[i])) continue; /* absent (its conditions leave it out): no row, as in Optuna */
         char *dist = vs_param_distribution_json(p);
         if (!dist) continue; /* a parameter Optuna has no distribution for */
         int rc = db_run(db, err,
@@ -78,10 +79,21 @@ int db_trial_insert(vs_db *db, int study_id, const vs_space *s, const double *va
     return trial_insert(db, study_id, s, values, retry_of, trial_id, number, err);
 }
 
+/* The space's conditions name the parameters present (space.h): a trial has those, and
+ * only those. */
+static int check_presence(const vs_space *s, const double *values, vs_error *err) {
+    int bad = vs_space_presence_mismatch(s, values);
+    if (bad < 0) return 0;
+    return vs_errorf(err, "parameter '%s': %s", s->params[bad].name,
+                     isnan(values[bad]) ? "absent, though its conditions (\"when\") hold"
+                                        : "has a value, though its conditions (\"when\") leave it out");
+}
+
 int vs_db_create_trial(vs_db *db, int study_id, const vs_space *s, const double *values, int retry_of, int *trial_id,
                        int *number, vs_error *err) {
+    if (check_presence(s, values, err)) return vs_error_prefix(err, "%s: new trial", db->path);
     for (int i = 0; i < s->n_params; i++)
-        if (s->params[i].kind != VS_PARAM_CONSTANT && check_param_value(&s->params[i], values[i], err))
+        if (s->params[i].kind != VS_PARAM_CONSTANT && !isnan(values[i]) && check_param_value(&s->params[i], values[i], err))
             return vs_error_prefix(err, "%s: new trial", db->path);
     if (db_begin(db, err)) return -1;
     return db_finish_tx(db, trial_insert(db, study_id, s, values, retry_of, trial_id, number, err), err);
@@ -426,15 +438,34 @@ static int load_params(vs_db *db, const vs_space *s, vs_db_trial *t, vs_error *e
         seen[i] = 1;
     }
     db_release(db, st);
-    /* A parameter without a value: a trial Optuna enqueued (its fixed_params say the
-     * values it fixes; the scheduler proposes the rest before it runs) or added with
-     * some left out. Flagged, never guessed. */
-    for (int i = 0; r == 0 && i < s->n_params; i++)
-        if (!seen[i] && s->params[i].kind != VS_PARAM_CONSTANT) {
-            if (!t->missing) t->missing = vs_xcalloc((size_t)s->n_params, 1);
-            t->missing[i] = 1;
+    /* A parameter without a row is absent when the space's conditions leave it out (NaN,
+     * as Optuna's define-by-run trials have it), a constant they keep is 0; any other is
+     * missing: a trial Optuna enqueued (its fixed_params say the values it fixes; the
+     * scheduler proposes the rest before it runs) or added with some left out, and
+     * whether a parameter whose conditions hang on a missing one is needed is decided
+     * when the rest are. Flagged, never guessed. A row the conditions leave out is refused. */
+    size_t n = (size_t)(s->n_params ? s->n_params : 1);
+    char *unknown = vs_xcalloc(n, 1);
+    int *present = vs_xmalloc(n * sizeof *present);
+    for (int i = 0; i < s->n_params; i++)
+        if (!seen[i]) {
             t->values[i] = NAN;
+            unknown[i] = 1;
         }
+    vs_space_presence_partial(s, t->values, unknown, present);
+    for (int i = 0; r == 0 && i < s->n_params; i++) {
+        if (seen[i] && present[i] == 0)
+            r = vs_errorf(err, "%s: trial %d has parameter '%s', which its conditions (\"when\") leave out", db->path,
+                          t->number, s->params[i].name);
+        else if (!seen[i] && present[i] == 1 && s->params[i].kind == VS_PARAM_CONSTANT)
+            t->values[i] = 0;
+        else if (!seen[i] && present[i] != 0) {
+            if (!t->missing) t->missing = vs_xcalloc(n, 1);
+            t->missing[i] = 1;
+        }
+    }
+    free(present);
+    free(unknown);
     free(seen);
     return r < 0 ? -1 : 0;
 }

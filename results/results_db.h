@@ -57,9 +57,11 @@ int vs_db_release_sweep(vs_db *db, int study_id, vs_error *err);
 typedef struct vs_db_trial {
     int trial_id, number;
     char state[12];           /* RUNNING, WAITING, COMPLETE, PRUNED, FAIL (Optuna's names) */
-    double *values;           /* n_params internal values (space.h); NaN where missing is set */
-    char *missing;            /* n_params flags, 1 where results.db has no value for the parameter (a trial
-                                 Optuna enqueued or added with some left out), or NULL when none is missing */
+    double *values;           /* n_params internal values (space.h); NaN where absent (its conditions leave it
+                                 out: no row) or where missing is set */
+    char *missing;            /* n_params flags, 1 where results.db has no value for a parameter the trial needs
+                                 or may need (its conditions hold, or hang on a missing value): a trial Optuna
+                                 enqueued or added with some left out; NULL when none is missing */
     int has_value;
     double value;             /* COMPLETE: the objective; PRUNED: the last intermediate value */
     int n_epochs;
@@ -178,7 +180,7 @@ int vs_db_rename_sweep(vs_db *db, int study_id, const char *new_name, vs_error *
 
 /* A finished trial of another sweep, to seed this one (warm start). */
 typedef struct vs_db_seed {
-    double *values;          /* n_params internal values of this sweep's space */
+    double *values;          /* n_params internal values of this sweep's space, NaN where absent */
     int complete;            /* 1 COMPLETE, 0 PRUNED */
     double value;            /* its objective (COMPLETE) or last intermediate value (PRUNED) */
     char source[512];        /* "path:sweep#number", recorded as user attribute warm_start */

@@ -20,8 +20,16 @@ typedef enum vs_param_kind {
     VS_PARAM_CONSTANT,     /* always value */
 } vs_param_kind;
 
+/* A condition of a parameter: it is present only when parameter `parent` is present and
+ * holds one of `values` (internal values, in increasing order). */
+typedef struct vs_cond {
+    int parent;            /* index in vs_space.params */
+    int n_values;
+    double *values;
+} vs_cond;
+
 typedef struct vs_param {
-    char *name;            /* the trainer config key */
+    char *name;            /* the trainer config key; "key[i]": element i of a list key; or a switch (below) */
     vs_param_kind kind;
     double low, high;      /* UNIFORM, LOG_UNIFORM, INT */
     double step;           /* UNIFORM: 0 = continuous; INT: >= 1 */
@@ -29,9 +37,19 @@ typedef struct vs_param {
     int n_choices;
     cJSON **choices;       /* CATEGORICAL: owned copies */
     cJSON *value;          /* CONSTANT: owned copy */
+    int n_when;            /* "when": present only when every condition holds (0: always present) */
+    vs_cond *when;
+    cJSON *otherwise;      /* "else": the trainer's value while absent (owned), or NULL: the trainer's default */
+    int list_index;        /* element list_index of the list key list_key ("hidden_dims[1]"), or -1 */
+    char *list_key;
+    int is_switch;         /* not a trainer key: named by other parameters' conditions, never given to the trainer */
 } vs_param;
 
 typedef enum vs_sampler_kind { VS_SAMPLER_GRID, VS_SAMPLER_RANDOM, VS_SAMPLER_TPE } vs_sampler_kind;
+/* TPE's variants ("sampler": {"multivariate": false | true | "optuna"}, docs/search-algorithms.md):
+ * univariate, as Optuna's TPESampler(multivariate=False); vaesearch's multivariate; and
+ * Optuna's multivariate exactly, TPESampler(multivariate=True, group=True). */
+enum { VS_TPE_UNIVARIATE = 0, VS_TPE_MULTIVARIATE = 1, VS_TPE_OPTUNA = 2 };
 typedef enum vs_pruner_kind { VS_PRUNER_NONE, VS_PRUNER_MEDIAN, VS_PRUNER_ASHA } vs_pruner_kind;
 
 typedef struct vs_space {
@@ -47,6 +65,7 @@ typedef struct vs_space {
     uint64_t seed;
     int tpe_startup_trials;     /* random trials before TPE models the history (default 10) */
     int tpe_candidates;         /* candidates scored by expected improvement (default 24) */
+    int tpe_multivariate;       /* VS_TPE_MULTIVARIATE (default), VS_TPE_UNIVARIATE or VS_TPE_OPTUNA */
 
     int n_trials;               /* budget: trials to finish (COMPLETE or PRUNED); grid: at most the grid's size */
     double max_seconds;         /* budget: wall time of `run` (0 = none) */
@@ -67,6 +86,7 @@ typedef struct vs_space {
     cJSON *fixed;               /* trainer config keys applied to every trial (owned) */
     int n_params;
     vs_param *params;
+    int has_conditions;         /* some parameter has a "when" */
 
     char *canonical;            /* the whole space as canonical JSON, to detect a changed space */
     char *source_path;
@@ -86,12 +106,30 @@ int vs_space_parse(const char *json, const char *source, vs_space *out, vs_error
 void vs_space_free(vs_space *s);
 
 /* The number of points of a grid (every parameter must be CATEGORICAL, CONSTANT, INT, or
- * UNIFORM with a step); 0 with err set when the space cannot be a grid. */
+ * UNIFORM with a step): with conditions, only the combinations they allow, each once;
+ * 0 with err set when the space cannot be a grid. */
 int64_t vs_space_grid_size(const vs_space *s, vs_error *err);
 
 /* A trial's parameters are kept as one double each ("internal" values, as Optuna stores
  * them in trial_params.param_value): the number itself for UNIFORM, LOG_UNIFORM, INT;
- * the choice's index for CATEGORICAL; 0 for CONSTANT. */
+ * the choice's index for CATEGORICAL; 0 for CONSTANT; NaN for a parameter that its
+ * conditions leave out of the trial (absent: no trial_params row, as in Optuna). */
+
+/* Which parameters are present for these values: present[p] is 1 when every condition of
+ * p holds (each parent present, with one of the condition's values), else 0. */
+void vs_space_presence(const vs_space *s, const double *values, int *present);
+/* The same where some values are not known yet (unknown[p] set: a value missing from a
+ * trial, to be proposed): present[p] is 1, 0, or -1 where a condition of p hangs on an
+ * unknown value (a parent that is absent still makes p absent). */
+void vs_space_presence_partial(const vs_space *s, const double *values, const char *unknown, int *present);
+/* Sets every parameter its conditions leave out to NaN (absent). */
+void vs_space_drop_absent(const vs_space *s, double *values);
+/* The first parameter whose presence disagrees with its conditions (a value while they
+ * leave it out, or NaN while they hold), or -1 when none does. */
+int vs_space_presence_mismatch(const vs_space *s, const double *values);
+/* Point `point` (0 <= point < vs_space_grid_size) of the grid: the points are the
+ * combinations of values of the present parameters (docs/search-algorithms.md, "Grid"). */
+int vs_space_grid_point(const vs_space *s, int64_t point, double *values, vs_error *err);
 
 /* The value of the grid low, low + step, ... nearest v, as the double nearest that
  * decimal (0.1 + 2 x 0.1 is 0.3, not 0.30000000000000004): stepped values stay on their
@@ -104,7 +142,9 @@ cJSON *vs_param_json_value(const vs_param *p, double v);
 /* Optuna's distribution_json for p (caller frees): FloatDistribution, IntDistribution or
  * CategoricalDistribution exactly as Optuna writes them. */
 char *vs_param_distribution_json(const vs_param *p);
-/* The trial's trainer config: fixed settings, then every parameter (caller deletes). */
+/* The trial's trainer config: fixed settings, then every parameter present (an absent one
+ * with an "else" gives that value), the elements of a list key as one list, switches left
+ * out (caller deletes); NULL when a value is not one its parameter takes. */
 cJSON *vs_space_trial_config(const vs_space *s, const double *values);
 /* Lists how two spaces differ, as "parameters.lr.high: 0.01 -> 0.02; ..." (caller frees);
  * NULL when they are the same. */

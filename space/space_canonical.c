@@ -37,7 +37,7 @@ static void canon_open(vs_strbuf *b, int *first, const char *key, int *inner) {
     *inner = 1;
 }
 
-static void canon_param(vs_strbuf *b, const vs_param *p) {
+static void canon_param(vs_strbuf *b, const vs_space *s, const vs_param *p) {
     int first = 1;
     vs_sb_puts(b, "{");
     canon_str(b, &first, "type", kind_names[p->kind]);
@@ -69,6 +69,29 @@ static void canon_param(vs_strbuf *b, const vs_param *p) {
         space_print_json_exact(b, p->value);
         break;
     }
+    /* Only when given: the canonical form of a space without conditions stays as it was. */
+    if (p->n_when) {
+        int inner;
+        canon_open(b, &first, "when", &inner);
+        for (int i = 0; i < p->n_when; i++) {
+            const vs_cond *w = &p->when[i];
+            const vs_param *parent = &s->params[w->parent];
+            canon_key(b, &inner, parent->name);
+            vs_sb_puts(b, "[");
+            for (int j = 0; j < w->n_values; j++) {
+                cJSON *v = vs_param_json_value(parent, w->values[j]);
+                if (j) vs_sb_puts(b, ",");
+                space_print_json_exact(b, v);
+                cJSON_Delete(v);
+            }
+            vs_sb_puts(b, "]");
+        }
+        vs_sb_puts(b, "}");
+    }
+    if (p->otherwise) {
+        canon_key(b, &first, "else");
+        space_print_json_exact(b, p->otherwise);
+    }
     vs_sb_puts(b, "}");
 }
 
@@ -92,6 +115,13 @@ char *space_canonical_text(const vs_space *s, const cJSON *dataset_as_written) {
     if (s->sampler == VS_SAMPLER_TPE) {
         canon_num(&b, &sec, "startup_trials", s->tpe_startup_trials);
         canon_num(&b, &sec, "candidates", s->tpe_candidates);
+        /* A stored form without "multivariate" is an older, univariate sweep (space_diff.c). */
+        if (s->tpe_multivariate == VS_TPE_OPTUNA) {
+            canon_str(&b, &sec, "multivariate", "optuna");
+        } else {
+            canon_key(&b, &sec, "multivariate");
+            vs_sb_puts(&b, s->tpe_multivariate ? "true" : "false");
+        }
     }
     vs_sb_puts(&b, "}");
 
@@ -125,7 +155,7 @@ char *space_canonical_text(const vs_space *s, const cJSON *dataset_as_written) {
     canon_open(&b, &top, "parameters", &sec);
     for (int i = 0; i < s->n_params; i++) {
         canon_key(&b, &sec, s->params[i].name);
-        canon_param(&b, &s->params[i]);
+        canon_param(&b, s, &s->params[i]);
     }
     vs_sb_puts(&b, "}");
     if (s->warm_start_db) {   /* only when given: the canonical form of older spaces stays as it was */

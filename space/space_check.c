@@ -158,7 +158,26 @@ char *space_trainer_key_list(parse_ctx *c) {
 /* Whether the trainer accepts value for key (vs_config_apply_json on a scratch config),
  * its complaint moved onto path: "key 'hidden_dims[1]': expected an integer" becomes
  * "path[1]: expected an integer". */
-int space_trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, const char *path) {
+int space_element_name(parse_ctx *c, const char *name, char *key, size_t n) {
+    const char *open = strchr(name, '[');
+    size_t len = strlen(name);
+    if (!open || open == name || name[len - 1] != ']' || (size_t)(open - name) >= n) return -1;
+    const char *digits = open + 1, *end = name + len - 1;
+    if (digits == end || end - digits > 4 || (*digits == '0' && end - digits > 1)) return -1;
+    int index = 0;
+    for (const char *d = digits; d < end; d++) {
+        if (*d < '0' || *d > '9') return -1;
+        index = index * 10 + (*d - '0');
+    }
+    memcpy(key, name, (size_t)(open - name));
+    key[open - name] = 0;
+    return cJSON_IsArray(space_trainer_key(c, key)) ? index : -1;
+}
+
+/* The trainer's verdict on value for key, its complaint moved onto path; the complaint's
+ * path below the key loses its first `skip` characters (an element checked as [value]
+ * names "[0]", which is the element itself). */
+static int trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, const char *path, size_t skip) {
     static const char marker[] = "<space-check>";   /* printable: messages escape control characters */
     cJSON *obj = cJSON_CreateObject();
     cJSON_AddItemToObject(obj, key, cJSON_Duplicate(value, 1));
@@ -173,13 +192,24 @@ int space_trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, con
     size_t key_len = strlen(key);
     if (!strncmp(msg, "key '", 5) && !strncmp(msg + 5, key, key_len)) {
         const char *suffix = msg + 5 + key_len, *end = strstr(suffix, "': ");
-        if (end) {
+        if (end && (size_t)(end - suffix) >= skip) {
+            suffix += skip;
             char sub[600];
             snprintf(sub, sizeof sub, "%s%.*s", path, (int)(end - suffix), suffix);
             return space_fail(c, sub, "%s", end + 3);
         }
     }
     return space_fail(c, path, "%s", msg);
+}
+
+int space_trainer_accepts(parse_ctx *c, const char *key, const cJSON *value, const char *path) {
+    char list_key[256];
+    if (space_element_name(c, key, list_key, sizeof list_key) < 0) return trainer_accepts(c, key, value, path, 0);
+    cJSON *list = cJSON_CreateArray();   /* an element: as the one element of a list */
+    cJSON_AddItemToArray(list, cJSON_Duplicate(value, 1));
+    int rc = trainer_accepts(c, list_key, list, path, 3);
+    cJSON_Delete(list);
+    return rc;
 }
 
 int space_trainer_accepts_number(parse_ctx *c, const char *key, double v, const char *path) {

@@ -1,6 +1,7 @@
 /* space_diff: how two spaces differ, from their canonical forms: every member that
  * changed, as "parameters.lr.high: 0.01 -> 0.02", for the message that refuses a changed
- * space; and whether they differ in their budget alone (a sweep may grow or shrink). */
+ * space; and whether they differ in their budget alone (a sweep may grow or shrink). A
+ * form stored by an older vaesearch is read in today's terms first. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,12 +39,25 @@ static void diff_walk(vs_strbuf *b, const char *path, const cJSON *a, const cJSO
     diff_value(b, z);
 }
 
+/* A canonical form as JSON, in today's terms: one stored before TPE had a "multivariate"
+ * key was univariate, and reads as "multivariate": false, so that such a sweep goes on
+ * with a space that says so, and a space that does not is refused for the change. */
+static cJSON *parse_canonical(const char *text) {
+    cJSON *c = cJSON_Parse(text);
+    cJSON *sampler = cJSON_GetObjectItemCaseSensitive(c, "sampler");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(sampler, "kind");
+    if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "tpe") &&
+        !cJSON_GetObjectItemCaseSensitive(sampler, "multivariate"))
+        cJSON_AddFalseToObject(sampler, "multivariate");
+    return c;
+}
+
 char *vs_space_diff(const char *canonical_a, const char *canonical_b) {
     if (!canonical_a || !canonical_b) {
         if (canonical_a == canonical_b) return NULL;
         return vs_xstrdup("space: one of the two spaces is missing");
     }
-    cJSON *a = cJSON_Parse(canonical_a), *z = cJSON_Parse(canonical_b);
+    cJSON *a = parse_canonical(canonical_a), *z = parse_canonical(canonical_b);
     vs_strbuf b = {0};
     if (!a || !z) {
         if (strcmp(canonical_a, canonical_b)) vs_sb_puts(&b, "space: the stored space is not valid JSON");
@@ -56,7 +70,7 @@ char *vs_space_diff(const char *canonical_a, const char *canonical_b) {
 }
 
 int vs_space_budget_only_change(const char *canonical_a, const char *canonical_b) {
-    cJSON *a = canonical_a ? cJSON_Parse(canonical_a) : NULL, *b = canonical_b ? cJSON_Parse(canonical_b) : NULL;
+    cJSON *a = canonical_a ? parse_canonical(canonical_a) : NULL, *b = canonical_b ? parse_canonical(canonical_b) : NULL;
     int same = 0;
     if (a && b) {
         cJSON_DeleteItemFromObjectCaseSensitive(a, "budget");

@@ -63,6 +63,9 @@ int space_pick(const char *s, const char *const *names);
 /* ---- space_check.c: checking against the trainer's config keys ---- */
 
 const cJSON *space_trainer_key(parse_ctx *c, const char *name);
+/* A name "key[i]" of element i of one of the trainer's list keys (hidden_dims): i, with
+ * the key in key[0..n); else -1. */
+int space_element_name(parse_ctx *c, const char *name, char *key, size_t n);
 /* "key, key, ..." (caller frees). */
 char *space_trainer_key_list(parse_ctx *c);
 /* 0 when the trainer accepts value for key, else -1 with its complaint placed at path. */
@@ -74,6 +77,17 @@ int space_trainer_accepts_inside(parse_ctx *c, const vs_param *p, double v, cons
 
 /* The "parameters" section into s->params, in name order. */
 int space_parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s);
+/* The value of grid index k (0 <= k < its count) of a parameter that has a grid. */
+double space_grid_value(const vs_param *p, int64_t k);
+/* The number of values of p on a grid; 0 when it has none; -1 when too many to count. */
+int64_t space_grid_points(const vs_param *p);
+
+/* ---- space_conditions.c: conditional parameters ---- */
+
+/* Each parameter's "when" and "else" (parameters: the section as written), then the
+ * rules: known parents with finite values, no cycle, switches named by a condition,
+ * a list key's elements present in order. */
+int space_parse_conditions(parse_ctx *c, const cJSON *parameters, vs_space *s);
 
 /* ---- space_canonical.c: the canonical form ---- */
 

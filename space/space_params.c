@@ -1,8 +1,10 @@
 /* space_params: the "parameters" section of a search space: each trainer config key
- * searched, with its kind (uniform, log_uniform, int, categorical, constant, and their
- * other spellings) and its members, checked as Optuna's distributions are (a step
- * divides the range exactly), and every value it can take checked against the trainer.
- * Kept in name order, so that the file's order changes neither the space nor its trials. */
+ * searched (or an element of a list key, or a switch), with its kind (uniform,
+ * log_uniform, int, categorical, constant, and their other spellings) and its members,
+ * checked as Optuna's distributions are (a step divides the range exactly), and every
+ * value it can take checked against the trainer. Kept in name order, so that the file's
+ * order changes neither the space nor its trials; the conditions ("when", "else") are
+ * read once every parameter is known (space_conditions.c). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,8 +55,8 @@ static int parse_bounds(parse_ctx *c, const cJSON *def, const char *path, vs_par
 }
 
 static int parse_float_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
-    static const char *const uniform_keys[] = {"type", "low", "high", "step", "log", NULL};
-    static const char *const log_keys[] = {"type", "low", "high", NULL};
+    static const char *const uniform_keys[] = {"type", "low", "high", "step", "log", "when", "else", NULL};
+    static const char *const log_keys[] = {"type", "low", "high", "when", "else", NULL};
     int declared_log = p->kind == VS_PARAM_LOG_UNIFORM;
     if (space_check_members(c, def, path, declared_log ? log_keys : uniform_keys,
                             declared_log ? "a log_uniform parameter" : "a uniform parameter"))
@@ -89,7 +91,7 @@ static int parse_float_param(parse_ctx *c, const cJSON *def, const char *path, v
 }
 
 static int parse_int_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
-    static const char *const keys[] = {"type", "low", "high", "step", "log", NULL};
+    static const char *const keys[] = {"type", "low", "high", "step", "log", "when", "else", NULL};
     if (space_check_members(c, def, path, keys, "an int parameter")) return -1;
     if (space_get_bool(c, def, path, "log", &p->log)) return -1;
     if (parse_bounds(c, def, path, p)) return -1;
@@ -113,7 +115,7 @@ static int parse_int_param(parse_ctx *c, const cJSON *def, const char *path, vs_
 }
 
 static int parse_categorical_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
-    static const char *const keys[] = {"type", "choices", NULL};
+    static const char *const keys[] = {"type", "choices", "when", "else", NULL};
     if (space_check_members(c, def, path, keys, "a categorical parameter")) return -1;
     char sub[512], item[560];
     space_join_path(sub, sizeof sub, path, "choices");
@@ -136,7 +138,7 @@ static int parse_categorical_param(parse_ctx *c, const cJSON *def, const char *p
 }
 
 static int parse_constant_param(parse_ctx *c, const cJSON *def, const char *path, vs_param *p) {
-    static const char *const keys[] = {"type", "value", NULL};
+    static const char *const keys[] = {"type", "value", "when", "else", NULL};
     if (space_check_members(c, def, path, keys, "a constant parameter")) return -1;
     char sub[512];
     space_join_path(sub, sizeof sub, path, "value");
@@ -146,9 +148,11 @@ static int parse_constant_param(parse_ctx *c, const cJSON *def, const char *path
     return 0;
 }
 
-/* Every value the parameter can take must be one the trainer accepts for its key. */
+/* Every value the parameter can take must be one the trainer accepts for its key (for an
+ * element of a list key, as that element). A switch is given to no trainer. */
 static int check_param_for_trainer(parse_ctx *c, const char *path, const vs_param *p) {
     char sub[560];
+    if (p->is_switch) return 0;
     switch (p->kind) {
     case VS_PARAM_UNIFORM:
     case VS_PARAM_LOG_UNIFORM:
@@ -176,18 +180,35 @@ static int check_param_for_trainer(parse_ctx *c, const char *path, const vs_para
     return 0;
 }
 
-static int parse_param(parse_ctx *c, const cJSON *def, const cJSON *fixed, vs_param *p) {
-    char path[512], sub[560];
-    space_join_path(path, sizeof path, "parameters", def->string);
+/* What a parameter's name is: a trainer config key; "key[i]", element i of a list key
+ * (hidden_dims); or else a switch, which space_conditions.c accepts only when another
+ * parameter's "when" names it. */
+static int parse_name(parse_ctx *c, const cJSON *def, const cJSON *fixed, const char *path, vs_param *p) {
+    p->name = vs_xstrdup(def->string);
+    p->list_index = -1;
+    char key[256];
+    int index = space_element_name(c, def->string, key, sizeof key);
+    if (index >= 0) {
+        p->list_key = vs_xstrdup(key);
+        p->list_index = index;
+        if (fixed && space_member(fixed, key))
+            return space_fail(c, path, "an element of \"%s\", which is in \"fixed\": a key is either fixed or searched",
+                              key);
+        return 0;
+    }
     if (!space_trainer_key(c, def->string)) {
-        char *known = space_trainer_key_list(c);
-        space_fail(c, path, "not a trainer config key (known keys: %s)", known);
-        free(known);
-        return -1;
+        p->is_switch = 1;
+        return 0;
     }
     if (fixed && space_member(fixed, def->string))
         return space_fail(c, path, "also in \"fixed\": a key is either fixed or searched");
-    p->name = vs_xstrdup(def->string);
+    return 0;
+}
+
+static int parse_param(parse_ctx *c, const cJSON *def, const cJSON *fixed, vs_param *p) {
+    char path[512], sub[560];
+    space_join_path(path, sizeof path, "parameters", def->string);
+    if (parse_name(c, def, fixed, path, p)) return -1;
     if (!cJSON_IsObject(def)) return space_fail(c, path, "expected an object with a \"type\"");
     space_join_path(sub, sizeof sub, path, "type");
     const cJSON *type = space_member(def, "type");
@@ -228,5 +249,5 @@ int space_parse_parameters(parse_ctx *c, const cJSON *root, vs_space *s) {
     }
     /* Name order: the file's order does not change the space, nor its trials. */
     qsort(s->params, (size_t)s->n_params, sizeof *s->params, by_name);
-    return 0;
+    return space_parse_conditions(c, params, s);
 }

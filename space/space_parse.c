@@ -122,13 +122,14 @@ static int get_kind_section(parse_ctx *c, const cJSON *root, const char *key, co
 
 static int parse_sampler(parse_ctx *c, const cJSON *root, vs_space *s) {
     static const char *const plain_keys[] = {"kind", "seed", NULL};
-    static const char *const tpe_keys[] = {"kind", "seed", "startup_trials", "candidates", NULL};
+    static const char *const tpe_keys[] = {"kind", "seed", "startup_trials", "candidates", "multivariate", NULL};
     const cJSON *o;
     int k;
     if (get_kind_section(c, root, "sampler", space_sampler_names, "tpe", "grid, random or tpe", &o, &k)) return -1;
     s->sampler = (vs_sampler_kind)k;
     s->tpe_startup_trials = 10;
     s->tpe_candidates = 24;
+    s->tpe_multivariate = k == VS_SAMPLER_TPE ? VS_TPE_MULTIVARIATE : VS_TPE_UNIVARIATE;
     if (!o) return 0;
     if (space_check_members(c, o, "sampler", k == VS_SAMPLER_TPE ? tpe_keys : plain_keys,
                             k == VS_SAMPLER_TPE ? "a tpe sampler" : k == VS_SAMPLER_GRID ? "a grid sampler" : "a random sampler"))
@@ -137,7 +138,16 @@ static int parse_sampler(parse_ctx *c, const cJSON *root, vs_space *s) {
     if (space_get_int(c, o, "sampler", "seed", 0, (int64_t)MAX_EXACT_INT, 0, &seed)) return -1;
     s->seed = (uint64_t)seed;
     if (space_get_int32(c, o, "sampler", "startup_trials", 0, MAX_TRIALS, 10, &s->tpe_startup_trials)) return -1;
-    return space_get_int32(c, o, "sampler", "candidates", 1, 100000, 24, &s->tpe_candidates);
+    if (space_get_int32(c, o, "sampler", "candidates", 1, 100000, 24, &s->tpe_candidates)) return -1;
+    const cJSON *mv = space_member(o, "multivariate");
+    if (!mv) return 0;
+    if (cJSON_IsBool(mv)) s->tpe_multivariate = cJSON_IsTrue(mv) ? VS_TPE_MULTIVARIATE : VS_TPE_UNIVARIATE;
+    else if (cJSON_IsString(mv) && !strcmp(mv->valuestring, "optuna")) s->tpe_multivariate = VS_TPE_OPTUNA;
+    else
+        return space_fail(c, "sampler.multivariate",
+                          "expected true (vaesearch's multivariate TPE), false (univariate) or \"optuna\" (Optuna's "
+                          "multivariate TPE exactly)");
+    return 0;
 }
 
 /* "warm_start": {"db": PATH, "sweep": NAME, "match": "setup"|"parameters"}: earlier
@@ -377,6 +387,10 @@ void vs_space_free(vs_space *s) {
         for (int j = 0; j < p->n_choices; j++) cJSON_Delete(p->choices[j]);
         free(p->choices);
         cJSON_Delete(p->value);
+        for (int j = 0; j < p->n_when; j++) free(p->when[j].values);
+        free(p->when);
+        cJSON_Delete(p->otherwise);
+        free(p->list_key);
     }
     free(s->params);
     free(s->canonical);

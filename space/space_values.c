@@ -1,51 +1,19 @@
 /* space_values: a parameter's values. A trial's parameters are kept as one double each
  * (space.h, "internal" values, as Optuna stores them): here they become the JSON values
  * of a trial's config and back (a value of another sweep's trial), stepped values stay
- * on their grid, a grid's points are counted, and each parameter is written as the
- * Optuna distribution that reads its internal values. */
+ * on their grid, and each parameter is written as the Optuna distribution that reads
+ * its internal values. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "space_internal.h"
 #include "common/json_exact.h"
 #include "common/strbuf.h"
-
-/* The points of p on a grid; 0 when p is continuous; -1 when too many to count. */
-static int64_t grid_points(const vs_param *p) {
-    int64_t points = 0;
-    switch (p->kind) {
-    case VS_PARAM_CATEGORICAL: return p->n_choices;
-    case VS_PARAM_CONSTANT: return 1;
-    case VS_PARAM_INT: return ((int64_t)p->high - (int64_t)p->low) / (int64_t)p->step + 1;
-    case VS_PARAM_UNIFORM:
-        if (p->step <= 0) return 0;
-        return space_stepped_range(p->low, p->high, p->step, &points, NULL) == 0 ? points : -1;
-    case VS_PARAM_LOG_UNIFORM: return 0;
-    }
-    return 0;
-}
-
-int64_t vs_space_grid_size(const vs_space *s, vs_error *err) {
-    int64_t total = 1;
-    for (int i = 0; i < s->n_params; i++) {
-        const vs_param *p = &s->params[i];
-        int64_t points = grid_points(p);
-        if (points == 0) {
-            vs_errorf(err, "parameters.%s: a grid needs a categorical, int, constant, or uniform with a step", p->name);
-            return 0;
-        }
-        if (points < 0 || total > INT64_MAX / points) {
-            vs_errorf(err, "parameters.%s: the grid would have more than 2^63 points", p->name);
-            return 0;
-        }
-        total *= points;
-    }
-    return total;
-}
 
 double vs_param_on_grid(const vs_param *p, double v) {
     if (p->kind == VS_PARAM_UNIFORM && p->step > 0) return vs_step_on_grid(p->low, p->step, v);
@@ -124,15 +92,44 @@ char *vs_param_distribution_json(const vs_param *p) {
     return vs_sb_take(&b);
 }
 
+/* The list of the present elements of list key `key`, in index order (elements are
+ * numbered from 0 and present in order: space_conditions.c); NULL when none is. */
+static cJSON *element_list(const vs_space *s, const double *values, const char *key) {
+    cJSON *list = NULL;
+    for (int index = 0;; index++) {
+        int found = -1;
+        for (int p = 0; p < s->n_params && found < 0; p++)
+            if (s->params[p].list_key && !strcmp(s->params[p].list_key, key) && s->params[p].list_index == index) found = p;
+        if (found < 0 || isnan(values[found])) return list;
+        cJSON *v = vs_param_json_value(&s->params[found], values[found]);
+        if (!v) {
+            cJSON_Delete(list);
+            return NULL;
+        }
+        if (!list) list = cJSON_CreateArray();
+        cJSON_AddItemToArray(list, v);
+    }
+}
+
 cJSON *vs_space_trial_config(const vs_space *s, const double *values) {
     cJSON *config = cJSON_Duplicate(s->fixed, 1);
     for (int i = 0; i < s->n_params; i++) {
-        cJSON *v = vs_param_json_value(&s->params[i], values[i]);
+        const vs_param *p = &s->params[i];
+        if (p->is_switch) continue;
+        if (p->list_key) {   /* the whole list, where its first element comes */
+            if (p->list_index != 0 || cJSON_GetObjectItemCaseSensitive(config, p->list_key)) continue;
+            cJSON *list = element_list(s, values, p->list_key);
+            if (list) cJSON_AddItemToObject(config, p->list_key, list);
+            continue;
+        }
+        cJSON *v = isnan(values[i]) ? (p->otherwise ? cJSON_Duplicate(p->otherwise, 1) : NULL)
+                                    : vs_param_json_value(p, values[i]);
+        if (!v && isnan(values[i])) continue;   /* absent: the trainer's default */
         if (!v) {
             cJSON_Delete(config);
             return NULL;
         }
-        cJSON_AddItemToObject(config, s->params[i].name, v);
+        cJSON_AddItemToObject(config, p->name, v);
     }
     return config;
 }

@@ -124,6 +124,7 @@ static void test_defaults_and_pruners(void) {
              &err);
     if (s.name) {
         CHECK(s.sampler == VS_SAMPLER_TPE && s.seed == 0 && s.tpe_startup_trials == 10 && s.tpe_candidates == 24);
+        CHECK(s.tpe_multivariate == VS_TPE_MULTIVARIATE);
         CHECK(s.pruner == VS_PRUNER_NONE && s.pruner_startup_trials == 5 && s.pruner_warmup_epochs == 5);
         CHECK(s.asha_min_epochs == 1 && s.asha_reduction_factor == 3);
         CHECK(s.dataset == NULL && !strcmp(s.dataset_synth, "small"));
@@ -131,7 +132,8 @@ static void test_defaults_and_pruners(void) {
         CHECK(cJSON_GetArraySize(s.fixed) == 0);
         const char *expected =
             "{\"name\":\"d\",\"dataset\":{\"synth\":\"small\"},\"objective\":{\"metric\":\"ndcg@100\",\"direction\":"
-            "\"maximize\"},\"sampler\":{\"kind\":\"tpe\",\"seed\":0,\"startup_trials\":10,\"candidates\":24},"
+            "\"maximize\"},\"sampler\":{\"kind\":\"tpe\",\"seed\":0,\"startup_trials\":10,\"candidates\":24,"
+            "\"multivariate\":true},"
             "\"budget\":{\"trials\":3,\"max_seconds\":0},\"resources\":{\"gpus_per_trial\":1,\"trials_per_gpu\":1,"
             "\"max_retries\":0,\"trial_timeout\":0,\"window\":0},\"pruner\":{\"kind\":\"none\"},\"fixed\":{},"
             "\"parameters\":{\"lr\":{\"type\":\"log_uniform\",\"low\":0.001,\"high\":0.1}}}";
@@ -340,7 +342,7 @@ static const struct bad_case {
     {HEAD "\"parameters\":{\"batch_size\":{\"type\":\"int\",\"low\":1.5,\"high\":8}}}",
      "t.json: parameters.batch_size.low: expected an integer"},
     {HEAD "\"parameters\":{\"lr\":{\"type\":\"log_uniform\",\"low\":0.001,\"high\":0.1,\"step\":0.001}}}",
-     "t.json: parameters.lr.step: unknown key (a log_uniform parameter takes: type, low, high)"},
+     "t.json: parameters.lr.step: unknown key (a log_uniform parameter takes: type, low, high, when, else)"},
     {HEAD "\"parameters\":{\"hidden_dims\":{\"type\":\"int\",\"low\":100,\"high\":200}}}",
      "t.json: parameters.hidden_dims.low: expected a list of integers"},
     {HEAD "\"sampler\":{\"kind\":\"tpe\",\"kind\":\"grid\"},\"parameters\":{" LR_OK "}}",
@@ -522,7 +524,7 @@ static void test_diff(void) {
     if (b.name) {
         d = vs_space_diff(a.canonical, b.canonical);
         const char *expected = "sampler.kind: tpe -> random; sampler.startup_trials: 10 -> (none); "
-                               "sampler.candidates: 24 -> (none); "
+                               "sampler.candidates: 24 -> (none); sampler.multivariate: true -> (none); "
                                "parameters.beta2: (none) -> {\"type\":\"categorical\",\"choices\":[0.9,0.999]}";
         CHECK_MSG(d && !strcmp(d, expected), "\n  got      %s\n  expected %s", d ? d : "(null)", expected);
         free(d);

@@ -161,7 +161,8 @@ static int show_top(const cJSON *sweep, const cJSON *trials, const top_opts *o, 
     int n = top_rank_trials(trials, attr, by_objective, descending, r);
     if (n > o->n) n = o->n;
     top_column cols[64];
-    int n_cols = n ? top_make_columns(cols, 64, r[0].trial, objective_attr, objective) : 0;
+    const cJSON *space_params = cJSON_GetObjectItem(cJSON_GetObjectItem(sweep, "space"), "parameters");
+    int n_cols = n ? top_make_columns(cols, 64, space_params, r, n, objective_attr, objective) : 0;
     if (format == FORMAT_JSON) print_json(r, n, attr, by_objective);
     else if (n == 0) fprintf(stderr, "vaesearch top: no COMPLETE trial with %s yet\n", strncmp(attr, "val_", 4) ? attr : attr + 4);
     else if (format == FORMAT_CSV) print_csv(cols, n_cols, r, n);

@@ -270,3 +270,7 @@ const char *report_metric(const report *r) {
 const cJSON *report_best_json(const report *r) {
     return r->best >= 0 ? r->t[r->best].json : NULL;
 }
+
+const cJSON *report_space_params(const report *r) {
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(r->sweep, "space"), "parameters");
+}

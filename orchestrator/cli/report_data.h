@@ -69,5 +69,7 @@ void report_free(report *r);
 /* The sweep's objective metric ("ndcg@100") and the best trial's JSON, or NULL. */
 const char *report_metric(const report *r);
 const cJSON *report_best_json(const report *r);
+/* The stored space's "parameters" (in the space's order, as top lists them), or NULL. */
+const cJSON *report_space_params(const report *r);
 
 #endif

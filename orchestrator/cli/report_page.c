@@ -285,7 +285,8 @@ static void put_best_params(vs_strbuf *b, const report *r, const cJSON *best) {
     const char *metric = report_metric(r);
     const char *attr = top_metric_attr(metric);
     top_column cols[64];
-    int n = top_make_columns(cols, 64, best, attr ? attr : "val_ndcg@100", metric);
+    top_ranked one = {best, 0};
+    int n = top_make_columns(cols, 64, report_space_params(r), &one, 1, attr ? attr : "val_ndcg@100", metric);
     vs_sb_puts(b, "<dl id=\"best-params\">");
     for (int c = 0; c < n; c++) {
         if (!cols[c].param && strcmp(cols[c].header, "best_epoch") && strcmp(cols[c].header, "users_per_s")) continue;
@@ -462,7 +463,7 @@ static void put_top(vs_strbuf *b, const report *r, int top_n) {
     }
     if (n > top_n) n = top_n;
     top_column cols[64];
-    int n_cols = top_make_columns(cols, 64, ranked[0].trial, attr, metric);
+    int n_cols = top_make_columns(cols, 64, report_space_params(r), ranked, n, attr, metric);
     vs_sb_puts(b, "<div class=\"scroll\"><table id=\"top\"><thead><tr>");
     for (int c = 0; c < n_cols; c++) {
         vs_sb_printf(b, "<th%s>", cols[c].is_number ? " class=\"n\"" : "");

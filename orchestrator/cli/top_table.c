@@ -65,15 +65,38 @@ static int add_column(top_column *cols, int n, const char *header, const char *p
     return n + 1;
 }
 
-int top_make_columns(top_column *cols, int max, const cJSON *first, const char *objective_attr, const char *objective) {
+/* Whether name is one of names[0..n). */
+static int has_name(const char *const *names, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], name)) return 1;
+    return 0;
+}
+
+/* The first shown trial that has parameter name (it says the column's kind), or NULL. */
+static const cJSON *first_value(const top_ranked *r, int n_ranked, const char *name) {
+    const cJSON *v = NULL;
+    for (int i = 0; i < n_ranked && !v; i++) v = cJSON_GetObjectItem(cJSON_GetObjectItem(r[i].trial, "params"), name);
+    return v;
+}
+
+int top_make_columns(top_column *cols, int max, const cJSON *space_params, const top_ranked *r, int n_ranked,
+                     const char *objective_attr, const char *objective) {
     int n = 0;
     n = add_column(cols, n, "number", NULL, NULL, 0);
     n = add_column(cols, n, objective, NULL, NULL, 1);
+    /* The space's parameters that some shown trial has, in the space's order; then any
+     * other a trial has (one Optuna added), as first met. */
+    const char *names[64];
+    int n_names = 0, room = max - TOP_N_METRICS - 4;
     const cJSON *p;
-    cJSON_ArrayForEach(p, cJSON_GetObjectItem(first, "params")) {
-        if (n >= max - TOP_N_METRICS - 3) break;
-        n = add_column(cols, n, p->string, p->string, NULL, 0);
-        cols[n - 1].is_number = cJSON_IsNumber(p); /* numbers right-aligned, lists left */
+    cJSON_ArrayForEach(p, space_params)
+        if (n_names < room && first_value(r, n_ranked, p->string)) names[n_names++] = p->string;
+    for (int i = 0; i < n_ranked; i++)
+        cJSON_ArrayForEach(p, cJSON_GetObjectItem(r[i].trial, "params"))
+            if (n_names < room && !has_name(names, n_names, p->string)) names[n_names++] = p->string;
+    for (int k = 0; k < n_names; k++) {
+        n = add_column(cols, n, names[k], names[k], NULL, 0);
+        cols[n - 1].is_number = cJSON_IsNumber(first_value(r, n_ranked, names[k])); /* numbers right-aligned, lists left */
     }
     for (int i = 0; i < TOP_N_METRICS; i++) {
         const char *a = top_metric_attrs[i];

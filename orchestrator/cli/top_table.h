@@ -32,13 +32,17 @@ typedef struct top_column {
     int is_value, is_number;
 } top_column;
 
-/* top's columns: number, value (headed objective), the parameters (of first: all share
- * the space), the metrics that are not the objective, best epoch, users/s; at most max
- * (64 fits every space). Returns how many. */
-int top_make_columns(top_column *cols, int max, const cJSON *first, const char *objective_attr, const char *objective);
+/* top's columns: number, value (headed objective), the parameters that any of the
+ * n_ranked trials shown has, in the space's order (space_params: the stored space's
+ * "parameters", or NULL), then any other they have; the metrics that are not the
+ * objective, best epoch, users/s; at most max (64 fits every space). A conditional
+ * parameter a trial does not have (absent) leaves its cell empty. Returns how many. */
+int top_make_columns(top_column *cols, int max, const cJSON *space_params, const top_ranked *r, int n_ranked,
+                     const char *objective_attr, const char *objective);
 
 /* A cell as text (caller frees): metrics with 4 decimals in a table, exact (exact = 1)
- * in CSV; parameters with 6 significant digits, lists as JSON. */
+ * in CSV; parameters with 6 significant digits, lists as JSON; "" for a parameter the
+ * trial does not have. */
 char *top_cell_text(const top_column *c, const cJSON *trial, int exact);
 
 #endif
