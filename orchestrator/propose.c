@@ -1,7 +1,8 @@
 /* propose: the sweep's next trial, proposed from its reference set (the trials numbered
  * < n - window, all ended, every later one PENDING to the sampler) and recorded WAITING;
  * a trial Optuna's enqueue_trial left WAITING with parameters missing, completed the same
- * way (the values it fixes kept); and pruning, judged against the COMPLETE trials of the same reference set, also for a
+ * way (the values it fixes kept; the space's conditions, on the fixed and proposed values
+ * together, decide which of the missing ones it has); and pruning, judged against the COMPLETE trials of the same reference set, also for a
  * trial that comes back with epochs recorded before the sweep stopped. Both reference
  * sets are the same in every run, so a resumed sweep decides as the uninterrupted one. */
 #include <math.h>
@@ -93,9 +94,12 @@ static int fixed_value(const vs_param *p, const cJSON *v, double *out) {
     return rc;
 }
 
-/* Why fixed (enqueue_trial's values) does not fit the space, in why; "" when it does. */
-static void check_fixed(const sweep *w, const cJSON *fixed, const vs_db_trial *t, double *values, char *why, size_t n) {
+/* The values a trial enqueued with some missing keeps, into given (NaN: to propose):
+ * those recorded already, and those its fixed_params (enqueue_trial's values) give for
+ * missing ones. Why they do not fit the space, in why; "" when they do. */
+static void given_values(const sweep *w, const cJSON *fixed, const vs_db_trial *t, double *given, char *why, size_t n) {
     why[0] = 0;
+    for (int p = 0; p < w->space.n_params; p++) given[p] = t->missing[p] ? NAN : t->values[p];
     if (t->fixed_params && !cJSON_IsObject(fixed)) {
         snprintf(why, n, "its fixed_params are not a JSON object");
         return;
@@ -108,11 +112,60 @@ static void check_fixed(const sweep *w, const cJSON *fixed, const vs_db_trial *t
         if (p == w->space.n_params)
             snprintf(why, n, "it was enqueued with %s=%s, and '%s' is no parameter of this space", m->string, text,
                      m->string);
-        else if (t->missing[p] && fixed_value(&w->space.params[p], m, &values[p]))
+        else if (t->missing[p] && fixed_value(&w->space.params[p], m, &given[p]))
             snprintf(why, n, "it was enqueued with %s=%s, a value this space's parameter cannot take", m->string, text);
         free(text);
         if (why[0]) return;
     }
+}
+
+/* "a=1, b=2": the values of the parameters behind p's conditions, as they stand in values
+ * (absent ones named so), into why. */
+static void put_parents(const vs_space *s, int p, const double *values, vs_strbuf *b) {
+    const vs_param *par = &s->params[p];
+    for (int i = 0; i < par->n_when; i++) {
+        const vs_param *q = &s->params[par->when[i].parent];
+        if (isnan(values[par->when[i].parent])) {
+            vs_sb_printf(b, "%s%s absent", i ? ", " : "", q->name);
+            continue;
+        }
+        cJSON *v = vs_param_json_value(q, values[par->when[i].parent]);
+        char *text = v ? vs_json_print_exact(v) : vs_xstrdup("?");
+        vs_sb_printf(b, "%s%s=%s", i ? ", " : "", q->name, text);
+        free(text);
+        cJSON_Delete(v);
+    }
+}
+
+/* Why the completed values do not make a trial, in why ("" when they do): a value given
+ * (fixed or recorded) for a parameter that its conditions leave out, given those values,
+ * or, on a grid, a parameter they switch on that the grid's point has no value for. */
+static void check_presence(const sweep *w, const vs_db_trial *t, const double *given, const double *values, char *why,
+                           size_t n) {
+    why[0] = 0;
+    const vs_space *s = &w->space;
+    int *present = vs_xmalloc((size_t)(s->n_params ? s->n_params : 1) * sizeof *present);
+    vs_space_presence(s, values, present);
+    for (int p = 0; p < s->n_params && !why[0]; p++) {
+        if (present[p] ? !isnan(values[p]) : isnan(given[p])) continue;
+        vs_strbuf b = {0};
+        put_parents(s, p, values, &b);
+        if (!present[p]) {
+            cJSON *v = vs_param_json_value(&s->params[p], given[p]);
+            char *text = v ? vs_json_print_exact(v) : vs_xstrdup("?");
+            snprintf(why, n, "it %s %s=%s, and its conditions (\"when\") leave '%s' out (%s)",
+                     t->missing[p] ? "was enqueued with" : "has", s->params[p].name, text, s->params[p].name,
+                     b.s ? b.s : "");
+            free(text);
+            cJSON_Delete(v);
+        } else {
+            snprintf(why, n, "its values switch '%s' on (%s), and the grid's point for it has no value for '%s': "
+                             "enqueue it with %s too", s->params[p].name, b.s ? b.s : "", s->params[p].name,
+                     s->params[p].name);
+        }
+        vs_sb_free(&b);
+    }
+    free(present);
 }
 
 int sched_complete_trial(sweep *w, vs_db_trial *t, vs_error *err) {
@@ -121,31 +174,34 @@ int sched_complete_trial(sweep *w, vs_db_trial *t, vs_error *err) {
     if (!hist) return 1;
     int64_t k = 0;   /* the proposal it takes the place of: the proposals numbered before it */
     for (int i = 0; i < w->n_trials; i++) k += w->trials[i].number < number && is_proposal(&w->trials[i]);
-    double *values = vs_xcalloc((size_t)(w->space.n_params ? w->space.n_params : 1), sizeof(double));
-    int rc = vs_sampler_propose(&w->space, (int)k, hist, h, values, err);
-    free(hist);
-    char why[1200] = "", *given = NULL;
+    size_t n = (size_t)(w->space.n_params ? w->space.n_params : 1);
+    double *values = vs_xcalloc(n, sizeof(double)), *given = vs_xcalloc(n, sizeof(double));
+    char why[1200] = "", *names_given = NULL;
     cJSON *fixed = t->fixed_params ? cJSON_Parse(t->fixed_params) : NULL;
+    given_values(w, fixed, t, given, why, sizeof why);
+    /* The proposal completes what is given; the conditions, on both, say which of the
+     * missing parameters the trial has (parents first) and which it leaves absent. */
+    int rc = why[0] ? 0 : vs_sampler_propose_given(&w->space, (int)k, hist, h, given, values, err);
+    free(hist);
+    if (rc == 0 && !why[0]) check_presence(w, t, given, values, why, sizeof why);
     if (rc == 0) {
-        for (int p = 0; p < w->space.n_params; p++)
-            if (!t->missing[p]) values[p] = t->values[p];   /* recorded already: kept */
-        check_fixed(w, fixed, t, values, why, sizeof why);
         vs_strbuf names = {0};
         const cJSON *m;
         cJSON_ArrayForEach(m, fixed) vs_sb_printf(&names, "%s%s", names.len ? ", " : "", m->string);
-        given = names.s ? vs_sb_take(&names) : vs_xstrdup("none");
+        names_given = names.s ? vs_sb_take(&names) : vs_xstrdup("none");
     }
     cJSON_Delete(fixed);
+    free(given);
     if (rc == 0 && why[0]) {
         free(values);
-        free(given);
+        free(names_given);
         return sched_fail_unstarted(w, trial_id, number, why, err) ? -1 : 2;
     }
     if (rc == 0) rc = vs_db_fill_trial_params(w->db, trial_id, &w->space, values, err);
     free(values);
     if (rc == 0) rc = sched_refresh_trial(w, trial_id, err);
-    if (rc == 0) sched_say(w, "trial %d: enqueued with %s fixed; the other parameters proposed", number, given);
-    free(given);
+    if (rc == 0) sched_say(w, "trial %d: enqueued with %s fixed; the other parameters proposed", number, names_given);
+    free(names_given);
     return rc ? -1 : 0;
 }
 

@@ -56,7 +56,9 @@ static int check_space(const vs_space *s, vs_error *err) {
 
 /* ---------------------------------------------------------------- dispatch */
 
-int vs_sampler_propose(const vs_space *s, int number, const vs_trial_obs *history, int n_history, double *values,
+/* The dispatch: a value for every parameter (the grid's points have none where their
+ * conditions leave one out), on its grid. */
+static int propose_all(const vs_space *s, int number, const vs_trial_obs *history, int n_history, double *values,
                        vs_error *err) {
     if (number < 0) return vs_errorf(err, "sampler: trial number %d is negative", number);
     if (n_history < 0 || (n_history > 0 && !history))
@@ -70,11 +72,24 @@ int vs_sampler_propose(const vs_space *s, int number, const vs_trial_obs *histor
     default: return vs_errorf(err, "sampler: unknown kind %d", (int)s->sampler);
     }
     if (rc) return rc;
-    /* Parameters their conditions leave out are absent (NaN): every sampler proposes a
-     * value for each, so that a parameter's draws never depend on another's, and this
-     * drops those the proposed values switch off. */
-    vs_space_drop_absent(s, values);
     /* low + k x step in binary is often a hair off the decimal the user wrote */
     for (int i = 0; i < s->n_params; i++) values[i] = vs_param_on_grid(&s->params[i], values[i]);
+    return 0;
+}
+
+int vs_sampler_propose(const vs_space *s, int number, const vs_trial_obs *history, int n_history, double *values,
+                       vs_error *err) {
+    return vs_sampler_propose_given(s, number, history, n_history, NULL, values, err);
+}
+
+int vs_sampler_propose_given(const vs_space *s, int number, const vs_trial_obs *history, int n_history,
+                             const double *given, double *values, vs_error *err) {
+    if (propose_all(s, number, history, n_history, values, err)) return -1;
+    for (int i = 0; given && i < s->n_params; i++)
+        if (!isnan(given[i])) values[i] = given[i];
+    /* Parameters their conditions leave out are absent (NaN): every sampler proposes a
+     * value for each, so that a parameter's draws never depend on another's, and this
+     * drops those the proposed (and given) values switch off, parents before children. */
+    vs_space_drop_absent(s, values);
     return 0;
 }

@@ -19,5 +19,13 @@
  * NaN (absent) too. */
 int vs_sampler_propose(const vs_space *s, int number, const vs_trial_obs *history, int n_history, double *values,
                        vs_error *err);
+/* The same, with some values given (given[i] not NaN: kept as they are; given may be
+ * NULL): the proposal completes them, and the conditions decide presence from the given
+ * and proposed values together, so a given value may switch a parameter on (it gets the
+ * proposed value) or off (NaN). A given value its conditions leave out comes back NaN too:
+ * the caller checks. On a grid, a parameter that a given value switches on may still be
+ * NaN (the point has none for it). */
+int vs_sampler_propose_given(const vs_space *s, int number, const vs_trial_obs *history, int n_history,
+                             const double *given, double *values, vs_error *err);
 
 #endif

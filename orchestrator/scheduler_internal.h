@@ -152,8 +152,10 @@ int64_t sched_base_trials(const sweep *w);
 int sched_propose(sweep *w, vs_error *err);
 /* A WAITING trial with parameters missing (Optuna's enqueue_trial): the values its
  * fixed_params give, the others proposed as for a new trial of its number, all recorded
- * before it runs. 0 done; 1 not yet (its reference set has not ended); 2 refused, the
- * trial FAILed saying why (a value the space cannot take); -1 err. */
+ * before it runs; of a conditional space, exactly those whose conditions hold on the
+ * fixed and proposed values (the others absent). 0 done; 1 not yet (its reference set
+ * has not ended); 2 refused, the trial FAILed saying why (a value the space cannot take,
+ * a fixed value its conditions leave out); -1 err. */
 int sched_complete_trial(sweep *w, vs_db_trial *t, vs_error *err);
 int sched_prune_verdict(sweep *w, int number, int previous_epoch, int epoch, double value, double best);
 /* The better of two objective values in the sweep's direction; NaN is neither. */

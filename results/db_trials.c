@@ -106,8 +106,10 @@ static int fill_params(vs_db *db, int trial_id, const vs_space *s, const double 
     if (strcmp(state, "WAITING"))
         return vs_errorf(err, "%s: trial %d is %s; only a WAITING trial's parameters can be completed", db->path, number,
                          state);
+    if (check_presence(s, values, err)) return vs_error_prefix(err, "%s: trial %d", db->path, number);
     for (int i = 0; i < s->n_params; i++) {
         const vs_param *p = &s->params[i];
+        if (isnan(values[i])) continue; /* absent: no row */
         char *dist = vs_param_distribution_json(p);
         if (!dist) continue; /* a parameter Optuna has no distribution for */
         int rc = p->kind != VS_PARAM_CONSTANT && check_param_value(p, values[i], err);

@@ -89,7 +89,9 @@ int vs_db_create_trial(vs_db *db, int study_id, const vs_space *s, const double 
                        int *number, vs_error *err);
 
 /* Records the parameters a WAITING trial has no value for (one Optuna enqueued with some
- * left out): values[i] for each such one; those recorded already stay. */
+ * left out): values[i] for each such one, none where values[i] is NaN (absent); those
+ * recorded already stay. values must agree with the space's conditions (vs_db_create_trial's
+ * check). */
 int vs_db_fill_trial_params(vs_db *db, int trial_id, const vs_space *s, const double *values, vs_error *err);
 
 /* RUNNING: datetime_start (kept from an earlier attempt), a vs_trial_runs row (pid, host,

@@ -3,8 +3,8 @@
  * reads back absent (NaN); a trial with a value its conditions leave out, or without one
  * they require, is refused when created, and one with a row they leave out when read back
  * (rows written by hand); a row missing where they hold, or hang on a missing parent, is
- * read as missing (issue 18's enqueued trials); the study's trials as JSON (top, show)
- * list only the parameters present. */
+ * read as missing (issue 18's enqueued trials), and completing it must agree with them;
+ * the study's trials as JSON (top, show) list only the parameters present. */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +103,16 @@ int main(void) {
     exec(path, sql);
     CHECK_OK(vs_db_load_trial(db, id2, &s, &t, &err), &err);
     CHECK(t.missing && !t.missing[0] && t.missing[1] && t.missing[2] && t.values[0] == 40);
+    vs_db_free_trials_content(&t, 1);
+    /* Completed: the values must agree with the conditions; an absent one gets no row. */
+    double wrong[3] = {40, NAN, 2}, right[3] = {40, NAN, 1};
+    CHECK(vs_db_fill_trial_params(db, id2, &s, wrong, &err) == -1 &&
+          strstr(err.msg, "'hidden_dims[1]': absent, though its conditions"));
+    CHECK_OK(vs_db_fill_trial_params(db, id2, &s, right, &err), &err);
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM trial_params WHERE trial_id = %d", id2);
+    CHECK(count(path, sql) == 2);
+    CHECK_OK(vs_db_load_trial(db, id2, &s, &t, &err), &err);
+    CHECK(!t.missing && t.values[0] == 40 && isnan(t.values[1]) && t.values[2] == 1);
     vs_db_free_trials_content(&t, 1);
     vs_db_close(db);
     vs_space_free(&s);

@@ -5,6 +5,7 @@
  * of an independently computed Fisher-Yates permutation. TPE: it beats random search on
  * a cheap function, its constant liar spreads trials in flight, it ranks PRUNED below
  * COMPLETE, and its proposals do not depend on the history's order or direction's sign.
+ * Conditions: absent parameters, and values given by the caller (an enqueued trial).
  * The spaces are built by hand, so the test does not depend on space/'s parser. */
 #include <math.h>
 #include <stdint.h>
@@ -671,6 +672,36 @@ static void test_conditions(void) {
     CHECK(differ > 0);
 }
 
+/* Given values (a trial Optuna enqueued with some fixed): kept, the rest proposed, and
+ * the conditions decided on both: a given parent switches its child on (the child gets
+ * the proposal's value) or off; a given child its conditions leave out comes back NaN
+ * (the caller refuses it); the parameters neither given nor switched are the plain
+ * proposal's. */
+static void test_propose_given(void) {
+    vs_param ps[] = {categorical("a", 2), param("x", VS_PARAM_UNIFORM, 0, 1, 0, 0), param("y", VS_PARAM_INT, 1, 64, 1, 1)};
+    double on[1] = {1};
+    vs_cond when = {0, 1, on};
+    ps[1].n_when = 1, ps[1].when = &when;   /* x only when a is 1 */
+    vs_space s = space_of(ps, 3, VS_SAMPLER_RANDOM, 5);
+    s.has_conditions = 1;
+    vs_error err;
+    int switched_on = 0, switched_off = 0, bad = 0;
+    for (int n = 0; n < 100; n++) {
+        double plain[3], v[3], given_on[3] = {1, NAN, NAN}, given_off[3] = {0, NAN, NAN}, given_x[3] = {NAN, 0.25, NAN};
+        CHECK_OK(vs_sampler_propose(&s, n, NULL, 0, plain, &err), &err);
+        CHECK_OK(vs_sampler_propose_given(&s, n, NULL, 0, given_on, v, &err), &err);
+        switched_on += isnan(plain[1]);
+        bad += v[0] != 1 || isnan(v[1]) || v[2] != plain[2] || (!isnan(plain[1]) && v[1] != plain[1]);
+        CHECK_OK(vs_sampler_propose_given(&s, n, NULL, 0, given_off, v, &err), &err);
+        switched_off += !isnan(plain[1]);
+        bad += v[0] != 0 || !isnan(v[1]) || v[2] != plain[2];
+        CHECK_OK(vs_sampler_propose_given(&s, n, NULL, 0, given_x, v, &err), &err);
+        bad += v[0] != plain[0] || (v[0] == 1 ? v[1] != 0.25 : !isnan(v[1]));
+    }
+    CHECK_MSG(bad == 0 && switched_on > 20 && switched_off > 20, "%d wrong; x switched on %d, off %d times", bad,
+              switched_on, switched_off);
+}
+
 int main(void) {
     test_random_determinism();
     test_random_domains_and_laws();
@@ -686,5 +717,6 @@ int main(void) {
     test_tpe_multivariate_correlation();
     test_tpe_categorical_stall();
     test_conditions();
+    test_propose_given();
     return test_finish();
 }
