@@ -7,7 +7,9 @@
 # popularity baseline as vaecf-train's start line reports it), and its charts have a mark
 # per trial as report_plots.h says. Then the same sweep with a second objective written
 # as Optuna writes one (a study_directions row, trial_values rows, study:metric_names):
-# the Pareto front's marks against a front computed here. Then the errors.
+# the Pareto front's marks against a front computed here. A conditional sweep
+# (search_spaces/layers-conditional.json), whose trials lack the parameters their
+# conditions leave out: slices, gaps in parallel coordinates, empty cells. Then the errors.
 set -euo pipefail
 T="$VS_TEST_TMP"
 rm -rf "$T" && mkdir -p "$T"
@@ -74,6 +76,25 @@ db.commit()
 PY
 "$VAESEARCH" report --db "$T/two.db" -o "$T/two.html" > /dev/null
 python3 "$CHECK" "$T/two.html" "$T/two.db" --expect-front
+
+# ---- a conditional sweep: parameters that some trials do not have (absent) ----
+# Slices have the trials that have the parameter, parallel coordinates a gap where a
+# trial lacks one, top's table an empty cell (its columns those any shown trial has).
+mkdir -p "$T/cond"
+sed 's/"trials": 10/"trials": 14/' "$VS_SOURCE_DIR/search_spaces/layers-conditional.json" > "$T/cond/space.json"
+(cd "$T/cond" && "$VAESEARCH" run space.json "${RUN[@]}" > run.log)
+(cd "$T/cond" && "$VAESEARCH" report -o report.html > /dev/null)
+"$VAESEARCH" top --db "$T/cond/results.db" -n 10 > "$T/cond/top.txt"
+python3 "$CHECK" "$T/cond/report.html" "$T/cond/results.db" --top "$T/cond/top.txt"
+python3 - "$T/cond/report.html" "$T/cond/top.txt" <<'PY'
+import re, sys
+page, top = open(sys.argv[1]).read(), open(sys.argv[2]).read().splitlines()
+parallel = re.search(r'<svg id="parallel".*?</svg>', page, re.S).group(0)
+gaps = [d for d in re.findall(r'<path class="ln[^"]*" d="([^"]*)"', parallel) if "m" in d]
+assert gaps, "no trial among the best has a gap: the check of absent parameters did not run"
+assert "hidden_dims[2]" in top[0] and re.search(r"\S  {3,}\S", "\n".join(top[1:])), top   # empty cells
+print(f"conditional sweep: {len(gaps)} of the drawn trials with a gap")
+PY
 
 # ---- a sweep whose dataset is gone: the page says so, and is still written ----
 mkdir -p "$T/moved" && cp "$T/results.db" "$T/moved/"

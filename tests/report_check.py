@@ -116,7 +116,7 @@ def load(db_path):
     space = json.loads(db.execute("select space_json from vs_sweeps where study_id = ?", (study_id,)).fetchone()[0])
     trials = {}
     for tid, number, state in db.execute("select trial_id, number, state from trials where study_id = ?", (study_id,)):
-        trials[tid] = {"number": number, "state": state, "values": {}, "curve": [], "attrs": {}}
+        trials[tid] = {"number": number, "state": state, "values": {}, "curve": [], "attrs": {}, "params": set()}
     inf = {"INF_POS": math.inf, "INF_NEG": -math.inf}
     for tid, k, v, t in db.execute("select trial_id, objective, value, value_type from trial_values"):
         if tid in trials:
@@ -125,6 +125,9 @@ def load(db_path):
                                       "from trial_intermediate_values"):
         if tid in trials and t != "NAN":
             trials[tid]["curve"].append(step)
+    for tid, param in db.execute("select trial_id, param_name from trial_params"):
+        if tid in trials:
+            trials[tid]["params"].add(param)
     for tid, key, v in db.execute("select trial_id, key, value_json from trial_user_attributes"):
         if tid in trials:
             trials[tid]["attrs"][key] = json.loads(v)
@@ -315,8 +318,9 @@ def check_marks(root, trials, directions, space):
         if p["type"] == "constant":
             check(svg is None, f"a slice for the constant {name}")
             continue
-        check(svg is not None and dots(svg, "c-complete") == len(complete),
-              f"slice {name}: {dots(svg, 'c-complete') if svg else None} dots, {len(complete)} complete trials")
+        having = [t for t in complete if name in t["params"]]   # a conditional parameter: those that have it
+        check(svg is not None and dots(svg, "c-complete") == len(having),
+              f"slice {name}: {dots(svg, 'c-complete') if svg else None} dots, {len(having)} complete trials with it")
         if svg is None:
             continue
         ticks = [(int(n.attrs["x"]), n.text()) for n in svg.walk() if n.tag == "text" and "tx" in n.classes()]
@@ -332,6 +336,20 @@ def check_marks(root, trials, directions, space):
     got = sum(1 for n in parallel.walk() if n.tag == "path" and "ln" in n.classes())
     check(got == k, f"parallel coordinates: {got} lines, expected the best {k}")
     check(lines(parallel, "c-best") == 1, "parallel coordinates: the best trial's line")
+    # a gap where a trial lacks a parameter: a piece per run of axes it has (the objective last)
+    axes = [n for n, p in space["parameters"].items() if p["type"] != "constant"]
+    by_number = {t["number"]: t for t in trials}
+    kids = parallel.children   # a <path> is void to the parser: its <title> comes next
+    for path, title in ((n, kids[i + 1]) for i, n in enumerate(kids[:-1]) if n.tag == "path" and "ln" in n.classes()):
+        t = by_number[int(re.match(r"trial (\d+)", title.text()).group(1))]
+        has = [a in t["params"] for a in axes] + [True]
+        runs = sum(1 for i, h in enumerate(has) if h and (i == 0 or not has[i - 1]))
+        d = path.attrs.get("d", "")
+        pieces = d.count("M") + d.count("m")
+        single = sum(1 for i, h in enumerate(has) if h and (i == 0 or not has[i - 1]) and (i + 1 == len(has) or not has[i + 1]))
+        check(pieces == runs and d.count("h0") == single,
+              f"parallel coordinates: trial {t['number']} drawn in {pieces} pieces ({d.count('h0')} dots), "
+              f"its parameters make {runs} ({single} of one axis)")
 
     throughput = by_id(root, "throughput")
     want = sum("train_users_per_s" in t["attrs"] for t in complete)
@@ -376,6 +394,28 @@ def check_pareto(root, trials, directions, expect_front):
           f"{sorted(t['number'] for t in front)}")
 
 
+def table_rows(lines):
+    """`vaesearch top`'s text table as rows of cells: its columns are the runs of positions
+    that some line fills, two blanks apart (a cell holds at most one blank in a row), so
+    that an empty cell (a parameter a trial does not have) stays a cell."""
+    width = max(map(len, lines), default=0)
+    filled = [any(i < len(l) and l[i] != " " for l in lines) for i in range(width)]
+    spans, start, i = [], None, 0
+    while i < width:
+        if filled[i]:
+            start = i if start is None else start
+            i += 1
+        elif start is not None and (i + 1 >= width or not filled[i + 1]):
+            spans.append((start, i))
+            start = None
+            i += 2
+        else:
+            i += 1
+    if start is not None:
+        spans.append((start, width))
+    return [[l[a:b].strip() for a, b in spans] for l in lines]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("page")
@@ -390,7 +430,7 @@ def main():
     parser.feed(text)
     root = parser.root
     name, directions, names, space, trials, attrs = load(a.db)
-    top_rows = [line.split() for line in open(a.top)] if a.top else None
+    top_rows = table_rows(open(a.top).read().splitlines()) if a.top else None
     check_self_contained(text, root)
     check_text(root, trials, directions, names, name, attrs, space)
     check_best(root, trials, directions, top_rows)

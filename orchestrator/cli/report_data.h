@@ -24,7 +24,8 @@ typedef struct report_trial {
     const cJSON *json;        /* the trial as vs_db_trials_json gives it (params, user_attrs, ...) */
     double *values;           /* one per objective, NaN where there is none */
     double *params;           /* the space's parameters' values, a categorical's as the index of
-                                 its choice; NaN where the trial has none the space can take */
+                                 its choice; NaN where the trial has none the space can take, or
+                                 none at all (absent: its conditions left it out) */
     double *curve;            /* curve[e - 1]: the intermediate value at epoch e, NaN where none */
     int n_epochs;
     double users_per_s;       /* training users per second (COMPLETE), or NaN */

@@ -403,7 +403,8 @@ static void put_slices(vs_strbuf *b, const report *r) {
     if (!r->has_space) return;
     vs_sb_puts(b, "<h2>Parameters</h2><p class=\"note\">Each complete trial's objective against each parameter, "
                   "over the parameter's whole range in the space (log axis for a log parameter; a band per choice of "
-                  "a categorical, the dots spread across it); the best trial ringed.</p><div class=\"slices\">");
+                  "a categorical, the dots spread across it); the best trial ringed. A conditional parameter's slice "
+                  "has the trials that have it.</p><div class=\"slices\">");
     for (int i = 0; i < r->space.n_params; i++) {
         if (r->space.params[i].kind == VS_PARAM_CONSTANT) continue;
         vs_sb_puts(b, "<div>");
@@ -421,7 +422,8 @@ static void put_slices(vs_strbuf *b, const report *r) {
     vs_sb_puts(b, "</p>");
     report_plot_parallel(b, r);
     vs_sb_puts(b, "<p class=\"note\">Parallel coordinates: a line per trial through its value of each parameter "
-                  "(each axis the parameter's range in the space) to its objective.</p>");
+                  "(each axis the parameter's range in the space) to its objective; a gap where the trial does not "
+                  "have a parameter (its conditions left it out).</p>");
 }
 
 static void put_throughput(vs_strbuf *b, const report *r) {

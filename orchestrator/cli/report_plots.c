@@ -321,6 +321,10 @@ void report_plot_parallel(vs_strbuf *b, const report *r) {
         svg_path_begin(&pa, b, cls, 0);
         for (int a = 0; a < n_axes; a++) {
             double value = param_of[a] < 0 ? t->values[0] : t->params[param_of[a]];
+            if (isnan(value)) {   /* a parameter the trial does not have (its conditions left it out): a gap */
+                svg_path_break(&pa);
+                continue;
+            }
             if (param_of[a] >= 0 && r->space.params[param_of[a]].kind == VS_PARAM_CATEGORICAL)
                 value += jitter(t->number) * 0.5;
             svg_path_to(&pa, ax[a], bottom - (int)lround(svg_axis_frac(&axes[a], value) * (bottom - top)));

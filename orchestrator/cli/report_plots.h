@@ -6,10 +6,13 @@
  *   curves      a line per trial with an intermediate value (its class its state; the
  *               best trial's "c-best", on top), a dot where each PRUNED trial was cut
  *               ("c-cut");
- *   slice       per searched parameter, a dot per COMPLETE trial at its value (log axis
- *               for a log parameter, a band per choice of a categorical) and objective;
+ *   slice       per searched parameter, a dot per COMPLETE trial that has it (a
+ *               conditional parameter's conditions may leave it out) at its value (log
+ *               axis for a log parameter, a band per choice of a categorical) and objective;
  *   parallel    a line per trial among the best COMPLETE ones (report_parallel_count)
- *               across the parameters' axes to the objective's, shaded by rank;
+ *               across the parameters' axes to the objective's, shaded by rank, with a
+ *               gap at a parameter the trial does not have: a piece ("M"/"m") per run of
+ *               axes it has, a piece of one axis a dot ("h0");
  *   throughput  a dot per COMPLETE trial at its training users/s and objective;
  *   pareto      per pair of objectives (of the first three), a dot per COMPLETE trial with
  *               every value, the front's dots ("c-front") joined by a line.

@@ -223,8 +223,14 @@ void svg_path_begin(svg_path *pa, vs_strbuf *b, const char *cls, int dots) {
     pa->b = b;
     pa->cls = cls;
     pa->dots = dots;
-    pa->n = 0;
+    pa->n = pa->sub_n = 0;
+    pa->broken = 0;
     pa->px = pa->py = 0;
+}
+
+/* A line's subpath of one point is drawn as a dot (round caps). */
+static void close_subpath(svg_path *pa) {
+    if (!pa->dots && pa->sub_n == 1) vs_sb_putn(pa->b, "h0", 2);
 }
 
 void svg_path_to(svg_path *pa, int x, int y) {
@@ -233,20 +239,26 @@ void svg_path_to(svg_path *pa, int x, int y) {
         vs_sb_printf(b, "<path class=\"%s\" d=\"M", pa->cls);
         put_pair(b, x, y, 0);
         if (pa->dots) vs_sb_putn(b, "h0", 2);
-    } else if (pa->dots) {
+    } else if (pa->dots || pa->broken) {
+        if (pa->broken) close_subpath(pa);
         vs_sb_putn(b, "m", 1);
         put_pair(b, x - pa->px, y - pa->py, 0);
-        vs_sb_putn(b, "h0", 2);
+        if (pa->dots) vs_sb_putn(b, "h0", 2);
+        pa->sub_n = 0;
     } else {
         if (x == pa->px && y == pa->py) return;   /* the same point again draws nothing */
         /* "l" once, then its pairs repeat it */
-        int first_step = pa->n == 1;
+        int first_step = pa->sub_n == 1;
         if (first_step) vs_sb_putn(b, "l", 1);
         put_pair(b, x - pa->px, y - pa->py, !first_step);
     }
+    pa->broken = 0;
     pa->px = x, pa->py = y;
     pa->n++;
+    pa->sub_n++;
 }
+
+void svg_path_break(svg_path *pa) { pa->broken = pa->n > 0; }
 
 void svg_path_value(svg_path *pa, const svg_plot *p, double x, double y) {
     if (isnan(x) || isnan(y)) return;
@@ -255,7 +267,7 @@ void svg_path_value(svg_path *pa, const svg_plot *p, double x, double y) {
 
 void svg_path_end(svg_path *pa, const char *title) {
     if (pa->n == 0) return;
-    if (!pa->dots && pa->n == 1) vs_sb_putn(pa->b, "h0", 2);
+    close_subpath(pa);
     if (!title) {
         vs_sb_puts(pa->b, "\"/>");
         return;

@@ -5,7 +5,7 @@
  *   - a series of dots is one <path> whose every subpath is a dot ("M x y h0", drawn by
  *     round line caps): count the "h0" to count the dots;
  *   - a line (a curve, a trial across parallel axes) is one <path> of its own ("M x y"
- *     then relative "l dx dy" steps).
+ *     then relative "l dx dy" steps; a gap: "m dx dy" starts the next piece).
  * Text is escaped for HTML and XML alike (svg_escape). */
 #ifndef VS_SVG_PLOT_H
 #define VS_SVG_PLOT_H
@@ -63,13 +63,18 @@ typedef struct svg_path {
     vs_strbuf *b;
     const char *cls;
     int dots;
-    long n;
+    long n;                /* points so far */
+    long sub_n;            /* points of the current subpath */
+    int broken;            /* a line: the next point starts a new subpath (svg_path_break) */
     int px, py;
 } svg_path;
 
 void svg_path_begin(svg_path *pa, vs_strbuf *b, const char *cls, int dots);
 /* The next point (viewBox units): a dot, or the line's next vertex. */
 void svg_path_to(svg_path *pa, int x, int y);
+/* A line: the next point starts a new subpath, leaving a gap (a subpath of one point is
+ * drawn as a dot). */
+void svg_path_break(svg_path *pa);
 /* A point in a plot's values; NaN is skipped, infinities go to the edge. */
 void svg_path_value(svg_path *pa, const svg_plot *p, double x, double y);
 /* Closes the path (a line of one point becomes a dot), with a tooltip when title is
