@@ -159,6 +159,10 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
         goto out;
     }
     if (vs_db_open(o->db_path, &w.db, err)) goto out;
+    char *stored = NULL;
+    if (vs_db_stored_space(w.db, w.space.name, &stored, err)) goto out;
+    int kept_univariate = stored && vs_space_keep_stored_defaults(&w.space, stored);
+    free(stored);
     if (vs_db_open_sweep(w.db, &w.space, &w.study_id, &created, err) ||
         vs_db_claim_sweep(w.db, w.study_id, STALE_SECONDS, err)) {
         result = VS_RUN_BAD_INPUT;
@@ -179,6 +183,9 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     if (w.slots_note[0]) sched_say(&w, "%s", w.slots_note);
     if (!created)
         sched_say(&w, "resuming: %d trial%s ended, %d re-queued from a run that stopped", done, done == 1 ? "" : "s", orphans);
+    if (kept_univariate)
+        sched_say(&w, "sampler.multivariate: kept false, as this sweep began before multivariate TPE was the default "
+                      "(a sweep under a new name gets it)");
 
     if (catch_signals(err)) goto out;
     /* OpenMP threads that spin while they wait (libgomp's default) collapse on a shared

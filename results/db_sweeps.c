@@ -176,6 +176,19 @@ int vs_db_set_sweep_system_attr(vs_db *db, int study_id, const char *key, const 
     return rc;
 }
 
+int vs_db_stored_space(vs_db *db, const char *name, char **canonical, vs_error *err) {
+    *canonical = NULL;
+    sqlite3_stmt *st = db_prepare(db, err,
+                                  "SELECT v.space_json FROM vs_sweeps v JOIN studies s ON s.study_id = v.study_id "
+                                  "WHERE s.study_name = ?",
+                                  "s", name);
+    if (!st) return -1;
+    int r = db_step(db, st, err);
+    if (r == 1) *canonical = db_column_strdup(st, 0);
+    db_release(db, st);
+    return r < 0 ? -1 : 0;
+}
+
 int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, vs_error *err) {
     if (!s->name || !s->canonical || !s->metric) return vs_errorf(err, "%s: the space has no name, metric or canonical form", db->path);
     if (db_begin(db, err)) return -1;

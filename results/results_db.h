@@ -30,6 +30,10 @@ void vs_db_close(vs_db *db);
  * changed (vs_space_diff), unless only its budget changed: then s replaces it (the sweep
  * grows or shrinks and keeps its trials). *created tells which. */
 int vs_db_open_sweep(vs_db *db, const vs_space *s, int *study_id, int *created, vs_error *err);
+/* The stored space (canonical JSON text, caller frees) of the sweep named name, into
+ * *canonical; NULL when there is no such sweep. Read before vs_db_open_sweep so that a
+ * space can keep what an older sweep began with (vs_space_keep_stored_defaults). */
+int vs_db_stored_space(vs_db *db, const char *name, char **canonical, vs_error *err);
 
 /* A sweep's identity: uid, 32 random hex digits that vs_db_open_sweep gives every sweep
  * (an older file's too), never reused (a deleted sweep's name starts a sweep with another

@@ -66,6 +66,9 @@ typedef struct vs_space {
     int tpe_startup_trials;     /* random trials before TPE models the history (default 10) */
     int tpe_candidates;         /* candidates scored by expected improvement (default 24) */
     int tpe_multivariate;       /* VS_TPE_MULTIVARIATE (default), VS_TPE_UNIVARIATE or VS_TPE_OPTUNA */
+    int tpe_multivariate_given; /* the file sets sampler.multivariate (else it is the default) */
+    int tpe_multivariate_kept;  /* univariate kept for a sweep stored before the key existed
+                                   (vs_space_keep_stored_defaults): the canonical form leaves it out */
 
     int n_trials;               /* budget: trials to finish (COMPLETE or PRUNED); grid: at most the grid's size */
     double max_seconds;         /* budget: wall time of `run` (0 = none) */
@@ -147,8 +150,16 @@ char *vs_param_distribution_json(const vs_param *p);
  * out (caller deletes); NULL when a value is not one its parameter takes. */
 cJSON *vs_space_trial_config(const vs_space *s, const double *values);
 /* Lists how two spaces differ, as "parameters.lr.high: 0.01 -> 0.02; ..." (caller frees);
- * NULL when they are the same. */
+ * NULL when they are the same. A form stored before TPE had "multivariate" reads as
+ * "multivariate": false (univariate, as that vaesearch was). */
 char *vs_space_diff(const char *canonical_a, const char *canonical_b);
+/* A sweep stored before TPE had "multivariate" (stored_canonical without the key) began
+ * univariate, and the default is now multivariate: when the file does not set
+ * sampler.multivariate, s keeps univariate, with a canonical form that leaves the key
+ * out as the stored one does (so resuming again keeps it too), and 1 is returned for the
+ * caller to say so; else 0 and s as it was. A value the file sets is the file's: one that
+ * differs from the stored form is a change (vs_space_diff). */
+int vs_space_keep_stored_defaults(vs_space *s, const char *stored_canonical);
 /* Whether name can name a sweep: VS_SPACE_NAME_RULE. */
 #define VS_SPACE_NAME_RULE "use letters, digits, '.', '_' and '-' (not first), at most 100 characters"
 int vs_space_name_ok(const char *name);

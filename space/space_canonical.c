@@ -115,8 +115,11 @@ char *space_canonical_text(const vs_space *s, const cJSON *dataset_as_written) {
     if (s->sampler == VS_SAMPLER_TPE) {
         canon_num(&b, &sec, "startup_trials", s->tpe_startup_trials);
         canon_num(&b, &sec, "candidates", s->tpe_candidates);
-        /* A stored form without "multivariate" is an older, univariate sweep (space_diff.c). */
-        if (s->tpe_multivariate == VS_TPE_OPTUNA) {
+        /* A stored form without "multivariate" is an older, univariate sweep (space_diff.c),
+         * and so is a space that keeps that (vs_space_keep_stored_defaults). */
+        if (s->tpe_multivariate_kept) {
+            /* left out, as the stored form has it */
+        } else if (s->tpe_multivariate == VS_TPE_OPTUNA) {
             canon_str(&b, &sec, "multivariate", "optuna");
         } else {
             canon_key(&b, &sec, "multivariate");

@@ -52,6 +52,31 @@ static cJSON *parse_canonical(const char *text) {
     return c;
 }
 
+/* Whether a canonical form is of a TPE sweep stored before "multivariate" existed. */
+static int tpe_without_multivariate(const char *canonical) {
+    cJSON *c = canonical ? cJSON_Parse(canonical) : NULL;
+    const cJSON *sampler = cJSON_GetObjectItemCaseSensitive(c, "sampler");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(sampler, "kind");
+    int older = cJSON_IsString(kind) && !strcmp(kind->valuestring, "tpe") &&
+                !cJSON_GetObjectItemCaseSensitive(sampler, "multivariate");
+    cJSON_Delete(c);
+    return older;
+}
+
+int vs_space_keep_stored_defaults(vs_space *s, const char *stored_canonical) {
+    if (s->sampler != VS_SAMPLER_TPE || s->tpe_multivariate_given || s->tpe_multivariate_kept ||
+        !tpe_without_multivariate(stored_canonical))
+        return 0;
+    cJSON *ours = cJSON_Parse(s->canonical);   /* for the dataset as written */
+    if (!ours) return 0;
+    s->tpe_multivariate = VS_TPE_UNIVARIATE;
+    s->tpe_multivariate_kept = 1;
+    free(s->canonical);
+    s->canonical = space_canonical_text(s, cJSON_GetObjectItemCaseSensitive(ours, "dataset"));
+    cJSON_Delete(ours);
+    return 1;
+}
+
 char *vs_space_diff(const char *canonical_a, const char *canonical_b) {
     if (!canonical_a || !canonical_b) {
         if (canonical_a == canonical_b) return NULL;

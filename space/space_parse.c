@@ -141,6 +141,7 @@ static int parse_sampler(parse_ctx *c, const cJSON *root, vs_space *s) {
     if (space_get_int32(c, o, "sampler", "candidates", 1, 100000, 24, &s->tpe_candidates)) return -1;
     const cJSON *mv = space_member(o, "multivariate");
     if (!mv) return 0;
+    s->tpe_multivariate_given = 1;
     if (cJSON_IsBool(mv)) s->tpe_multivariate = cJSON_IsTrue(mv) ? VS_TPE_MULTIVARIATE : VS_TPE_UNIVARIATE;
     else if (cJSON_IsString(mv) && !strcmp(mv->valuestring, "optuna")) s->tpe_multivariate = VS_TPE_OPTUNA;
     else

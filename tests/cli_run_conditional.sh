@@ -7,7 +7,7 @@
 # allowed combination once; a warm start carries the conditional trials over (both the
 # parameters' fit and the dataset's and settings'); a cycle is
 # refused before anything runs; and an older sweep (stored without
-# sampler.multivariate) resumes univariate only when the space says so.
+# sampler.multivariate) resumes univariate when the space does not set it, as it began.
 set -euo pipefail
 T="$VS_TEST_TMP"
 rm -rf "$T" && mkdir -p "$T"
@@ -168,24 +168,50 @@ grep -q "parameters.latent_dim.when.epochs: a cycle of conditions: epochs -> lat
 [ ! -e "$T/cycle.db" ]
 
 # ---- an older sweep, stored before TPE had "multivariate": univariate ----
+# Run again with the same file (no "multivariate"), it goes on univariate, saying so, and
+# proposes what a univariate sweep does; a value the file sets is the file's.
 cat > "$T/old.json" <<'JSON'
 {"name": "old", "dataset": {"synth": "small"}, "sampler": {"kind": "tpe", "seed": 2, "startup_trials": 2},
  "budget": {"trials": 3}, "fixed": {"epochs": 1},
- "parameters": {"lr": {"type": "log_uniform", "low": 0.0001, "high": 0.01}}}
+ "parameters": {"lr": {"type": "log_uniform", "low": 0.0001, "high": 0.01},
+                "anneal_cap": {"type": "uniform", "low": 0.05, "high": 0.5, "step": 0.05}}}
 JSON
-"$VAESEARCH" run "$T/old.json" --db "$T/old.db" --runs-dir "$T/old-runs" "${RUN[@]}" > "$T/old.log"
-python3 - "$T/old.db" <<'PY'
+# The older sweep: begun univariate (as an older vaesearch did), its stored form then
+# stripped of the key, as that vaesearch stored it.
+strip_multivariate() {
+  python3 - "$1" <<'PY'
 import json, sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
 space = json.loads(con.execute("select space_json from vs_sweeps").fetchone()[0])
-del space["sampler"]["multivariate"]   # as vaesearch stored it before
+assert space["sampler"].pop("multivariate") is False
 con.execute("update vs_sweeps set space_json = ?", (json.dumps(space, separators=(",", ":")),))
 con.commit()
 PY
-sed -i 's/"trials": 3/"trials": 5/' "$T/old.json"
-expect_status 2 "$T/old2.log" "$VAESEARCH" run "$T/old.json" --db "$T/old.db" --runs-dir "$T/old-runs" "${RUN[@]}"
-grep -q "sampler.multivariate: false -> true" "$T/old2.log"
-sed -i 's/"startup_trials": 2}/"startup_trials": 2, "multivariate": false}/' "$T/old.json"
+}
+sed 's/"startup_trials": 2}/"startup_trials": 2, "multivariate": false}/' "$T/old.json" > "$T/old-false.json"
+"$VAESEARCH" run "$T/old-false.json" --db "$T/old.db" --runs-dir "$T/old-runs" "${RUN[@]}" > "$T/old.log"
+strip_multivariate "$T/old.db"
+sed -i 's/"trials": 3/"trials": 8/' "$T/old.json" "$T/old-false.json"
+"$VAESEARCH" run "$T/old.json" --db "$T/old.db" --runs-dir "$T/old-runs" "${RUN[@]}" > "$T/old2.log" ||
+  { cat "$T/old2.log"; exit 1; }
+grep -q "sampler.multivariate: kept false, as this sweep began" "$T/old2.log" || { cat "$T/old2.log"; exit 1; }
+[ "$(sql "$T/old.db" "select count(*) from trials where state = 'COMPLETE'")" = 8 ]
+# the stored form still predates the key, so the same command keeps it again
+sql "$T/old.db" "select space_json from vs_sweeps" | grep -q multivariate && { echo "the key was stored"; exit 1; }
+sed -i 's/"trials": 8/"trials": 9/' "$T/old.json" "$T/old-false.json"
 "$VAESEARCH" run "$T/old.json" --db "$T/old.db" --runs-dir "$T/old-runs" "${RUN[@]}" > "$T/old3.log"
-[ "$(sql "$T/old.db" "select count(*) from trials where state = 'COMPLETE'")" = 5 ]
+grep -q "sampler.multivariate: kept false" "$T/old3.log"
+# what it proposed is univariate TPE's: a fresh univariate sweep's trials, not a multivariate one's
+"$VAESEARCH" run "$T/old-false.json" --db "$T/uni.db" --runs-dir "$T/uni-runs" "${RUN[@]}" > /dev/null
+"$VAESEARCH" run "$T/old.json" --db "$T/multi.db" --runs-dir "$T/multi-runs" "${RUN[@]}" > /dev/null
+diff <(params "$T/old.db") <(params "$T/uni.db") || { echo "the older sweep did not go on univariate"; exit 1; }
+if diff -q <(params "$T/old.db") <(params "$T/multi.db") > /dev/null; then
+  echo "univariate and multivariate proposed the same: the check above cannot tell them apart"; exit 1
+fi
+# "multivariate": true set in the file is a change, refused; false is what it began with
+sed 's/"startup_trials": 2}/"startup_trials": 2, "multivariate": true}/' "$T/old.json" > "$T/old-settrue.json"
+expect_status 2 "$T/old4.log" "$VAESEARCH" run "$T/old-settrue.json" --db "$T/old.db" --runs-dir "$T/old-runs" "${RUN[@]}"
+grep -q "sampler.multivariate: false -> true" "$T/old4.log"
+"$VAESEARCH" run "$T/old-false.json" --db "$T/old.db" --runs-dir "$T/old-runs" "${RUN[@]}" > "$T/old5.log"
+if grep -q "kept false" "$T/old5.log"; then echo "kept, though the file says false"; exit 1; fi
 echo "conditional sweeps: ok"

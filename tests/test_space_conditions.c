@@ -226,7 +226,8 @@ static void test_grid(void) {
 }
 
 /* "multivariate": true (the default), false or "optuna"; an older canonical form without
- * the key is a univariate sweep's, and a space that says false goes on with it. */
+ * the key is a univariate sweep's, and a space that says false, or nothing, goes on
+ * with it (vs_space_keep_stored_defaults). */
 static void test_multivariate_key(void) {
     const char *spaces[3] = {HEAD "\"parameters\":{\"lr\":{\"type\":\"uniform\",\"low\":0.1,\"high\":0.5}}}",
                              HEAD "\"sampler\":{\"multivariate\":false},\"parameters\":{\"lr\":{\"type\":\"uniform\","
@@ -251,6 +252,27 @@ static void test_multivariate_key(void) {
         CHECK_MSG(d && !strcmp(d, "sampler.multivariate: false -> true"), "%s", d ? d : "(none)");
         free(d);
         CHECK(vs_space_budget_only_change(old, s[1].canonical));
+        /* A file without the key, resuming that older sweep, keeps univariate: its
+         * canonical form is then the stored one, and stays so when kept again. */
+        CHECK(vs_space_keep_stored_defaults(&s[0], old) == 1);
+        CHECK(s[0].tpe_multivariate == VS_TPE_UNIVARIATE && !strcmp(s[0].canonical, old));
+        CHECK(vs_space_keep_stored_defaults(&s[0], old) == 0 && !strcmp(s[0].canonical, old));
+        /* A value the file sets is its own (true against the older form is a change), and
+         * a stored form with the key, or another sampler, keeps nothing. */
+        CHECK(vs_space_keep_stored_defaults(&s[1], old) == 0 && vs_space_keep_stored_defaults(&s[2], old) == 0);
+        CHECK(s[2].tpe_multivariate == VS_TPE_OPTUNA);
+        vs_space fresh;
+        CHECK_OK(parse(spaces[0], &fresh, &err), &err);
+        if (fresh.name) {
+            CHECK(vs_space_keep_stored_defaults(&fresh, s[1].canonical) == 0 && fresh.tpe_multivariate == VS_TPE_MULTIVARIATE);
+            vs_space_free(&fresh);
+        }
+        CHECK_OK(parse(HEAD "\"sampler\":{\"kind\":\"random\"},\"parameters\":{\"lr\":{\"type\":\"uniform\","
+                       "\"low\":0.1,\"high\":0.5}}}", &fresh, &err), &err);
+        if (fresh.name) {
+            CHECK(vs_space_keep_stored_defaults(&fresh, old) == 0);
+            vs_space_free(&fresh);
+        }
     }
     for (int i = 0; i < 3; i++) vs_space_free(&s[i]);
 }
