@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"top", cmd_top, "rank the best trials of a sweep"},
     {"status", cmd_status, "a sweep's progress: trials per state, running trials"},
     {"show", cmd_show, "one trial: parameters, curve, metrics, failure reason"},
+    {"confirm", cmd_confirm, "train a sweep's best configurations again on fresh seeds, and rank them"},
     {"report", cmd_report, "a sweep as one self-contained HTML page of charts and tables"},
     {"delete", cmd_delete, "delete a sweep from the results database"},
     {"rename", cmd_rename, "rename a sweep in the results database"},
