@@ -79,11 +79,13 @@ typedef struct vs_confirm_summary {
     int n;
     int metric;                   /* the ranking metric, an index into vs_confirm_metrics */
     int descending;               /* 1: higher is better */
-    /* Whether the seeds separate the first two: their means' gap against the standard
-     * error of that gap, sqrt(sd1^2/n1 + sd2^2/n2); separated when gap > 2 x se (both
-     * need 2 seeds: has_verdict 0 otherwise). */
+    /* Whether the seeds separate the first two, by Welch's t test at the 5% level (two
+     * sided): their means' gap against its standard error se = sqrt(sd1^2/n1 + sd2^2/n2);
+     * separated when gap > t_needed x se, t_needed the t distribution's 97.5% point at the
+     * Welch-Satterthwaite degrees of freedom df (rounded down). Both need 2 seeds done
+     * (has_verdict 0 otherwise). */
     int has_verdict, separated;
-    double gap, gap_se;
+    double gap, gap_se, df, t_needed;
 } vs_confirm_summary;
 
 /* Summarises a confirmation: source_sweep and source_trials are the confirmed sweep and
@@ -94,6 +96,9 @@ typedef struct vs_confirm_summary {
 int vs_confirm_summarize(const cJSON *source_sweep, const cJSON *source_trials, const cJSON *trials, const char *metric,
                          vs_confirm_summary *out, vs_error *err);
 void vs_confirm_summary_free(vs_confirm_summary *s);
+/* The t distribution's two-sided 5% critical value (its 97.5% point) at df degrees of
+ * freedom, df rounded down (a standard table; 1.96 beyond it), so never too lenient. */
+double vs_confirm_t_needed(double df);
 /* The sweep's COMPLETE trials with a value, best first by its objective in its direction
  * (equal values in trial order), into ranked (room for every trial): how many. A trial's
  * rank there is its original rank. */

@@ -173,14 +173,29 @@ static int by_mean(const void *pa, const void *pb) {
     return a->number - b->number;
 }
 
+double vs_confirm_t_needed(double df) {
+    /* t(0.975, df) for df = 1..30, then 40, 60, 120 (Student's t table). */
+    static const double upto30[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                    2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                    2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+    if (!(df >= 1)) df = 1;
+    if (df < 31) return upto30[(int)df - 1];
+    return df < 40 ? 2.042 : df < 60 ? 2.021 : df < 120 ? 2.000 : df < 1e9 ? 1.980 : 1.960;
+}
+
+/* Welch's test of the first two configurations' means (vs_confirm_summary). */
 static void verdict(vs_confirm_summary *s) {
     if (s->n < 2) return;
     const vs_confirm_stat *a = &s->configs[0].stat[s->metric], *b = &s->configs[1].stat[s->metric];
     if (a->n < 2 || b->n < 2) return;
     s->has_verdict = 1;
+    double va = a->sd * a->sd / a->n, vb = b->sd * b->sd / b->n;
     s->gap = fabs(a->mean - b->mean);
-    s->gap_se = sqrt(a->sd * a->sd / a->n + b->sd * b->sd / b->n);
-    s->separated = s->gap > 2 * s->gap_se;
+    s->gap_se = sqrt(va + vb);
+    /* Welch-Satterthwaite; with no spread at all, the pooled count. */
+    s->df = va + vb > 0 ? (va + vb) * (va + vb) / (va * va / (a->n - 1) + vb * vb / (b->n - 1)) : a->n + b->n - 2;
+    s->t_needed = vs_confirm_t_needed(s->df);
+    s->separated = s->gap > s->t_needed * s->gap_se;
 }
 
 int vs_confirm_summarize(const cJSON *source_sweep, const cJSON *source_trials, const cJSON *trials, const char *metric,

@@ -116,10 +116,13 @@ static void check_summary(void) {
         CHECK(one->stat[0].n == 1 && one->stat[0].mean == 0.30 && isnan(one->stat[0].sd));
         CHECK(three->complete == 0 && three->pending == 1 && isnan(three->stat[0].mean));
         CHECK(one->stat[1].n == 0);   /* recall@20 was never recorded */
-        /* The verdict: gap 0.02, se sqrt(0.02^2/3 + 0.01^2/3) = 0.0129: not separated. */
+        /* The verdict: gap 0.02, se sqrt(0.02^2/3 + 0.01^2/3) = 0.0129: not separated.
+         * Welch's df: (0.0005/3)^2 / ((0.0004/3)^2/2 + (0.0001/3)^2/2) = 2.94, so t 4.303. */
         CHECK(s.has_verdict && !s.separated);
         CHECK_NEAR(s.gap, 0.02, 1e-12);
         CHECK_NEAR(s.gap_se, sqrt((0.0004 + 0.0001) / 3), 1e-12);
+        CHECK_NEAR(s.df, 0.0005 * 0.0005 / (0.0004 * 0.0004 / 2 + 0.0001 * 0.0001 / 2), 1e-9);
+        CHECK(s.t_needed == 4.303);
         CHECK(vs_confirm_find(&s, 6, 1) == &s.configs[0]);
         CHECK(vs_confirm_find(&s, 2, 0) == &s.configs[1]);
         CHECK(vs_confirm_find(&s, 11, 1) == NULL && vs_confirm_find(&s, 4, 0) == NULL);
@@ -151,6 +154,22 @@ static void check_summary(void) {
     CHECK(s.has_verdict && s.separated && s.configs[0].number == 0);
     vs_confirm_summary_free(&s);
     cJSON_Delete(tight);
+    /* Two seeds each, 3 standard errors apart: more than 2, less than t at 2 degrees of
+     * freedom (4.303): not separated. Means 0.39 and 0.37, sds 0.0066 (se 0.0066). */
+    cJSON *two = cJSON_CreateArray();
+    double d = 0.0066 / sqrt(2.0);   /* sd of {m - d, m + d} is d sqrt 2 */
+    cJSON_AddItemToArray(two, confirm_trial(0, "COMPLETE", 0, 1, 0.39 - d, 0.3));
+    cJSON_AddItemToArray(two, confirm_trial(1, "COMPLETE", 0, 2, 0.39 + d, 0.3));
+    cJSON_AddItemToArray(two, confirm_trial(2, "COMPLETE", 2, 1, 0.37 - d, 0.3));
+    cJSON_AddItemToArray(two, confirm_trial(3, "COMPLETE", 2, 2, 0.37 + d, 0.3));
+    CHECK_OK(vs_confirm_summarize(sweep, source, two, NULL, &s, &err), &err);
+    CHECK(s.has_verdict && !s.separated && s.gap > 2 * s.gap_se && s.gap < 4.303 * s.gap_se);
+    CHECK_NEAR(s.df, 2, 1e-9);
+    vs_confirm_summary_free(&s);
+    cJSON_Delete(two);
+    /* The table's ends. */
+    CHECK(vs_confirm_t_needed(1) == 12.706 && vs_confirm_t_needed(1.9) == 12.706 && vs_confirm_t_needed(30) == 2.042);
+    CHECK(vs_confirm_t_needed(0.2) == 12.706 && vs_confirm_t_needed(1e12) == 1.960 && vs_confirm_t_needed(NAN) == 12.706);
     cJSON_Delete(c);
     cJSON_Delete(source);
     cJSON_Delete(sweep);

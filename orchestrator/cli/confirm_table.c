@@ -201,9 +201,9 @@ static void print_verdict(const confirm_view *v) {
     if (s->has_verdict) {
         const vs_confirm_config *a = &s->configs[0], *b = &s->configs[1];
         printf("the seeds %s the first two: trial %d leads trial %d by %.4f in mean %s, %.1f times the standard error "
-               "of that gap (%.4f)%s\n",
+               "of that gap (%.4f), where Welch's test at 5%% needs %.2f%s\n",
                s->separated ? "separate" : "do not separate", a->number, b->number, s->gap, metric,
-               s->gap_se > 0 ? s->gap / s->gap_se : INFINITY, s->gap_se,
+               s->gap_se > 0 ? s->gap / s->gap_se : INFINITY, s->gap_se, s->t_needed,
                s->separated ? "" : ": within the noise of training; more seeds (--seeds) would tell them apart, or "
                                    "show that neither is better");
     } else if (s->n >= 2) {
@@ -351,6 +351,8 @@ cJSON *confirm_json(const confirm_view *v, int limit) {
     cJSON_AddNumberToObject(verdict, "second", s->configs[1].number);
     cJSON_AddNumberToObject(verdict, "gap", s->gap);
     cJSON_AddNumberToObject(verdict, "gap_se", s->gap_se);
+    cJSON_AddNumberToObject(verdict, "df", s->df);
+    cJSON_AddNumberToObject(verdict, "t_needed", s->t_needed);
     cJSON_AddBoolToObject(verdict, "separated", s->separated);
     return o;
 }
