@@ -41,8 +41,8 @@ static void usage(FILE *f) {
         if ((int)strlen(commands[i].name) > width) width = (int)strlen(commands[i].name);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-*s  %s\n", width, commands[i].name, commands[i].summary);
-    fprintf(f, "\nA command that prints a report takes --format text|json (top also csv); --json is\n"
-               "--format json.\n");
+    fprintf(f, "\nA command that prints a report takes --format text|json (top and confirm also\n"
+               "csv); --json is --format json.\n");
     fprintf(f, "\n'vaesearch <command> --help' describes a command.\n");
 }
 
