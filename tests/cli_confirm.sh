@@ -140,6 +140,27 @@ assert len(s.trials) == 16 and s.metric_names == ["val_ndcg@100"], (len(s.trials
 df = s.trials_dataframe()
 assert {"params_seed", "user_attrs_confirm_of", "user_attrs_confirm_seed_index"} <= set(df.columns), df.columns
 assert s.best_trial.params["seed"] > 98765
+# optuna-dashboard's API, in-process, over both studies, when it is installed.
+try:
+    import optuna_dashboard
+except ImportError:
+    print("note: optuna-dashboard is not installed: its check is left out")
+    sys.exit(0)
+import io, json
+app = optuna_dashboard.wsgi("sqlite:///" + sys.argv[1])
+def get(path):
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "localhost",
+           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+           "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO()}
+    status = []
+    body = b"".join(app(env, lambda st, headers, exc_info=None: status.append(st)))
+    assert status[0].startswith("200"), (path, status, body[:300])
+    return json.loads(body)
+studies = {x["study_name"]: x["study_id"] for x in get("/api/studies")["study_summaries"]}
+assert set(studies) == {"demo", "demo-confirm"}, studies
+assert len(get("/api/studies/%d" % studies["demo"])["trials"]) == 6
+detail = get("/api/studies/%d" % studies["demo-confirm"])
+assert len(detail["trials"]) == 16 and all("seed" in [p["name"] for p in t["params"]] for t in detail["trials"]), detail["trials"][0]
 PY
 else
   echo "note: optuna is not installed; the confirmation was not read with it"
