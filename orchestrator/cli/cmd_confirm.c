@@ -79,11 +79,13 @@ int cmd_confirm(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    /* Codes above every character, so that none meets a run option's (run_options.h). */
+    enum { OPT_SWEEP = 1000, OPT_TOP, OPT_SEEDS, OPT_NAME, OPT_DATA, OPT_FORMAT, OPT_JSON };
     static const struct option own[] = {
-        {"sweep", required_argument, NULL, 's'}, {"top", required_argument, NULL, 'k'},
-        {"seeds", required_argument, NULL, 'N'}, {"name", required_argument, NULL, 'm'},
-        {"data", required_argument, NULL, 'a'},  {"format", required_argument, NULL, 'f'},
-        {"json", no_argument, NULL, 'J'},
+        {"sweep", required_argument, NULL, OPT_SWEEP}, {"top", required_argument, NULL, OPT_TOP},
+        {"seeds", required_argument, NULL, OPT_SEEDS}, {"name", required_argument, NULL, OPT_NAME},
+        {"data", required_argument, NULL, OPT_DATA},   {"format", required_argument, NULL, OPT_FORMAT},
+        {"json", no_argument, NULL, OPT_JSON},
     };
     struct option opts[RUN_N_LONG_OPTIONS + sizeof own / sizeof own[0] + 1];
     memcpy(opts, run_long_options, sizeof(struct option) * RUN_N_LONG_OPTIONS);
@@ -99,19 +101,19 @@ int cmd_confirm(int argc, char **argv) {
     int c, rc;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
-        case 's': o.sweep = optarg; break;
-        case 'k':
+        case OPT_SWEEP: o.sweep = optarg; break;
+        case OPT_TOP:
             if (cli_parse_int("--top", optarg, 1, 100000, &o.top, &err)) return complain(2, "%s", err.msg);
             break;
-        case 'N':
+        case OPT_SEEDS:
             if (cli_parse_int("--seeds", optarg, 1, 100000, &o.seeds, &err)) return complain(2, "%s", err.msg);
             break;
-        case 'm': o.name = optarg; break;
-        case 'a': o.data = optarg; break;
-        case 'f':
+        case OPT_NAME: o.name = optarg; break;
+        case OPT_DATA: o.data = optarg; break;
+        case OPT_FORMAT:
             if (parse_format(optarg, &format)) return 2;
             break;
-        case 'J': format = FORMAT_JSON; break;
+        case OPT_JSON: format = FORMAT_JSON; break;
         default:
             if ((rc = run_options_take("confirm", c, optarg, &o.run)) == 1) return cli_option_error("confirm", c, argv);
             if (rc) return rc;

@@ -9,8 +9,8 @@
 
 #include "orchestrator/scheduler.h"
 
-/* The long options, ending with a zero entry; their values are letters and capitals that a
- * command's own options must not reuse: d g j D t T x r n L R F K. */
+/* The long options, ending with a zero entry; their values are letters (d g j D t T x r n
+ * L R F K), which a command's own options must not reuse. */
 extern const struct option run_long_options[];
 #define RUN_N_LONG_OPTIONS 13
 
