@@ -39,6 +39,8 @@ static void usage(FILE *f) {
             "                   from here\n"
             "  --format F       the summary as text (default), json (one object; or --json) or\n"
             "                   csv; with json and csv, the run's progress goes to stderr\n"
+            "\n"
+            "How its trials run, as for `vaesearch run`:\n"
             RUN_OPTIONS_HELP
             "\n"
             "Exit status: 0 done, 1 failure (as for `vaesearch run`), 2 bad arguments, a missing\n"
