@@ -134,7 +134,13 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     memset(&w, 0, sizeof w);
     w.o = o;
     w.t0 = sched_now();
-    if (vs_space_load(o->space_path, &w.space, err)) return VS_RUN_BAD_INPUT;
+    if (o->space_json ? vs_space_parse(o->space_json, o->space_path, &w.space, err)
+                      : vs_space_load(o->space_path, &w.space, err))
+        return VS_RUN_BAD_INPUT;
+    if (o->dataset) {
+        free(w.space.dataset);
+        w.space.dataset = vs_xstrdup(o->dataset);
+    }
     int result = VS_RUN_FAILED, created = 0, claimed = 0;
     w.budget = w.space.n_trials;
     if (w.space.sampler == VS_SAMPLER_GRID) {
@@ -170,7 +176,9 @@ int vs_scheduler_run(const vs_run_opts *o, vs_error *err) {
     }
     claimed = 1;
     int orphans = 0;
-    if (vs_db_requeue_orphans(w.db, w.study_id, &orphans, err) || sched_reload(&w, err) || sched_claim_home(&w, err))
+    if (vs_db_requeue_orphans(w.db, w.study_id, &orphans, err) ||
+        (o->before_trials && o->before_trials(w.db, w.study_id, &w.space, o->before_trials_ctx, err)) ||
+        sched_reload(&w, err) || sched_claim_home(&w, err))
         goto out;
     if (sched_record_dataset(&w, err) || sched_record_seeds(&w, err)) goto out;
     if (o->retry_failed && sched_requeue_failed(&w, err)) goto out;

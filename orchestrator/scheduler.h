@@ -12,6 +12,9 @@
 
 #define VS_MAX_GPUS 64
 
+struct vs_db;
+struct vs_space;
+
 typedef struct vs_run_opts {
     const char *space_path;
     const char *db_path;        /* results.db */
@@ -31,6 +34,14 @@ typedef struct vs_run_opts {
     int max_consecutive_failures; /* stop after this many trials in a row fail for the same reason (0: never) */
     int keep_states;            /* 1: an ended trial keeps its state.safetensors (removed by default) */
     FILE *out;                  /* progress */
+    /* Where a command builds the sweep itself (vaesearch confirm, confirm.h): */
+    const char *space_json;     /* the space as JSON text, read in place of space_path's file (which then only
+                                   names it in messages); NULL: the file */
+    const char *dataset;        /* the dataset file, in place of the space's path; NULL: the space's */
+    /* Called once the run owns the sweep and before it reads the sweep's trials, to record
+     * trials for it to run: 0, or -1 with err (the run records nothing more). NULL: none. */
+    int (*before_trials)(struct vs_db *db, int study_id, const struct vs_space *s, void *ctx, vs_error *err);
+    void *before_trials_ctx;
 } vs_run_opts;
 
 /* Exit statuses of `vaesearch run`. */

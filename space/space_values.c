@@ -150,7 +150,7 @@ int vs_param_internal_value(const vs_param *p, const cJSON *value, double *out) 
     if (step > 0) {
         double k = (v - p->low) / step;
         if (fabs(k - round(k)) > 1e-6) return -1;
-        v = p->low + round(k) * step;
+        v = vs_param_on_grid(p, p->low + round(k) * step);   /* 0.35, as the grid's own values are stored */
     }
     if (p->kind == VS_PARAM_INT && v != floor(v)) return -1;
     *out = v < p->low ? p->low : v > p->high ? p->high : v;

@@ -10,6 +10,9 @@
  *   crash-odd odd trials kill themselves with SIGSEGV after one epoch
  *   fade     as ok up to epoch 3, then 0.09 - 0.001 * N (below every ok trial's values):
  *            trials whose best values and values at a later epoch rank differently
+ *   config   as ok, with val ndcg@100 = (0.1 + 0.2 * anneal_cap + 0.002 * (seed % 5)) * epoch / E,
+ *            from the config's anneal_cap (default 0) and seed (default 98765, the trainer's):
+ *            values that depend on the configuration and on the training seed
  *   line-odd odd trials print FAKE_LINE in place of their done line (a broken trainer)
  *   nospace-odd odd trials fail as a full disk makes them fail ("No space left on device")
  *   sleep    sleep FAKE_SLEEP seconds (default 30) before the epochs; with FAKE_IGNORE_TERM
@@ -53,6 +56,19 @@ static int config_int(const char *config, const char *key, int def) {
     if (!p || !(p = strchr(p, ':'))) return def;
     int v = atoi(p + 1);
     return v > 0 ? v : def;
+}
+
+/* The number "key" holds in the config file; def when absent. */
+static double config_double(const char *config, const char *key, double def) {
+    FILE *f = config ? fopen(config, "r") : NULL;
+    if (!f) return def;
+    char buf[8192], quoted[64];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    snprintf(quoted, sizeof quoted, "\"%s\"", key);
+    const char *p = strstr(buf, quoted);
+    return p && (p = strchr(p, ':')) ? atof(p + 1) : def;
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -158,6 +174,9 @@ int main(int argc, char **argv) {
                    "\"users_per_s\":1234,\"seconds\":1.5}\n", e, e * 4 - 2);
         double v = 0.1 + 0.01 * number * e / epochs;
         if (!strcmp(mode, "fade") && e > 3) v = 0.09 - 0.001 * number;
+        if (!strcmp(mode, "config"))
+            v = (0.1 + 0.2 * config_double(config, "anneal_cap", 0) +
+                 0.002 * ((long long)config_double(config, "seed", 98765) % 5)) * e / epochs;
         best = v;
         printf("{\"event\":\"epoch\",\"epoch\":%d,\"step\":%d,\"loss\":%g,\"neg_ll\":%g,\"kl\":1,\"beta\":0.1,"
                "\"users_per_s\":1000,\"seconds\":0.01",

@@ -718,8 +718,11 @@ static void test_growing(void) {
     j = cJSON_Parse("0.2");   /* above high */
     CHECK(vs_param_internal_value(lr, j, &v) == -1);
     cJSON_Delete(j);
-    j = cJSON_Parse("0.30000000000000004");   /* on the grid, up to float noise: the grid's value */
-    CHECK(vs_param_internal_value(cap, j, &v) == 0 && v == 0.0 + 6 * 0.05);
+    j = cJSON_Parse("0.30000000000000004");   /* on the grid, up to float noise: the grid's decimal, as stored */
+    CHECK(vs_param_internal_value(cap, j, &v) == 0 && v == 0.3);
+    cJSON_Delete(j);
+    j = cJSON_Parse("0.35");   /* 7 x 0.05 is 0.35000000000000003 in doubles: still the decimal */
+    CHECK(vs_param_internal_value(cap, j, &v) == 0 && v == 0.35);
     cJSON_Delete(j);
     j = cJSON_Parse("0.33");   /* off the grid */
     CHECK(vs_param_internal_value(cap, j, &v) == -1);

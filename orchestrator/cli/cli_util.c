@@ -109,6 +109,20 @@ void cli_json_print(cJSON *o) {
     cJSON_Delete(o);
 }
 
+void cli_csv_field(const char *s, int first) {
+    if (!first) putchar(',');
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
 int cli_parse_text_or_json(const char *s, int *json, vs_error *err) {
     if (!strcmp(s, "text") || !strcmp(s, "json")) {
         *json = !strcmp(s, "json");

@@ -47,5 +47,8 @@ void cli_json_add_int(cJSON *o, const char *key, int64_t v);
 void cli_json_add_seed(cJSON *o, const char *key, uint64_t seed);
 /* Prints o on one line to stdout and deletes it. */
 void cli_json_print(cJSON *o);
+/* Prints s as a CSV field to stdout, after a comma unless first: quoted (quotes doubled)
+ * when it holds a comma, a quote or a line break. */
+void cli_csv_field(const char *s, int first);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "confirm_table.h"
 #include "results_cli.h"
 #include "common/json_exact.h"
 
@@ -129,7 +130,7 @@ static void print_runs(const cJSON *trial) {
     }
 }
 
-static void print_text(const cJSON *sweep, const cJSON *trial) {
+static void print_text(const cJSON *sweep, const cJSON *trial, const confirm_view *confirmed, int in_confirmation) {
     const char *metric = results_string(sweep, "metric");
     const char *state = results_string(trial, "state");
     printf("trial %.0f of sweep %s: %s\n", results_number(cJSON_GetObjectItem(trial, "number")),
@@ -157,6 +158,7 @@ static void print_text(const cJSON *sweep, const cJSON *trial) {
         printf("slurm     job %s, step %s on %s (last attempt)\n", job, step ? step : "not started",
                results_string(attrs, "slurm_node") ? results_string(attrs, "slurm_node") : "?");
     print_metrics(trial);
+    if (confirmed) confirm_print_trial(confirmed, (int)results_number(cJSON_GetObjectItem(trial, "number")), in_confirmation);
     print_params(trial);
     print_curve(trial);
     print_runs(trial);
@@ -193,16 +195,22 @@ int cmd_show(int argc, char **argv) {
     cJSON *sweep, *list;
     if ((rc = results_cli_load(&o, number, 1, &sweep, &list))) return rc;
     cJSON *trial = cJSON_GetArrayItem(list, 0);
+    confirm_view confirmed;   /* the trial's part in a confirmation (vaesearch confirm), if it has one */
+    int has_confirmation = trial && confirm_view_load("show", o.db_path, results_string(sweep, "name"), NULL, &confirmed) == 0;
+    int in_confirmation = has_confirmation && !strcmp(results_string(confirmed.sweep, "name"), results_string(sweep, "name"));
     if (!trial) {
         rc = no_trial(sweep, number);
     } else if (o.format == RESULTS_JSON) {
         const char *name = results_string(sweep, "name"), *metric = results_string(sweep, "metric");
         cJSON_AddStringToObject(trial, "sweep", name ? name : "");
         cJSON_AddStringToObject(trial, "metric", metric ? metric : "");
+        cJSON *c = has_confirmation ? confirm_trial_json(&confirmed, number, in_confirmation) : NULL;
+        cJSON_AddItemToObject(trial, "confirmation", c ? c : cJSON_CreateNull());
         cli_json_print(cJSON_DetachItemFromArray(list, 0)); /* and deletes it */
     } else {
-        print_text(sweep, trial);
+        print_text(sweep, trial, has_confirmation ? &confirmed : NULL, in_confirmation);
     }
+    if (has_confirmation) confirm_view_free(&confirmed);
     cJSON_Delete(list);
     cJSON_Delete(sweep);
     return rc;

@@ -11,13 +11,14 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "confirm_table.h"
 #include "results_cli.h"
 #include "top_table.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: vaesearch top [--db PATH] [--sweep NAME] [-n N] [--metric METRIC]\n"
-            "                     [--format text|csv|json]\n"
+            "                     [--format text|csv|json] [--confirmed]\n"
             "\n"
             "Ranks the sweep's COMPLETE trials by a metric, best first: number, objective\n"
             "value, parameters, the other validation metrics, test metrics, best epoch and\n"
@@ -31,6 +32,10 @@ static void usage(FILE *f) {
             "                   sweep's objective, in its direction (others: higher first)\n"
             "  --format F       text (default: a table; 'table' works too), csv (with a\n"
             "                   header) or json (an array); --json is --format json\n"
+            "  --confirmed      the sweep's confirmation instead (vaesearch confirm): its\n"
+            "                   configurations by their mean over fresh seeds, with the\n"
+            "                   standard deviations and their rank in the sweep (json: one\n"
+            "                   object); --sweep may name the sweep or its confirmation\n"
             "\n"
             "Exit status: 0 done, 1 the database could not be read, 2 bad usage, or a\n"
             "missing database, sweep or metric.\n");
@@ -69,27 +74,13 @@ static void print_table(const top_column *cols, int n_cols, const top_ranked *r,
     free(cells);
 }
 
-static void print_csv_field(const char *s, int first) {
-    if (!first) putchar(',');
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"') putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static void print_csv(const top_column *cols, int n_cols, const top_ranked *r, int n) {
-    for (int c = 0; c < n_cols; c++) print_csv_field(cols[c].header, c == 0);
+    for (int c = 0; c < n_cols; c++) cli_csv_field(cols[c].header, c == 0);
     printf("\n");
     for (int i = 0; i < n; i++) {
         for (int c = 0; c < n_cols; c++) {
             char *s = top_cell_text(&cols[c], r[i].trial, 1);
-            print_csv_field(s, c == 0);
+            cli_csv_field(s, c == 0);
             free(s);
         }
         printf("\n");
@@ -133,7 +124,7 @@ static void print_json(const top_ranked *r, int n, const char *rank_attr, int by
 
 typedef struct top_opts {
     const char *metric;
-    int n;
+    int n, confirmed;
 } top_opts;
 
 /* -n and --metric; results_cli takes the rest. */
@@ -141,6 +132,7 @@ static int take_option(int opt, const char *value, void *ctx) {
     top_opts *o = ctx;
     vs_error err = {{0}};
     if (opt == 'm') o->metric = value;
+    else if (opt == 'C') o->confirmed = 1;
     else if (opt == 'n' && cli_parse_int("-n", value, 1, 1000000, &o->n, &err)) return complain(2, "%s", err.msg);
     return 0;
 }
@@ -171,17 +163,39 @@ static int show_top(const cJSON *sweep, const cJSON *trials, const top_opts *o, 
     return 0;
 }
 
+/* --confirmed: the sweep's confirmation, its configurations ranked by their mean. */
+static int show_confirmed(const results_cli *o, const top_opts *top) {
+    const char *attr = top->metric ? top_metric_attr(top->metric) : NULL;
+    if (top->metric && !attr)
+        return complain(2, "--metric: '%s' is not ndcg@100, recall@20, recall@50, test_ndcg@100, test_recall@20 or "
+                           "test_recall@50", top->metric);
+    confirm_view v;
+    int rc = confirm_view_load("top", o->db_path, o->sweep, attr, &v);
+    if (rc < 0 && o->sweep)
+        return complain(2, "sweep '%s' has no confirmation yet: `vaesearch confirm --sweep %s` makes one", o->sweep,
+                        o->sweep);
+    if (rc < 0) return complain(2, "the sweep has no confirmation yet: `vaesearch confirm` makes one");
+    if (rc) return rc;
+    if (o->format == FORMAT_JSON) cli_json_print(confirm_json(&v, top->n));
+    else if (o->format == FORMAT_CSV) confirm_print_csv(&v, top->n);
+    else confirm_print_text(&v, top->n);
+    confirm_view_free(&v);
+    return 0;
+}
+
 int cmd_top(int argc, char **argv) {
     if (vs_wants_help(argc, argv)) {
         usage(stdout);
         return 0;
     }
-    static const struct option top_long[] = {{"metric", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0}};
-    top_opts top = {NULL, 10};
+    static const struct option top_long[] = {
+        {"metric", required_argument, NULL, 'm'}, {"confirmed", no_argument, NULL, 'C'}, {NULL, 0, NULL, 0}};
+    top_opts top = {NULL, 10, 0};
     results_cli o = {.verb = "top", .formats = formats, .own_short = "n:", .own_long = top_long,
                      .take_own = take_option, .own_ctx = &top};
     cJSON *sweep, *trials;
     int rc = results_cli_parse(&o, argc, argv);
+    if (rc == 0 && top.confirmed) return show_confirmed(&o, &top);
     if (rc || (rc = results_cli_load(&o, -1, 0, &sweep, &trials))) return rc;
     rc = show_top(sweep, trials, &top, (enum format)o.format);
     cJSON_Delete(trials);

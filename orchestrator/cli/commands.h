@@ -13,6 +13,7 @@ int cmd_top(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_confirm(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_rename(int argc, char **argv);
 int cmd_slurm_script(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"top", cmd_top, "rank the best trials of a sweep"},
     {"status", cmd_status, "a sweep's progress: trials per state, running trials"},
     {"show", cmd_show, "one trial: parameters, curve, metrics, failure reason"},
+    {"confirm", cmd_confirm, "train a sweep's best configurations again on fresh seeds, and rank them"},
     {"report", cmd_report, "a sweep as one self-contained HTML page of charts and tables"},
     {"delete", cmd_delete, "delete a sweep from the results database"},
     {"rename", cmd_rename, "rename a sweep in the results database"},
@@ -40,8 +41,8 @@ static void usage(FILE *f) {
         if ((int)strlen(commands[i].name) > width) width = (int)strlen(commands[i].name);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-*s  %s\n", width, commands[i].name, commands[i].summary);
-    fprintf(f, "\nA command that prints a report takes --format text|json (top also csv); --json is\n"
-               "--format json.\n");
+    fprintf(f, "\nA command that prints a report takes --format text|json (top and confirm also\n"
+               "csv); --json is --format json.\n");
     fprintf(f, "\n'vaesearch <command> --help' describes a command.\n");
 }
 
